@@ -1,0 +1,43 @@
+import "server-only";
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { AppError } from "@/lib/errors";
+
+/**
+ * Sign-in and sign-up throttles, in memory (one app instance owns one
+ * machine; see ARCHITECTURE.md). Per IP to slow down spraying, per email to
+ * stop guessing one account's password from many addresses.
+ */
+const globalForLimits = globalThis as {
+  __authLimiters?: { perIp: RateLimiterMemory; perEmail: RateLimiterMemory; signupPerIp: RateLimiterMemory };
+};
+
+const limiters = (globalForLimits.__authLimiters ??= {
+  perIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: 30, duration: 10 * 60 }),
+  perEmail: new RateLimiterMemory({ keyPrefix: "signin-email", points: 8, duration: 10 * 60 }),
+  signupPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: 20, duration: 60 * 60 }),
+});
+
+async function consume(limiter: RateLimiterMemory, key: string) {
+  try {
+    await limiter.consume(key);
+  } catch (res) {
+    if (!(res instanceof RateLimiterRes)) throw res;
+    const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
+    throw new AppError("rate_limited:auth", `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, {
+      retryAfterSeconds,
+    });
+  }
+}
+
+/** Counts one sign-in attempt; throws `rate_limited:auth` past the limit. */
+export async function limitSignIn({ ip, email }: { ip: string; email: string }) {
+  await consume(limiters.perIp, ip);
+  await consume(limiters.perEmail, email);
+}
+
+/** A successful sign-in clears that email's counter. */
+export async function resetSignInLimit({ email }: { email: string }) {
+  await limiters.perEmail.delete(email);
+}
+
+export const limitSignUp = ({ ip }: { ip: string }) => consume(limiters.signupPerIp, ip);

@@ -1,0 +1,9 @@
+import "server-only";
+import { deleteConversationOrThrow } from "@/lib/db/conversations";
+import { removeBlobs } from "@/lib/storage/blob-store";
+
+/** Deletes a conversation, then the image files no attachment refers to any more. */
+export async function deleteConversation({ id, userId }: { id: string; userId: string }): Promise<void> {
+  const { orphanedStorageKeys } = await deleteConversationOrThrow({ id, userId });
+  await removeBlobs(orphanedStorageKeys);
+}

@@ -1,0 +1,16 @@
+import { z } from "zod";
+
+/** One stored piece of a message, in the order the user wrote it. */
+export const messagePartSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string() }),
+  z.object({ type: z.literal("image"), attachmentId: z.string().min(1) }),
+]);
+export type MessagePart = z.infer<typeof messagePartSchema>;
+
+export const messagePartsSchema = z.array(messagePartSchema);
+
+export const messageRoles = ["user", "assistant", "system"] as const;
+export type MessageRole = (typeof messageRoles)[number];
+
+export const messageStatuses = ["complete", "streaming", "stopped", "error"] as const;
+export type MessageStatus = (typeof messageStatuses)[number];

@@ -1,0 +1,150 @@
+import "server-only";
+import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
+import { AppError } from "@/lib/errors";
+import { db } from "./client";
+
+const summarySelect = { id: true, title: true, model: true, createdAt: true, updatedAt: true } as const;
+
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  model: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface StoredMessage {
+  id: string;
+  position: number;
+  role: MessageRole;
+  parts: MessagePart[];
+  status: MessageStatus;
+  error: string | null;
+  parentId: string | null;
+  promptTokens: number | null;
+  reusedTokens: number | null;
+  completionTokens: number | null;
+  ttftMs: number | null;
+  tokensPerSecond: number | null;
+  createdAt: Date;
+}
+
+const notFound = () => new AppError("not_found:conversation", "Conversation not found.");
+
+/**
+ * The caller's conversations, most recently active first. `cursor` is the id
+ * of the last conversation of the previous page.
+ */
+export async function listConversations({
+  userId,
+  cursor,
+  limit,
+}: {
+  userId: string;
+  cursor?: string;
+  limit: number;
+}): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
+  const rows = await db.conversation.findMany({
+    where: { userId },
+    orderBy: [{ updatedAt: "desc" }, { id: "desc" }],
+    take: limit + 1,
+    ...(cursor ? { cursor: { id: cursor, userId }, skip: 1 } : {}),
+    select: summarySelect,
+  });
+  const hasMore = rows.length > limit;
+  const conversations = hasMore ? rows.slice(0, limit) : rows;
+  return { conversations, nextCursor: hasMore ? conversations.at(-1)!.id : null };
+}
+
+export function createConversation({
+  userId,
+  title,
+  systemPrompt,
+  model,
+}: {
+  userId: string;
+  title?: string;
+  systemPrompt?: string;
+  model?: string;
+}): Promise<ConversationSummary> {
+  return db.conversation.create({
+    data: { userId, title, systemPrompt, model },
+    select: summarySelect,
+  });
+}
+
+/** The conversation with its messages; another user's id is *not found*. */
+export async function getConversationOrThrow({ id, userId }: { id: string; userId: string }) {
+  const row = await db.conversation.findFirst({
+    where: { id, userId },
+    select: {
+      ...summarySelect,
+      systemPrompt: true,
+      messages: { orderBy: { position: "asc" } },
+    },
+  });
+  if (!row) throw notFound();
+  const messages: StoredMessage[] = row.messages.map(({ conversationId: _c, ...m }) => ({
+    ...m,
+    role: m.role as MessageRole,
+    status: m.status as MessageStatus,
+    parts: messagePartsSchema.parse(m.parts),
+  }));
+  return { ...row, messages };
+}
+
+/** Renames or changes the system prompt; another user's id is *not found*. */
+export async function updateConversationOrThrow({
+  id,
+  userId,
+  title,
+  systemPrompt,
+}: {
+  id: string;
+  userId: string;
+  title?: string;
+  systemPrompt?: string | null;
+}): Promise<ConversationSummary> {
+  const { count } = await db.conversation.updateMany({
+    where: { id, userId },
+    data: { title, systemPrompt },
+  });
+  if (count === 0) throw notFound();
+  return db.conversation.findUniqueOrThrow({ where: { id }, select: summarySelect });
+}
+
+/**
+ * Deletes the conversation, its messages, and the attachments that only it
+ * used. Returns the storage keys no attachment row refers to any more, for
+ * the blob store to remove after the transaction committed.
+ */
+export async function deleteConversationOrThrow({
+  id,
+  userId,
+}: {
+  id: string;
+  userId: string;
+}): Promise<{ orphanedStorageKeys: string[] }> {
+  return db.$transaction(async (tx) => {
+    const conversation = await tx.conversation.findFirst({ where: { id, userId }, select: { id: true } });
+    if (!conversation) throw notFound();
+    const used = await tx.messageAttachment.findMany({
+      where: { message: { conversationId: id } },
+      select: { attachmentId: true },
+      distinct: ["attachmentId"],
+    });
+    await tx.conversation.delete({ where: { id } });
+    const orphans = await tx.attachment.findMany({
+      where: { id: { in: used.map((u) => u.attachmentId) }, messages: { none: {} } },
+      select: { id: true, storageKey: true },
+    });
+    await tx.attachment.deleteMany({ where: { id: { in: orphans.map((o) => o.id) } } });
+    const keys = [...new Set(orphans.map((o) => o.storageKey))];
+    const stillUsed = await tx.attachment.findMany({
+      where: { storageKey: { in: keys } },
+      select: { storageKey: true },
+    });
+    const stillUsedKeys = new Set(stillUsed.map((a) => a.storageKey));
+    return { orphanedStorageKeys: keys.filter((k) => !stillUsedKeys.has(k)) };
+  });
+}

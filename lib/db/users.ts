@@ -1,0 +1,50 @@
+import "server-only";
+import { AppError } from "@/lib/errors";
+import { db } from "./client";
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string | null;
+}
+
+/** Creates a user; a taken email is a `conflict:signup` error (HTTP 409). */
+export async function createUser({
+  email,
+  name,
+  passwordHash,
+}: {
+  email: string;
+  name?: string;
+  passwordHash: string;
+}): Promise<PublicUser> {
+  try {
+    return await db.user.create({
+      data: { email, name: name ?? null, passwordHash },
+      select: { id: true, email: true, name: true },
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === "P2002") {
+      throw new AppError("conflict:signup", "An account with this email already exists.");
+    }
+    throw err;
+  }
+}
+
+/** The user with this email and their password hash, or null. For sign-in only. */
+export function getUserCredentialsByEmail({ email }: { email: string }) {
+  return db.user.findUnique({
+    where: { email },
+    select: { id: true, email: true, name: true, passwordHash: true },
+  });
+}
+
+/** Whether the database answers a trivial query. */
+export async function pingDatabase(): Promise<boolean> {
+  try {
+    await db.$queryRaw`SELECT 1`;
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+
+/** Resolves a configured path against the working directory (not traced into the build). */
+const abs = (p: string) => path.resolve(/*turbopackIgnore: true*/ process.cwd(), p);
+
+const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max);
+
+const autoOrInt = z.union([z.literal("auto"), intFrom(0)]);
+
+/** Cores − 1, at least 1: both llama bindings oversubscribe small machines by default. */
+export const defaultThreads = () => Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1);
+
+/**
+ * Every configuration variable the app reads. Paths are resolved against the
+ * current working directory (the repository root under `npm start`).
+ */
+export const envSchema = z.object({
+  /** Where the database, uploads and generated secrets live. Default `./data`. */
+  DATA_DIR: z.string().min(1).default("./data"),
+  /** Prisma URL; default `file:<DATA_DIR>/app.db` (SQLite). */
+  DATABASE_URL: z.string().regex(/^file:/, "must be a SQLite URL starting with file:").optional(),
+  /** Where uploaded images are stored (content-addressed). Default `<DATA_DIR>/uploads`. */
+  UPLOAD_DIR: z.string().min(1).optional(),
+  /** Folder scanned for GGUF models. Default `./models`. */
+  MODELS_DIR: z.string().min(1).default("./models"),
+  /** Explicit language-model GGUF; overrides the catalog's default pick. */
+  MODEL_PATH: z.string().min(1).optional(),
+  /** Explicit mmproj GGUF for MODEL_PATH. */
+  MMPROJ_PATH: z.string().min(1).optional(),
+  /** GPU backend: auto picks CUDA or Vulkan only if it really loads. */
+  GPU: z.enum(["auto", "cuda", "vulkan", "cpu"]).default("auto"),
+  /** Layers to offload: `auto` (all that fit) or a count. */
+  GPU_LAYERS: autoOrInt.default("auto"),
+  /** Context window in tokens. Default 4096. */
+  CONTEXT_SIZE: intFrom(256, 1 << 20).default(4096),
+  /** CPU threads for inference. Default cores − 1, at least 1. */
+  THREADS: intFrom(1, 1024).optional(),
+  /** Conversations served at once by one model. Default 4. */
+  PARALLEL_SLOTS: intFrom(1, 64).default(4),
+  /** Requests allowed to wait for a slot before the API answers 503. Default 16. */
+  QUEUE_LIMIT: intFrom(0, 10_000).default(16),
+  /** Largest accepted upload in bytes. Default 20 MiB. */
+  UPLOAD_MAX_BYTES: intFrom(1024).default(20 * 1024 * 1024),
+  /** Largest accepted decoded image in pixels (width × height). Default 80 M. */
+  UPLOAD_MAX_PIXELS: intFrom(1).default(80_000_000),
+  /** Longest side kept after normalisation; larger photos are downscaled. Default 2048 px. */
+  UPLOAD_MAX_SIDE: intFrom(32, 16384).default(2048),
+  /** Images allowed in one message. Default 8. */
+  MAX_IMAGES_PER_MESSAGE: intFrom(1, 64).default(8),
+  /** Secret for session tokens; generated once into `<DATA_DIR>/auth-secret` when unset. */
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Interface to listen on. Default 127.0.0.1 (loopback only). */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  /** Port to listen on. Default 3000. */
+  PORT: intFrom(1, 65535).default(3000),
+  /**
+   * Trust `X-Forwarded-For` from a reverse proxy in front of the app. Default
+   * false: the server overwrites it with the socket address, so sign-in
+   * rate limits per IP cannot be dodged by forging the header.
+   */
+  TRUST_PROXY: z.stringbool().default(false),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+export type Env = Omit<RawEnv, "DATABASE_URL" | "UPLOAD_DIR" | "THREADS" | "AUTH_SECRET"> & {
+  DATABASE_URL: string;
+  UPLOAD_DIR: string;
+  THREADS: number;
+  AUTH_SECRET: string;
+};
+
+/** Thrown for a configuration mistake; the message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Reads the secret from `<dataDir>/auth-secret`, creating it (mode 0600) on
+ * first use. Safe when several processes race: the loser reads the winner's.
+ */
+export function ensureAuthSecret(dataDir: string): string {
+  const file = path.join(dataDir, "auth-secret");
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, randomBytes(32).toString("base64url"), { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  const secret = fs.readFileSync(file, "utf8").trim();
+  if (secret.length < 32) throw new ConfigError(`${file}: the stored auth secret is too short; delete the file to regenerate it`);
+  return secret;
+}
+
+/** The database URL alone (for the Prisma CLI, which must not need the rest). */
+export function resolveDatabaseUrl(source: Record<string, string | undefined> = process.env): string {
+  if (source.DATABASE_URL) return source.DATABASE_URL;
+  return `file:${path.join(abs(source.DATA_DIR || "./data"), "app.db")}`;
+}
+
+/** Validates `source` (default `process.env`) and fills in derived defaults. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const blankToUndefined = Object.fromEntries(
+    Object.keys(envSchema.shape).map((k) => [k, source[k] === "" ? undefined : source[k]]),
+  );
+  const parsed = envSchema.safeParse(blankToUndefined);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(source[name])}: ${issue.message}`);
+  }
+  const raw = parsed.data;
+  const dataDir = abs(raw.DATA_DIR);
+  return {
+    ...raw,
+    DATA_DIR: dataDir,
+    MODELS_DIR: abs(raw.MODELS_DIR),
+    MODEL_PATH: raw.MODEL_PATH && abs(raw.MODEL_PATH),
+    MMPROJ_PATH: raw.MMPROJ_PATH && abs(raw.MMPROJ_PATH),
+    DATABASE_URL: resolveDatabaseUrl({ DATABASE_URL: raw.DATABASE_URL, DATA_DIR: dataDir }),
+    UPLOAD_DIR: abs(raw.UPLOAD_DIR ?? path.join(dataDir, "uploads")),
+    THREADS: raw.THREADS ?? defaultThreads(),
+    AUTH_SECRET: raw.AUTH_SECRET ?? ensureAuthSecret(dataDir),
+  };
+}

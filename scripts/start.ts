@@ -1,0 +1,94 @@
+// `npm start`: validate configuration, prepare the data directory, apply
+// pending migrations, build if the sources changed, then serve. Everything
+// here works offline; nothing is downloaded.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError, loadEnv, type Env } from "../lib/env-schema";
+
+const root = path.resolve(import.meta.dirname, "..");
+const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+
+function fail(message: string): never {
+  console.error(`\n✖ ${message}\n`);
+  process.exit(1);
+}
+
+function readEnv(): Env {
+  try {
+    return loadEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function run(cmd: string, args: string[], childEnv: NodeJS.ProcessEnv, what: string) {
+  const result = spawnSync(cmd, args, { cwd: root, env: childEnv, stdio: "inherit" });
+  if (result.status !== 0) fail(`${what} failed (exit ${result.status ?? result.signal}).`);
+}
+
+/** Hash of everything that goes into `next build`, so an unchanged tree is not rebuilt. */
+function sourceHash(): string {
+  const hash = createHash("sha256");
+  const walk = (rel: string) => {
+    const abs = path.join(root, rel);
+    if (!fs.existsSync(abs)) return;
+    const stat = fs.statSync(abs);
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(abs).sort()) walk(path.join(rel, name));
+    } else {
+      hash.update(rel).update("\0").update(fs.readFileSync(abs)).update("\0");
+    }
+  };
+  for (const entry of ["app", "lib", "types", "next.config.mjs", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]) {
+    walk(entry);
+  }
+  return hash.digest("hex");
+}
+
+function buildIfStale(childEnv: NodeJS.ProcessEnv) {
+  const stamp = path.join(root, ".next", "source-hash");
+  const want = sourceHash();
+  const have = fs.existsSync(path.join(root, ".next", "BUILD_ID")) && fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8") : "";
+  if (have === want) {
+    console.log("• Build is up to date.");
+    return;
+  }
+  console.log("• Building the app (first start or changed sources; about a minute)…");
+  run(bin("next"), ["build"], childEnv, "next build");
+  fs.writeFileSync(stamp, want);
+}
+
+function main() {
+  const env = readEnv();
+  if (!["127.0.0.1", "localhost", "::1"].includes(env.HOST)) {
+    console.warn(`! HOST=${env.HOST} is not a loopback address: other machines on the network can reach this app.`);
+  }
+  fs.mkdirSync(env.UPLOAD_DIR, { recursive: true });
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    DATA_DIR: env.DATA_DIR,
+    DATABASE_URL: env.DATABASE_URL,
+    HOST: env.HOST,
+    PORT: String(env.PORT),
+  };
+
+  console.log(`• Database: ${env.DATABASE_URL}`);
+  run(bin("prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], childEnv, "Applying database migrations");
+  if (!process.argv.includes("--no-build")) buildIfStale(childEnv);
+
+  const server = spawn(process.execPath, [path.join(root, "scripts", "server.mjs")], {
+    cwd: root,
+    env: childEnv,
+    stdio: "inherit",
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
+  server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+main();
