@@ -64,6 +64,12 @@ export const envSchema = z.object({
    * rate limits per IP cannot be dodged by forging the header.
    */
   TRUST_PROXY: z.stringbool().default(false),
+  /** Sign-in attempts allowed per client address in 10 minutes. Default 30. */
+  SIGNIN_LIMIT_PER_IP: intFrom(1).default(30),
+  /** Sign-in attempts allowed per email in 10 minutes (reset by a success). Default 8. */
+  SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
+  /** Accounts created per client address per hour. Default 20. */
+  SIGNUP_LIMIT_PER_IP: intFrom(1).default(20),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

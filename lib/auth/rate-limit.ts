@@ -1,5 +1,6 @@
 import "server-only";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 
 /**
@@ -12,9 +13,9 @@ const globalForLimits = globalThis as {
 };
 
 const limiters = (globalForLimits.__authLimiters ??= {
-  perIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: 30, duration: 10 * 60 }),
-  perEmail: new RateLimiterMemory({ keyPrefix: "signin-email", points: 8, duration: 10 * 60 }),
-  signupPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: 20, duration: 60 * 60 }),
+  perIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: env.SIGNIN_LIMIT_PER_IP, duration: 10 * 60 }),
+  perEmail: new RateLimiterMemory({ keyPrefix: "signin-email", points: env.SIGNIN_LIMIT_PER_EMAIL, duration: 10 * 60 }),
+  signupPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: env.SIGNUP_LIMIT_PER_IP, duration: 60 * 60 }),
 });
 
 async function consume(limiter: RateLimiterMemory, key: string) {

@@ -1,0 +1,78 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// Runs the repository functions against a real, freshly migrated SQLite file.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-db-"));
+process.env.DATA_DIR = dataDir;
+process.env.DATABASE_URL = `file:${path.join(dataDir, "app.db")}`;
+
+type Repo = typeof import("@/lib/db/conversations");
+type Db = typeof import("@/lib/db/client");
+let repo: Repo;
+let db: Db["db"];
+
+beforeAll(async () => {
+  const migrate = spawnSync("node_modules/.bin/prisma", ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
+    env: process.env,
+    encoding: "utf8",
+  });
+  expect(migrate.status, migrate.stderr).toBe(0);
+  repo = await import("@/lib/db/conversations");
+  db = (await import("@/lib/db/client")).db;
+});
+afterAll(async () => {
+  await db?.$disconnect();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function user(email: string) {
+  return db.user.create({ data: { email, passwordHash: "x" } });
+}
+
+async function attachment(userId: string, sha: string) {
+  return db.attachment.create({
+    data: { userId, sha256: sha, mediaType: "image/png", width: 1, height: 1, byteSize: 1, storageKey: `aa/bb/${sha}.png` },
+  });
+}
+
+describe("deleteConversationOrThrow", () => {
+  it("removes messages and only the attachments no other message uses", async () => {
+    const owner = await user("owner@example.test");
+    const other = await user("other@example.test");
+    const doomed = await repo.createConversation({ userId: owner.id, title: "doomed" });
+    const kept = await repo.createConversation({ userId: owner.id, title: "kept" });
+    const only = await attachment(owner.id, "1".repeat(64));
+    const shared = await attachment(owner.id, "2".repeat(64));
+    // The same bytes uploaded by another user share the blob file.
+    await attachment(other.id, "1".repeat(64));
+
+    const m1 = await db.message.create({
+      data: { conversationId: doomed.id, position: 0, role: "user", parts: [{ type: "image", attachmentId: only.id }] },
+    });
+    await db.messageAttachment.createMany({
+      data: [
+        { messageId: m1.id, attachmentId: only.id },
+        { messageId: m1.id, attachmentId: shared.id },
+      ],
+    });
+    const m2 = await db.message.create({
+      data: { conversationId: kept.id, position: 0, role: "user", parts: [{ type: "image", attachmentId: shared.id }] },
+    });
+    await db.messageAttachment.create({ data: { messageId: m2.id, attachmentId: shared.id } });
+
+    await expect(repo.deleteConversationOrThrow({ id: doomed.id, userId: other.id })).rejects.toThrow(
+      "Conversation not found.",
+    );
+    const { orphanedStorageKeys } = await repo.deleteConversationOrThrow({ id: doomed.id, userId: owner.id });
+
+    expect(await db.message.count({ where: { conversationId: doomed.id } })).toBe(0);
+    expect(await db.attachment.findUnique({ where: { id: only.id } })).toBeNull();
+    expect(await db.attachment.findUnique({ where: { id: shared.id } })).not.toBeNull();
+    // The blob of `only` is still used by the other user's attachment row.
+    expect(orphanedStorageKeys).toEqual([]);
+    expect((await repo.getConversationOrThrow({ id: kept.id, userId: owner.id })).messages).toHaveLength(1);
+  });
+});

@@ -1,0 +1,55 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadEnv } from "@/lib/env-schema";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "lvc-env-"));
+
+describe("loadEnv", () => {
+  it("fills in the embedded defaults", () => {
+    const dir = tmp();
+    const env = loadEnv({ DATA_DIR: dir });
+    expect(env).toMatchObject({
+      DATA_DIR: dir,
+      DATABASE_URL: `file:${path.join(dir, "app.db")}`,
+      UPLOAD_DIR: path.join(dir, "uploads"),
+      GPU: "auto",
+      GPU_LAYERS: "auto",
+      HOST: "127.0.0.1",
+      PORT: 3000,
+      PARALLEL_SLOTS: 4,
+      UPLOAD_MAX_SIDE: 2048,
+      MAX_IMAGES_PER_MESSAGE: 8,
+      TRUST_PROXY: false,
+    });
+    expect(env.THREADS).toBe(Math.max(1, os.availableParallelism() - 1));
+  });
+
+  it("generates the auth secret once, 0600, and reuses it", () => {
+    const dir = tmp();
+    const first = loadEnv({ DATA_DIR: dir }).AUTH_SECRET;
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(fs.statSync(path.join(dir, "auth-secret")).mode & 0o777).toBe(0o600);
+    expect(loadEnv({ DATA_DIR: dir }).AUTH_SECRET).toBe(first);
+    expect(loadEnv({ DATA_DIR: dir, AUTH_SECRET: "s".repeat(40) }).AUTH_SECRET).toBe("s".repeat(40));
+  });
+
+  it.each([
+    [{ GPU: "quantum" }, /^Invalid configuration: GPU="quantum": .*"auto".*"cuda".*"vulkan".*"cpu"/],
+    [{ PORT: "http" }, /^Invalid configuration: PORT="http"/],
+    [{ PORT: "70000" }, /^Invalid configuration: PORT="70000"/],
+    [{ GPU_LAYERS: "most" }, /^Invalid configuration: GPU_LAYERS="most"/],
+    [{ THREADS: "0" }, /^Invalid configuration: THREADS="0"/],
+    [{ DATABASE_URL: "postgres://x" }, /^Invalid configuration: DATABASE_URL=.*SQLite URL/],
+    [{ AUTH_SECRET: "short" }, /^Invalid configuration: AUTH_SECRET=.*at least 32/],
+  ])("rejects %o with one line naming the variable", (vars, message) => {
+    const run = () => loadEnv({ DATA_DIR: tmp(), ...vars });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(message);
+  });
+
+  it("accepts numbers for GPU_LAYERS and treats empty values as unset", () => {
+    expect(loadEnv({ DATA_DIR: tmp(), GPU_LAYERS: "12", PORT: "" })).toMatchObject({ GPU_LAYERS: 12, PORT: 3000 });
+  });
+});
