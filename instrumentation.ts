@@ -1,7 +1,12 @@
-// Starts loading the model when the server starts, so the first chat does
-// not wait for the weights (the UI shows progress meanwhile).
+// Runs once when the server starts: closes answers a previous process left
+// half-written, and starts loading the model so the first chat does not
+// wait for the weights (the UI shows progress meanwhile).
 export async function register() {
-  if (process.env.NEXT_RUNTIME === "nodejs" && process.env.ENGINE_PRELOAD !== "false") {
+  if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { closeOrphanedAnswers } = await import("@/lib/db/messages");
+  const closed = await closeOrphanedAnswers();
+  if (closed) console.log(`[chat] marked ${closed} answer(s) interrupted by the last shutdown as stopped`);
+  if (process.env.ENGINE_PRELOAD !== "false") {
     const { getEngine } = await import("@/lib/engine/get-engine");
     getEngine().catch(() => {
       /* reported by engineHealth() and the next request */

@@ -39,13 +39,17 @@ export async function listConversations({
   userId,
   cursor,
   limit,
+  q,
 }: {
   userId: string;
   cursor?: string;
   limit: number;
+  /** Case-insensitive search over titles and message text. */
+  q?: string;
 }): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
+  const matching = q ? await searchConversationIds({ userId, q }) : null;
   const rows = await db.conversation.findMany({
-    where: { userId },
+    where: { userId, ...(matching ? { id: { in: matching } } : {}) },
     orderBy: [{ updatedAt: "desc" }, { id: "desc" }],
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor, userId }, skip: 1 } : {}),
@@ -54,6 +58,18 @@ export async function listConversations({
   const hasMore = rows.length > limit;
   const conversations = hasMore ? rows.slice(0, limit) : rows;
   return { conversations, nextCursor: hasMore ? conversations.at(-1)!.id : null };
+}
+
+/** Ids of the user's conversations whose title or any message text contains `q`. */
+async function searchConversationIds({ userId, q }: { userId: string; q: string }): Promise<string[]> {
+  // LIKE with escaped wildcards; message parts are JSON text, so match inside it.
+  const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT c.id FROM "Conversation" c
+    WHERE c.userId = ${userId}
+      AND (lower(c.title) LIKE ${pattern} ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM "Message" m WHERE m.conversationId = c.id AND lower(m.parts) LIKE ${pattern} ESCAPE '\\'))`;
+  return rows.map((r) => r.id);
 }
 
 export function createConversation({

@@ -11,7 +11,7 @@ export function isStorageKey(key: string): boolean {
 }
 
 /** The content-addressed key for a blob. */
-export function storageKeyFor(sha256: string, ext: "png" | "jpg" | "webp" | "gif"): string {
+export function storageKeyFor(sha256: string, ext: "png" | "jpg"): string {
   return `${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}.${ext}`;
 }
 
@@ -19,6 +19,21 @@ export function storageKeyFor(sha256: string, ext: "png" | "jpg" | "webp" | "gif
 export function blobPath(key: string): string {
   if (!isStorageKey(key)) throw new Error(`not a storage key: ${JSON.stringify(key)}`);
   return path.join(env.UPLOAD_DIR, key);
+}
+
+/** Writes a blob under its key unless it is already there (same key = same bytes). Atomic. */
+export async function writeBlob(key: string, bytes: Uint8Array): Promise<void> {
+  const file = blobPath(key);
+  try {
+    await fs.access(file);
+    return;
+  } catch {
+    /* not there yet */
+  }
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  await fs.writeFile(tmp, bytes, { mode: 0o600 });
+  await fs.rename(tmp, file);
 }
 
 /** Removes blobs; a missing file is not an error (the goal state is reached). */

@@ -3,6 +3,7 @@ import { z } from "zod";
 export const listQuerySchema = z.object({
   cursor: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(30),
+  q: z.string().trim().min(1).max(200).optional(),
 });
 
 export const createConversationSchema = z.object({

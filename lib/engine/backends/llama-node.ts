@@ -184,6 +184,7 @@ export class LlamaNodeBackend implements Backend {
     let tokens = 0;
     let firstTokenAt = 0;
     const started = performance.now();
+    let stopEarly = () => {};
     try {
       const load = req.sessionKey ? this.sessions.lookup(req.sessionKey) : undefined;
       const { promise, stop } = await this.ctx.parallel.completion(
@@ -216,20 +217,25 @@ export class LlamaNodeBackend implements Backend {
         },
       );
       let aborted = false;
+      let settled = false;
       const onAbort = () => {
         aborted = true;
         stop();
       };
+      // If the consumer stops iterating early, stop the native request too.
+      stopEarly = () => !settled && stop();
       if (req.signal?.aborted) onAbort();
       req.signal?.addEventListener("abort", onAbort, { once: true });
       let result: LlamaParallelCompletionResult | null = null;
       let failure: Error | null = null;
       promise.then(
         (r) => {
+          settled = true;
           result = r as LlamaParallelCompletionResult;
           queue.close();
         },
         (err) => {
+          settled = true;
           failure = err as Error;
           queue.close();
         },
@@ -259,6 +265,7 @@ export class LlamaNodeBackend implements Backend {
       };
       yield { type: "done", usage };
     } finally {
+      stopEarly();
       release();
     }
   }

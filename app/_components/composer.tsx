@@ -1,0 +1,121 @@
+"use client";
+
+import { useRef } from "react";
+import type { useAttachments } from "./use-attachments";
+
+export function Composer({
+  text,
+  onText,
+  attachments,
+  canSeeImages,
+  busy,
+  editing,
+  onCancelEdit,
+  onSend,
+  onStop,
+}: {
+  text: string;
+  onText: (text: string) => void;
+  attachments: ReturnType<typeof useAttachments>;
+  canSeeImages: boolean;
+  busy: boolean;
+  editing: boolean;
+  onCancelEdit: () => void;
+  onSend: () => void;
+  onStop: () => void;
+}) {
+  const fileInput = useRef<HTMLInputElement>(null);
+  const canSend = !busy && !attachments.uploading && (text.trim().length > 0 || attachments.parts.length > 0);
+
+  return (
+    <form
+      className="composer"
+      aria-label="Message"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSend();
+      }}
+    >
+      {editing && (
+        <div className="composer-editing">
+          Editing your last question.{" "}
+          <button type="button" className="link-button" onClick={onCancelEdit}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {attachments.items.length > 0 && (
+        <ul className="thumbs" aria-label="Attached images">
+          {attachments.items.map((item) => (
+            <li key={item.key} className={`thumb thumb-${item.status}`}>
+              {/* eslint-disable-next-line @next/next/no-img-element */}
+              <img src={item.previewUrl} alt={item.name} />
+              {item.status === "uploading" && <progress max={1} value={item.progress} aria-label={`Uploading ${item.name}`} />}
+              {item.status === "error" && (
+                <span className="thumb-error" role="alert">
+                  {item.error}
+                </span>
+              )}
+              <button type="button" className="thumb-remove" aria-label={`Remove ${item.name}`} onClick={() => attachments.remove(item.key)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="composer-row">
+        <button
+          type="button"
+          className="button icon-button"
+          aria-label="Attach images"
+          title={canSeeImages ? "Attach images" : "This model cannot see images"}
+          disabled={!canSeeImages}
+          onClick={() => fileInput.current?.click()}
+        >
+          📎
+        </button>
+        <input
+          ref={fileInput}
+          type="file"
+          accept="image/png,image/jpeg,image/webp,image/gif"
+          multiple
+          hidden
+          data-testid="file-input"
+          onChange={(e) => {
+            if (e.target.files) attachments.add(e.target.files);
+            e.target.value = "";
+          }}
+        />
+        <textarea
+          aria-label="Your message"
+          placeholder={canSeeImages ? "Ask about an image… (drop, paste or attach one)" : "Send a message…"}
+          value={text}
+          rows={1}
+          onChange={(e) => onText(e.target.value)}
+          onPaste={(e) => {
+            const files = [...e.clipboardData.files].filter((f) => f.type.startsWith("image/"));
+            if (files.length && canSeeImages) {
+              e.preventDefault();
+              attachments.add(files);
+            }
+          }}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+              e.preventDefault();
+              if (canSend) onSend();
+            }
+          }}
+        />
+        {busy ? (
+          <button type="button" className="button" onClick={onStop}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="button button-primary" disabled={!canSend}>
+            {editing ? "Resend" : "Send"}
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,61 @@
+"use client";
+
+import { useEffect, useState } from "react";
+
+export interface ModelHealth {
+  status: "not loaded" | "loading" | "ready" | "error";
+  progress?: number;
+  error?: string;
+  model?: { name: string; vision: boolean } | string;
+  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number };
+}
+
+/** Polls /api/health until the model is ready (and slowly afterwards). */
+export function useModelHealth(): ModelHealth | null {
+  const [health, setHealth] = useState<ModelHealth | null>(null);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout>;
+    let alive = true;
+    const poll = async () => {
+      try {
+        const res = await fetch("/api/health", { cache: "no-store" });
+        const body = (await res.json()) as { model: ModelHealth };
+        if (alive) setHealth(body.model);
+        timer = setTimeout(poll, body.model.status === "ready" ? 30_000 : 1_000);
+      } catch {
+        timer = setTimeout(poll, 3_000);
+      }
+    };
+    void poll();
+    return () => {
+      alive = false;
+      clearTimeout(timer);
+    };
+  }, []);
+  return health;
+}
+
+export function ModelStatus({ health }: { health: ModelHealth | null }) {
+  if (!health) return <span className="model-status muted">Checking the model…</span>;
+  if (health.status === "ready" && typeof health.model === "object") {
+    return (
+      <span className="model-status" title={`${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}`}>
+        <strong>{health.model.name}</strong>{" "}
+        <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>
+      </span>
+    );
+  }
+  if (health.status === "error") {
+    return (
+      <span className="model-status error" role="status">
+        Model failed to load: {health.error}
+      </span>
+    );
+  }
+  const pct = Math.round((health.progress ?? 0) * 100);
+  return (
+    <span className="model-status" role="status">
+      Loading the model… <progress max={100} value={pct} aria-label="Model loading progress" /> {pct}%
+    </span>
+  );
+}

@@ -1,0 +1,24 @@
+import { apiHandler, parseJson } from "@/lib/api/handler";
+import { requireUserId } from "@/lib/auth/session";
+import type { MessagePart } from "@/lib/chat/message-parts";
+import { streamChat } from "@/lib/chat/stream-chat";
+import { chatRequestSchema, UPLOAD_URL } from "./schema";
+
+export const dynamic = "force-dynamic";
+
+// POST /api/chat – save the question, stream the answer (AI SDK UI message stream), save the answer
+export const POST = apiHandler(async (req) => {
+  const userId = await requireUserId();
+  const body = await parseJson(req, chatRequestSchema);
+  const parts: MessagePart[] | null =
+    body.message?.parts.map((p) =>
+      p.type === "text" ? { type: "text", text: p.text } : { type: "image", attachmentId: UPLOAD_URL.exec(p.url)![1]! },
+    ) ?? null;
+  return streamChat({
+    userId,
+    conversationId: body.id,
+    parts: body.trigger === "regenerate-message" ? null : parts,
+    replaceLast: body.replaceLast,
+    signal: req.signal,
+  });
+});

@@ -1,0 +1,76 @@
+import "server-only";
+import { pathToFileURL } from "node:url";
+import type { ModelMessage } from "ai";
+import type { StoredMessage } from "@/lib/db/conversations";
+import type { Engine } from "@/lib/engine/engine";
+import type { EngineMessage } from "@/lib/engine/types";
+import { AppError } from "@/lib/errors";
+import { blobPath } from "@/lib/storage/blob-store";
+
+export interface ModelInput {
+  messages: ModelMessage[];
+  /** How many earlier messages were left out to fit the context window. */
+  dropped: number;
+  promptTokens: number;
+}
+
+/** Stored history → engine messages: text plus the images' stored files, in message order. */
+export function toEngineHistory(history: StoredMessage[], keys: Map<string, string>): EngineMessage[] {
+  return history
+    .filter((m) => m.role === "system" || m.status !== "streaming")
+    .map((m) => ({
+      role: m.role,
+      text: m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"),
+      images: m.parts.flatMap((p) => (p.type === "image" && keys.has(p.attachmentId) ? [blobPath(keys.get(p.attachmentId)!)] : [])),
+    }))
+    .filter((m) => m.text || m.images.length);
+}
+
+/**
+ * Fits the conversation into the context window: the system prompt and the
+ * current question always stay; the oldest turns go first until the prompt
+ * plus the answer budget fits. Images stay attached to the turn they were
+ * sent in, so they are in every later prompt until their turn is dropped.
+ */
+export async function buildModelInput({
+  engine,
+  systemPrompt,
+  history,
+  answerTokens,
+}: {
+  engine: Engine;
+  systemPrompt: string | null;
+  /** Oldest first; the last one is the question being answered. */
+  history: EngineMessage[];
+  answerTokens: number;
+}): Promise<ModelInput> {
+  const budget = engine.info.contextSize - answerTokens;
+  const system: EngineMessage[] = systemPrompt ? [{ role: "system", text: systemPrompt }] : [];
+  let start = 0;
+  let tokens = await engine.countTokens([...system, ...history]);
+  while (tokens > budget && start < history.length - 1) {
+    // Drop a whole turn: the oldest message and, if it was a question, its answer.
+    start += history[start]?.role === "user" && history[start + 1]?.role === "assistant" && start + 1 < history.length - 1 ? 2 : 1;
+    tokens = await engine.countTokens([...system, ...history.slice(start)]);
+  }
+  if (tokens > budget) {
+    throw new AppError(
+      "bad_request:chat",
+      `This message alone needs ${tokens} tokens but the context window leaves ${budget} after the answer budget. Send fewer images or a shorter text.`,
+    );
+  }
+  const kept = [...system, ...history.slice(start)];
+  return { messages: kept.map(toModelMessage), dropped: start, promptTokens: tokens };
+}
+
+function toModelMessage(m: EngineMessage): ModelMessage {
+  if (m.role === "system") return { role: "system", content: m.text };
+  if (m.role === "assistant") return { role: "assistant", content: [{ type: "text", text: m.text }] };
+  return {
+    role: "user",
+    content: [
+      ...(m.images ?? []).map((p) => ({ type: "file" as const, data: pathToFileURL(p), mediaType: p.endsWith(".jpg") ? "image/jpeg" : "image/png" })),
+      ...(m.text ? [{ type: "text" as const, text: m.text }] : []),
+    ],
+  };
+}

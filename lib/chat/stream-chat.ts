@@ -1,0 +1,150 @@
+import "server-only";
+import { streamText } from "ai";
+import { engineModel } from "@/lib/ai/provider";
+import { getConversationOrThrow } from "@/lib/db/conversations";
+import { attachmentKeys, beginTurnOrThrow, saveAnswer, setDefaultTitle } from "@/lib/db/messages";
+import { getEngine } from "@/lib/engine/get-engine";
+import { EngineError } from "@/lib/engine/errors";
+import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
+import { buildModelInput, toEngineHistory } from "./build-model-input";
+import type { MessagePart } from "./message-parts";
+import { titleFrom } from "./title";
+import type { ChatAnswerMetadata } from "./ui-message";
+
+/** Answer budget in tokens: a quarter of the context, at most 1024. */
+const answerTokens = () => Math.min(1024, Math.floor(env.CONTEXT_SIZE / 4));
+
+/** How often the partial answer is written, so a killed server loses at most this much. */
+const FLUSH_MS = 1500;
+
+async function engineOrThrow() {
+  try {
+    return await getEngine();
+  } catch (err) {
+    throw new AppError("unavailable:engine", `The model is not available: ${(err as Error).message}`, { retryAfterSeconds: 30 });
+  }
+}
+
+/**
+ * One chat turn: the question is saved before generation starts; the answer
+ * is saved as `streaming`, flushed while it grows, and finally saved as
+ * `complete`, `stopped` (Stop or a client that went away, with the partial
+ * text) or `error` (with a plain message). The client disconnecting aborts
+ * generation and frees the slot.
+ */
+export async function streamChat({
+  userId,
+  conversationId,
+  parts,
+  replaceLast,
+  signal,
+}: {
+  userId: string;
+  conversationId: string;
+  /** The new question; null to answer the last question again. */
+  parts: MessagePart[] | null;
+  replaceLast: boolean;
+  signal: AbortSignal;
+}): Promise<Response> {
+  const images = parts?.filter((p) => p.type === "image").length ?? 0;
+  if (images > env.MAX_IMAGES_PER_MESSAGE) {
+    throw new AppError("bad_request:chat", `At most ${env.MAX_IMAGES_PER_MESSAGE} images per message (this one has ${images}).`);
+  }
+  if (parts && !parts.some((p) => (p.type === "text" ? p.text.trim() : true))) {
+    throw new AppError("bad_request:chat", "The message is empty.");
+  }
+  // Ownership first: another user's conversation is "not found", whatever the model's state.
+  await getConversationOrThrow({ id: conversationId, userId });
+  const engine = await engineOrThrow();
+  if (images && !engine.info.vision) {
+    throw new AppError("bad_request:chat", `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`);
+  }
+  const status = engine.status();
+  if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
+    throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
+  }
+
+  const { assistantMessageId, firstAnswer } = await beginTurnOrThrow({
+    conversationId,
+    userId,
+    userParts: parts,
+    dropLast: parts === null ? 1 : replaceLast ? 2 : 0,
+    model: engine.model.id,
+  });
+
+  let text = "";
+  let settled = false;
+  const finish = async (status: "complete" | "stopped" | "error", extra: Parameters<typeof saveAnswer>[0]["stats"] & object | undefined, error?: string) => {
+    if (settled) return;
+    settled = true;
+    clearInterval(flusher);
+    await saveAnswer({ id: assistantMessageId, text, status, error, stats: extra });
+    if (firstAnswer && status !== "error") {
+      const conversation = await getConversationOrThrow({ id: conversationId, userId });
+      const question = conversation.messages.find((m) => m.role === "user");
+      await setDefaultTitle({ conversationId, title: titleFrom(question?.parts ?? [], text) });
+    }
+  };
+  let flushed = "";
+  const flusher = setInterval(() => {
+    if (text !== flushed && !settled) {
+      flushed = text;
+      saveAnswer({ id: assistantMessageId, text, status: "streaming" }).catch(() => {});
+    }
+  }, FLUSH_MS);
+
+  try {
+    const conversation = await getConversationOrThrow({ id: conversationId, userId });
+    const history = conversation.messages.filter((m) => m.id !== assistantMessageId);
+    const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
+    const input = await buildModelInput({
+      engine,
+      systemPrompt: conversation.systemPrompt,
+      history: toEngineHistory(history, await attachmentKeys(ids)),
+      answerTokens: answerTokens(),
+    });
+
+    let stats: ChatAnswerMetadata["stats"];
+    const result = streamText({
+      model: engineModel(engine, { sessionKey: conversationId }),
+      messages: input.messages,
+      maxOutputTokens: answerTokens(),
+      temperature: 0,
+      abortSignal: signal,
+      onChunk({ chunk }) {
+        if (chunk.type === "text-delta") text += chunk.text;
+      },
+      async onFinish({ totalUsage, providerMetadata, finishReason }) {
+        const local = (providerMetadata?.local ?? {}) as { ttftMs?: number; tokensPerSecond?: number; finishReason?: string };
+        stats = {
+          ttftMs: local.ttftMs ?? 0,
+          tokensPerSecond: local.tokensPerSecond ?? 0,
+          promptTokens: totalUsage.inputTokens ?? 0,
+          reusedTokens: totalUsage.inputTokenDetails?.cacheReadTokens ?? 0,
+          completionTokens: totalUsage.outputTokens ?? 0,
+        };
+        const stopped = local.finishReason === "aborted" || signal.aborted;
+        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", stats);
+      },
+      async onAbort() {
+        await finish("stopped", undefined);
+      },
+      async onError({ error }) {
+        await finish("error", undefined, error instanceof Error ? error.message : "The model failed.");
+      },
+    });
+
+    return result.toUIMessageStreamResponse({
+      messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
+        if (part.type === "start") return { conversationId, assistantMessageId, droppedMessages: input.dropped };
+        if (part.type === "finish") return { conversationId, assistantMessageId, stats, status: "complete" };
+        return undefined;
+      },
+      onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),
+    });
+  } catch (err) {
+    await finish("error", undefined, err instanceof AppError ? err.message : "The answer could not be started.");
+    throw err;
+  }
+}

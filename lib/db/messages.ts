@@ -1,0 +1,119 @@
+import "server-only";
+import type { MessagePart, MessageStatus } from "@/lib/chat/message-parts";
+import { AppError } from "@/lib/errors";
+import { db } from "./client";
+
+const imageIds = (parts: MessagePart[]) => [...new Set(parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])))];
+
+/**
+ * Starts a turn in one transaction: optionally removes the conversation's
+ * last messages (regenerate / edit), appends the user's message (unless
+ * regenerating) and an empty assistant message in status `streaming`.
+ * Ownership of the conversation and of every image is checked inside the
+ * transaction, so nothing is written for someone else's ids.
+ */
+export async function beginTurnOrThrow({
+  conversationId,
+  userId,
+  userParts,
+  dropLast,
+  model,
+}: {
+  conversationId: string;
+  userId: string;
+  /** The new user message, or null to answer the existing last user message again. */
+  userParts: MessagePart[] | null;
+  /** Messages to remove from the end first (1 = last answer, 2 = last question and answer). */
+  dropLast: number;
+  model: string;
+}): Promise<{ userMessageId: string; assistantMessageId: string; firstAnswer: boolean }> {
+  return db.$transaction(async (tx) => {
+    const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true } });
+    if (!conversation) throw new AppError("not_found:conversation", "Conversation not found.");
+    if (userParts) {
+      const ids = imageIds(userParts);
+      const owned = await tx.attachment.count({ where: { id: { in: ids }, userId } });
+      if (owned !== ids.length) throw new AppError("not_found:attachment", "Image not found.");
+    }
+    if (dropLast > 0) {
+      const last = await tx.message.findMany({
+        where: { conversationId },
+        orderBy: { position: "desc" },
+        take: dropLast,
+        select: { id: true, role: true, status: true },
+      });
+      if (last.some((m) => m.status === "streaming")) {
+        throw new AppError("conflict:chat", "An answer is still being written in this conversation. Stop it first.");
+      }
+      await tx.message.deleteMany({ where: { id: { in: last.map((m) => m.id) } } });
+    }
+    const tail = await tx.message.findFirst({ where: { conversationId }, orderBy: { position: "desc" }, select: { id: true, position: true, role: true, status: true } });
+    if (tail?.status === "streaming") {
+      throw new AppError("conflict:chat", "An answer is still being written in this conversation. Stop it first.");
+    }
+    let position = (tail?.position ?? -1) + 1;
+    let userMessageId: string;
+    if (userParts) {
+      const user = await tx.message.create({
+        data: { conversationId, position: position++, role: "user", parts: userParts, status: "complete" },
+        select: { id: true },
+      });
+      userMessageId = user.id;
+      const ids = imageIds(userParts);
+      if (ids.length) await tx.messageAttachment.createMany({ data: ids.map((attachmentId) => ({ messageId: user.id, attachmentId })) });
+    } else {
+      if (tail?.role !== "user") throw new AppError("bad_request:chat", "There is no question to answer again.");
+      userMessageId = tail.id;
+    }
+    const assistant = await tx.message.create({
+      data: { conversationId, position, role: "assistant", parts: [{ type: "text", text: "" }], status: "streaming", parentId: userMessageId },
+      select: { id: true },
+    });
+    const answers = await tx.message.count({ where: { conversationId, role: "assistant" } });
+    await tx.conversation.update({ where: { id: conversationId }, data: { model } });
+    return { userMessageId, assistantMessageId: assistant.id, firstAnswer: answers === 1 };
+  });
+}
+
+/** Saves the answer's text so far, or its final state with stats. */
+export async function saveAnswer({
+  id,
+  text,
+  status,
+  error,
+  stats,
+}: {
+  id: string;
+  text: string;
+  status: MessageStatus;
+  error?: string;
+  stats?: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
+}): Promise<void> {
+  await db.message.update({
+    where: { id },
+    data: { parts: [{ type: "text", text }], status, error: error ?? null, ...stats },
+  });
+}
+
+/** Names the conversation unless the user already renamed it. */
+export async function setDefaultTitle({ conversationId, title }: { conversationId: string; title: string }) {
+  await db.conversation.updateMany({ where: { id: conversationId, title: "New conversation" }, data: { title } });
+}
+
+/**
+ * Answers left `streaming` by a process that died mid-answer: keep their
+ * partial text, mark them stopped with the reason. Run at start-up.
+ */
+export async function closeOrphanedAnswers(): Promise<number> {
+  const { count } = await db.message.updateMany({
+    where: { status: "streaming" },
+    data: { status: "stopped", error: "The server stopped while this answer was being written." },
+  });
+  return count;
+}
+
+/** Storage keys of attachments by id, for building the model's input. */
+export async function attachmentKeys(ids: string[]): Promise<Map<string, string>> {
+  const rows = await db.attachment.findMany({ where: { id: { in: ids } }, select: { id: true, storageKey: true } });
+  return new Map(rows.map((r) => [r.id, r.storageKey]));
+}
