@@ -72,7 +72,9 @@ export function Composer({
           disabled={!canSeeImages}
           onClick={() => fileInput.current?.click()}
         >
-          📎
+          <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden>
+            <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.8-2.8l7.9-7.9" />
+          </svg>
         </button>
         <input
           ref={fileInput}

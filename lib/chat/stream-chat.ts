@@ -12,6 +12,8 @@ import type { MessagePart } from "./message-parts";
 import { titleFrom } from "./title";
 import type { ChatAnswerMetadata } from "./ui-message";
 
+type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
+
 /** Answer budget in tokens: a quarter of the context, at most 1024. */
 const answerTokens = () => Math.min(1024, Math.floor(env.CONTEXT_SIZE / 4));
 
@@ -65,7 +67,7 @@ export async function streamChat({
     throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
   }
 
-  const { assistantMessageId, firstAnswer } = await beginTurnOrThrow({
+  const { assistantMessageId } = await beginTurnOrThrow({
     conversationId,
     userId,
     userParts: parts,
@@ -75,12 +77,14 @@ export async function streamChat({
 
   let text = "";
   let settled = false;
-  const finish = async (status: "complete" | "stopped" | "error", extra: Parameters<typeof saveAnswer>[0]["stats"] & object | undefined, error?: string) => {
+  /** Saves the answer's final state once, whichever way the turn ends. */
+  const finish = async (status: "complete" | "stopped" | "error", { stats, error }: { stats?: AnswerStats; error?: string } = {}) => {
     if (settled) return;
     settled = true;
     clearInterval(flusher);
-    await saveAnswer({ id: assistantMessageId, text, status, error, stats: extra });
-    if (firstAnswer && status !== "error") {
+    await saveAnswer({ id: assistantMessageId, text, status, error, stats });
+    // Until the user renames it, the conversation is named after its first question.
+    if (status !== "error") {
       const conversation = await getConversationOrThrow({ id: conversationId, userId });
       const question = conversation.messages.find((m) => m.role === "user");
       await setDefaultTitle({ conversationId, title: titleFrom(question?.parts ?? [], text) });
@@ -125,17 +129,17 @@ export async function streamChat({
           completionTokens: totalUsage.outputTokens ?? 0,
         };
         const stopped = local.finishReason === "aborted" || signal.aborted;
-        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", stats);
+        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats });
       },
       async onAbort() {
-        await finish("stopped", undefined);
+        await finish("stopped");
       },
       async onError({ error }) {
-        await finish("error", undefined, error instanceof Error ? error.message : "The model failed.");
+        await finish("error", { error: error instanceof Error ? error.message : "The model failed." });
       },
     });
 
-    return result.toUIMessageStreamResponse({
+    const response = result.toUIMessageStreamResponse({
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
         if (part.type === "start") return { conversationId, assistantMessageId, droppedMessages: input.dropped };
         if (part.type === "finish") return { conversationId, assistantMessageId, stats, status: "complete" };
@@ -143,8 +147,31 @@ export async function streamChat({
       },
       onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),
     });
+    // A client that goes away (Stop, a closed tab) cancels the response body:
+    // save what was written so far as stopped.
+    signal.addEventListener("abort", () => void finish("stopped"), { once: true });
+    return new Response(onCancel(response.body!, () => void finish("stopped")), {
+      status: response.status,
+      headers: response.headers,
+    });
   } catch (err) {
-    await finish("error", undefined, err instanceof AppError ? err.message : "The answer could not be started.");
+    await finish("error", { error: err instanceof AppError ? err.message : "The answer could not be started." });
     throw err;
   }
+}
+
+/** Passes a stream through, calling `cancelled` when its reader cancels it. */
+function onCancel(stream: ReadableStream<Uint8Array>, cancelled: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      cancelled();
+      await reader.cancel(reason);
+    },
+  });
 }

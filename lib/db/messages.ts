@@ -26,7 +26,7 @@ export async function beginTurnOrThrow({
   /** Messages to remove from the end first (1 = last answer, 2 = last question and answer). */
   dropLast: number;
   model: string;
-}): Promise<{ userMessageId: string; assistantMessageId: string; firstAnswer: boolean }> {
+}): Promise<{ userMessageId: string; assistantMessageId: string }> {
   return db.$transaction(async (tx) => {
     const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true } });
     if (!conversation) throw new AppError("not_found:conversation", "Conversation not found.");
@@ -69,9 +69,8 @@ export async function beginTurnOrThrow({
       data: { conversationId, position, role: "assistant", parts: [{ type: "text", text: "" }], status: "streaming", parentId: userMessageId },
       select: { id: true },
     });
-    const answers = await tx.message.count({ where: { conversationId, role: "assistant" } });
     await tx.conversation.update({ where: { id: conversationId }, data: { model } });
-    return { userMessageId, assistantMessageId: assistant.id, firstAnswer: answers === 1 };
+    return { userMessageId, assistantMessageId: assistant.id };
   });
 }
 

@@ -56,7 +56,9 @@ export async function normalizeImage(
   const source = () => sharp(input, { limitInputPixels: maxPixels, failOn: "truncated", pages: 1, animated: false });
   let meta: sharp.Metadata;
   try {
-    meta = await source().metadata();
+    // Reads the header only (no pixels are decoded), so the dimensions of a
+    // decompression bomb are known before anything large is allocated.
+    meta = await sharp(input, { limitInputPixels: false, pages: 1 }).metadata();
   } catch {
     throw new AppError("bad_request:upload", `The ${kind.toUpperCase()} file is damaged and cannot be read.`);
   }
