@@ -11,7 +11,8 @@ test("a visitor signs up, lands in the app, signs out and signs back in", async 
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByRole("heading", { name: "Welcome, Grace." })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Conversations" }).getByText("Grace")).toBeVisible();
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/signin/);
@@ -23,7 +24,7 @@ test("a visitor signs up, lands in the app, signs out and signs back in", async 
 
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Welcome, Grace." })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Conversations" }).getByText("Grace")).toBeVisible();
 });
 
 test("signing up twice with one email shows a clear message", async ({ page }) => {
@@ -34,7 +35,7 @@ test("signing up twice with one email shows a clear message", async ({ page }) =
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill("correct horse battery");
     await page.getByRole("button", { name: "Sign up" }).click();
-    if (i === 0) await expect(page.getByRole("heading", { name: /Welcome/ })).toBeVisible();
+    if (i === 0) await expect(page.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
   }
   await expect(page.getByRole("form", { name: "Sign up" }).getByRole("alert")).toHaveText(
     "An account with this email already exists.",

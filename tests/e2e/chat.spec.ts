@@ -1,0 +1,132 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { expect, test, type Page } from "@playwright/test";
+
+const RED_CIRCLE = fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", "red-circle.png")).toString("base64");
+const SHOTS = path.resolve(import.meta.dirname, "..", "..", "test-results", "screenshots");
+
+async function signUp(page: Page): Promise<string> {
+  const email = `e2e-${randomUUID()}@example.test`;
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByText("What would you like to know about an image?")).toBeVisible();
+  await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
+  return email;
+}
+
+/** A DataTransfer holding the red-circle PNG, built inside the page. */
+const imageTransfer = (page: Page) =>
+  page.evaluateHandle((b64) => {
+    const dt = new DataTransfer();
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], "red-circle.png", { type: "image/png" }));
+    return dt;
+  }, RED_CIRCLE);
+
+const assistant = (page: Page) => page.getByRole("article", { name: "Assistant" });
+
+test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and nobody else sees it", async ({ page, browser }) => {
+  await signUp(page);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, "empty-desktop-light.png") });
+
+  // Drag and drop an image onto the chat.
+  const dropped = await imageTransfer(page);
+  await page.dispatchEvent("main.chat", "dragover", { dataTransfer: dropped });
+  await page.dispatchEvent("main.chat", "drop", { dataTransfer: dropped });
+  const thumbs = page.getByRole("list", { name: "Attached images" });
+  await expect(thumbs.getByRole("img")).toHaveCount(1);
+  await expect(thumbs.getByRole("progressbar")).toHaveCount(0);
+
+  // Ask; the answer streams in and says red.
+  await page.getByLabel("Your message").fill("What color is the circle?");
+  await page.getByLabel("Your message").press("Enter");
+  await expect(assistant(page).last()).toContainText("red");
+  await expect(page).toHaveURL(/\/c\/[a-z0-9]+$/);
+  const conversationUrl = page.url();
+  await expect(page.getByRole("article", { name: "You" }).getByRole("img", { name: "Attached image" })).toBeVisible();
+  await expect(page.getByText(/tok\/s/).last()).toBeVisible();
+  await page.screenshot({ path: path.join(SHOTS, "chat-desktop-light.png") });
+
+  // Paste an image from the clipboard into the composer.
+  const pasted = await imageTransfer(page);
+  await page.getByLabel("Your message").focus();
+  await page.evaluate((dt) => {
+    const event = new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true });
+    document.querySelector("textarea")!.dispatchEvent(event);
+  }, pasted);
+  await expect(thumbs.getByRole("img")).toHaveCount(1);
+  await expect(thumbs.getByRole("progressbar")).toHaveCount(0);
+  await page.getByLabel("Your message").fill("What shape is red?");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(assistant(page).last()).toContainText("circle");
+
+  // Stop mid-answer: slow the network so the answer arrives token by token.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 100, downloadThroughput: 400, uploadThroughput: -1 });
+  await page.getByLabel("Your message").fill("Hello");
+  await page.getByLabel("Your message").press("Enter");
+  await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
+  await expect(assistant(page).nth(2)).toContainText("H", { timeout: 30_000 });
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const stoppedText = await assistant(page).nth(2).locator(".markdown").innerText();
+  expect(stoppedText.length).toBeLessThan(100);
+
+  // Regenerate the last answer.
+  await page.getByRole("button", { name: "Regenerate" }).click();
+  await expect(assistant(page).nth(2)).toContainText("I can answer questions about the shapes");
+  await expect(assistant(page)).toHaveCount(3);
+
+  // Reload: the conversation is in the sidebar, with its image.
+  await page.reload();
+  const sidebar = page.getByRole("navigation", { name: "Conversations" });
+  await expect(sidebar.getByRole("link", { name: "What color is the circle?" })).toBeVisible();
+  await expect(page.getByRole("article", { name: "You" }).first().getByRole("img")).toBeVisible();
+  await expect(assistant(page).first()).toContainText("red");
+
+  // A second account can neither list nor open it.
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await signUp(otherPage);
+  await expect(otherPage.getByRole("navigation", { name: "Conversations" }).getByText("What color is the circle?")).toHaveCount(0);
+  const response = await otherPage.goto(conversationUrl);
+  expect(response?.status()).toBe(404);
+  await other.close();
+
+  // Rename, then delete with confirmation.
+  await sidebar.getByRole("button", { name: "Rename What color is the circle?" }).click();
+  await sidebar.getByLabel("New title").fill("Red circle");
+  await sidebar.getByLabel("New title").press("Enter");
+  await expect(sidebar.getByRole("link", { name: "Red circle" })).toBeVisible();
+  await sidebar.getByRole("button", { name: "Delete Red circle" }).click();
+  await sidebar.getByRole("button", { name: "Yes, delete" }).click();
+  await expect(sidebar.getByRole("link", { name: "Red circle" })).toHaveCount(0);
+  await expect(page).toHaveURL(/\/$/);
+});
+
+test("screens at phone width and in dark mode", async ({ page }) => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await signUp(page);
+  await page.getByRole("button", { name: "Try the sample image" }).click();
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(assistant(page).last()).toContainText(/circle|square/);
+  await page.screenshot({ path: path.join(SHOTS, "chat-desktop-light-sample.png") });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: path.join(SHOTS, "chat-desktop-dark.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(SHOTS, "chat-phone-dark.png") });
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.screenshot({ path: path.join(SHOTS, "chat-phone-light.png") });
+  await page.getByRole("button", { name: "Conversations" }).click();
+  await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: "Describe the image." })).toBeVisible();
+  await page.screenshot({ path: path.join(SHOTS, "sidebar-phone-light.png") });
+  await page.goto("/signin");
+  await page.screenshot({ path: path.join(SHOTS, "signin-phone-light.png") });
+});

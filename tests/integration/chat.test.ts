@@ -1,0 +1,212 @@
+import fs from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { TestClient } from "../helpers/client";
+
+// Against the real server, a real SQLite file and the shipped demo model
+// (models/tiny), which answers questions about simple shapes.
+
+const baseUrl = inject("baseUrl");
+const fixture = (name: string) => fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", name));
+
+interface Chunk {
+  type: string;
+  delta?: string;
+  messageMetadata?: Record<string, unknown>;
+  errorText?: string;
+}
+
+async function uploadFixture(client: TestClient, name: string, type: string): Promise<string> {
+  const form = new FormData();
+  form.append("file", new Blob([new Uint8Array(fixture(name))], { type }), name);
+  const res = await client.fetch("/api/uploads", { method: "POST", body: form });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { attachment: { url: string } }).attachment.url;
+}
+
+async function newConversation(client: TestClient): Promise<string> {
+  const res = await client.fetch("/api/conversations", { method: "POST", json: {} });
+  return ((await res.json()) as { conversation: { id: string } }).conversation.id;
+}
+
+const userMessage = (text: string, imageUrls: string[] = []) => ({
+  role: "user",
+  parts: [...imageUrls.map((url) => ({ type: "file", mediaType: "image/png", url })), { type: "text", text }],
+});
+
+/** Posts a chat turn and drains the UI message stream into its chunks. */
+async function chat(
+  client: TestClient,
+  body: Record<string, unknown>,
+  { onChunk }: { onChunk?: (chunk: Chunk, all: Chunk[]) => boolean | void } = {},
+): Promise<{ status: number; chunks: Chunk[]; text: string; json?: { error: { code: string; message: string } } }> {
+  const controller = new AbortController();
+  const res = await client.fetch("/api/chat", { method: "POST", json: body, signal: controller.signal });
+  if (!res.headers.get("content-type")?.includes("text/event-stream")) return { status: res.status, chunks: [], text: "", json: await res.json() };
+  const chunks: Chunk[] = [];
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffer.indexOf("\n\n")) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 2);
+        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+        const chunk = JSON.parse(line.slice(6)) as Chunk;
+        chunks.push(chunk);
+        if (onChunk?.(chunk, chunks) === true) {
+          controller.abort();
+          throw new Error("aborted by test");
+        }
+      }
+    }
+  } catch (err) {
+    if ((err as Error).message !== "aborted by test" && (err as Error).name !== "AbortError") throw err;
+  }
+  return { status: res.status, chunks, text: chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta!] : [])).join("") };
+}
+
+async function conversation(client: TestClient, id: string) {
+  const res = await client.fetch(`/api/conversations/${id}`);
+  return ((await res.json()) as {
+    conversation: { title: string; messages: { role: string; status: string; parts: { type: string; text?: string }[]; completionTokens: number | null; reusedTokens: number | null }[] };
+  }).conversation;
+}
+
+async function waitForIdle() {
+  for (let i = 0; i < 100; i++) {
+    const health = await (await fetch(`${baseUrl}/api/health`)).json();
+    if (health.model.status === "ready" && health.model.slotsBusy === 0) return health;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the engine did not become idle");
+}
+
+describe("POST /api/chat", () => {
+  const alice = new TestClient(baseUrl);
+  const bob = new TestClient(baseUrl);
+  beforeAll(async () => {
+    await alice.newAccount();
+    await bob.newAccount();
+    await waitForIdle();
+  });
+
+  it("streams an answer about an uploaded PNG as UI message chunks and saves both messages", async () => {
+    const id = await newConversation(alice);
+    const image = await uploadFixture(alice, "red-circle.png", "image/png");
+    const r = await chat(alice, { id, message: userMessage("What color is the circle?", [image]) });
+    expect(r.status).toBe(200);
+    const types = r.chunks.map((c) => c.type);
+    expect(types[0]).toBe("start");
+    expect(types).toEqual(expect.arrayContaining(["text-start", "text-delta", "text-end", "finish"]));
+    expect(types.filter((t) => t === "text-delta").length).toBeGreaterThan(3);
+    expect(r.text).toMatch(/\bred\b/);
+    expect(r.chunks[0]!.messageMetadata).toMatchObject({ conversationId: id });
+
+    const saved = await conversation(alice, id);
+    expect(saved.title).toBe("What color is the circle?");
+    expect(saved.messages.map((m) => [m.role, m.status])).toEqual([
+      ["user", "complete"],
+      ["assistant", "complete"],
+    ]);
+    expect(saved.messages[0]!.parts.map((p) => p.type)).toEqual(["image", "text"]);
+    expect(saved.messages[1]!.parts[0]!.text).toBe(r.text);
+    expect(saved.messages[1]!.completionTokens).toBeGreaterThan(0);
+  });
+
+  it("answers about a JPEG too", async () => {
+    const id = await newConversation(alice);
+    const image = await uploadFixture(alice, "blue-square.jpg", "image/jpeg");
+    const r = await chat(alice, { id, message: userMessage("What color is the square?", [image]) });
+    expect(r.text).toMatch(/\bblue\b/);
+  });
+
+  it("keeps the image across turns: image, a text-only turn, then a question about the image", async () => {
+    const id = await newConversation(alice);
+    const image = await uploadFixture(alice, "red-circle.png", "image/png");
+    const t1 = await chat(alice, { id, message: userMessage("What shape is red?", [image]) });
+    expect(t1.text).toMatch(/circle/);
+    const t2 = await chat(alice, { id, message: userMessage("Thank you!") });
+    expect(t2.text.length).toBeGreaterThan(0);
+    const t3 = await chat(alice, { id, message: userMessage("What color is the circle?") });
+    expect(t3.text).toMatch(/\bred\b/);
+    // Turn 3 reused the cached state of the earlier turns (image included).
+    const saved = await conversation(alice, id);
+    expect(saved.messages).toHaveLength(6);
+    expect(saved.messages[5]!.reusedTokens).toBeGreaterThan(36);
+  });
+
+  it("refuses another user's image with 404 and saves nothing", async () => {
+    const id = await newConversation(bob);
+    const alicesImage = await uploadFixture(alice, "red-circle.png", "image/png");
+    const r = await chat(bob, { id, message: userMessage("What is this?", [alicesImage]) });
+    expect(r.status).toBe(404);
+    expect(r.json!.error).toEqual({ code: "not_found:attachment", message: "Image not found." });
+    expect((await conversation(bob, id)).messages).toEqual([]);
+  });
+
+  it("refuses someone else's conversation, remote URLs and paths", async () => {
+    const alicesConversation = await newConversation(alice);
+    expect((await chat(bob, { id: alicesConversation, message: userMessage("hi") })).status).toBe(404);
+    const bobs = await newConversation(bob);
+    for (const url of ["https://example.com/cat.png", "/etc/passwd", "file:///etc/passwd", "/api/uploads/../../etc/passwd"]) {
+      const r = await chat(bob, { id: bobs, message: userMessage("hi", [url]) });
+      expect(r.status, url).toBe(400);
+      expect(r.json!.error.message).toMatch(/uploaded first/);
+    }
+    expect((await conversation(alice, alicesConversation)).messages).toEqual([]);
+  });
+
+  it("saves a stopped answer with its partial text when the client goes away, and serves the next request at once", async () => {
+    const id = await newConversation(alice);
+    const r = await chat(alice, { id, message: userMessage("Hello") }, { onChunk: (c) => c.type === "text-delta" });
+    expect(r.text.length).toBeGreaterThan(0);
+    let saved = await conversation(alice, id);
+    for (let i = 0; i < 50 && saved.messages[1]?.status === "streaming"; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      saved = await conversation(alice, id);
+    }
+    const answer = saved.messages[1]!;
+    expect(answer.status).toBe("stopped");
+    const partial = answer.parts[0]!.text!;
+    const greeting = "Hello! I can answer questions about the shapes in an image: their colors, kinds, count and positions.";
+    expect(partial.length).toBeGreaterThanOrEqual(r.text.length);
+    expect(partial.length).toBeLessThan(greeting.length);
+    expect(greeting.startsWith(partial)).toBe(true);
+
+    await waitForIdle();
+    const started = Date.now();
+    const next = await chat(alice, { id, message: userMessage("What can you do?") });
+    expect(next.text).toMatch(/shapes/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("regenerates the last answer and replaces the last question when editing", async () => {
+    const id = await newConversation(alice);
+    const image = await uploadFixture(alice, "red-circle.png", "image/png");
+    await chat(alice, { id, message: userMessage("What color is the circle?", [image]) });
+    const again = await chat(alice, { id, trigger: "regenerate-message" });
+    expect(again.text).toMatch(/red/);
+    let saved = await conversation(alice, id);
+    expect(saved.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+
+    const edited = await chat(alice, { id, replaceLast: true, message: userMessage("How many shapes are there?", [image]) });
+    expect(edited.text).toBe("There is 1 shape.");
+    saved = await conversation(alice, id);
+    expect(saved.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(saved.messages[0]!.parts.at(-1)!.text).toBe("How many shapes are there?");
+  });
+
+  it("answers malformed bodies with 400", async () => {
+    const id = await newConversation(alice);
+    for (const body of [{}, { id }, { id, message: { role: "assistant", parts: [{ type: "text", text: "x" }] } }, { id, message: { role: "user", parts: [] } }]) {
+      const r = await chat(alice, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});
