@@ -42,7 +42,7 @@ function sourceHash(): string {
       hash.update(rel).update("\0").update(fs.readFileSync(abs)).update("\0");
     }
   };
-  for (const entry of ["app", "lib", "types", "next.config.mjs", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]) {
+  for (const entry of ["app", "lib", "types", "public", "instrumentation.ts", "next.config.mjs", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]) {
     walk(entry);
   }
   return hash.digest("hex");
