@@ -120,15 +120,8 @@ export async function streamChat({
         if (chunk.type === "text-delta") text += chunk.text;
       },
       async onFinish({ totalUsage, providerMetadata, finishReason }) {
-        const local = (providerMetadata?.local ?? {}) as { ttftMs?: number; tokensPerSecond?: number; finishReason?: string };
-        stats = {
-          ttftMs: local.ttftMs ?? 0,
-          tokensPerSecond: local.tokensPerSecond ?? 0,
-          promptTokens: totalUsage.inputTokens ?? 0,
-          reusedTokens: totalUsage.inputTokenDetails?.cacheReadTokens ?? 0,
-          completionTokens: totalUsage.outputTokens ?? 0,
-        };
-        const stopped = local.finishReason === "aborted" || signal.aborted;
+        stats = statsFrom(totalUsage, providerMetadata);
+        const stopped = localMetadata(providerMetadata).finishReason === "aborted" || signal.aborted;
         await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats });
       },
       async onAbort() {
@@ -142,6 +135,8 @@ export async function streamChat({
     const response = result.toUIMessageStreamResponse({
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
         if (part.type === "start") return { conversationId, assistantMessageId, droppedMessages: input.dropped };
+        // The step's own figures: onFinish may run after the finish part has gone out.
+        if (part.type === "finish-step") stats = statsFrom(part.usage, part.providerMetadata);
         if (part.type === "finish") return { conversationId, assistantMessageId, stats, status: "complete" };
         return undefined;
       },
@@ -174,4 +169,22 @@ function onCancel(stream: ReadableStream<Uint8Array>, cancelled: () => void): Re
       await reader.cancel(reason);
     },
   });
+}
+
+type Usage = { inputTokens?: number; outputTokens?: number; inputTokenDetails?: { cacheReadTokens?: number } };
+type LocalMetadata = { ttftMs?: number; tokensPerSecond?: number; finishReason?: string };
+
+const localMetadata = (providerMetadata: unknown): LocalMetadata =>
+  ((providerMetadata as { local?: LocalMetadata } | undefined)?.local ?? {}) as LocalMetadata;
+
+/** Per-answer figures from the AI SDK usage and the engine's own metadata. */
+function statsFrom(usage: Usage, providerMetadata: unknown): AnswerStats {
+  const local = localMetadata(providerMetadata);
+  return {
+    ttftMs: local.ttftMs ?? 0,
+    tokensPerSecond: local.tokensPerSecond ?? 0,
+    promptTokens: usage.inputTokens ?? 0,
+    reusedTokens: usage.inputTokenDetails?.cacheReadTokens ?? 0,
+    completionTokens: usage.outputTokens ?? 0,
+  };
 }

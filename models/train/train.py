@@ -323,6 +323,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies every stage's step count")
     ap.add_argument("--pool", type=int, default=12000)
+    ap.add_argument("--resume", action="store_true", help="start from out/checkpoint.pt and run stage 4 only")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -336,22 +337,39 @@ def main():
 
     model = MiniLlava()
     s = lambda n: max(1, int(n * args.scale))  # noqa: E731
-    heads, text = stage1(model, pool, s(1500), rng)
-    log(f"stage 1 done at {time.time() - t0:.0f}s")
+    if args.resume:
+        state = torch.load(os.path.join(OUT, "checkpoint.pt"), map_location="cpu")
+        model.load_state_dict(state["model"])
+        heads, text = VisionHeads(), TextEncoder()
+        heads.load_state_dict(state["heads"])
+        text.load_state_dict(state["text"])
+        log("resumed from checkpoint.pt")
+    else:
+        heads, text = stage1(model, pool, s(1500), rng)
+        log(f"stage 1 done at {time.time() - t0:.0f}s")
 
-    for p in model.vision.parameters():
-        p.requires_grad_(False)
-    proj_lm = list(model.vision.mm0.parameters()) + list(model.vision.mm2.parameters()) + list(model.llm.parameters())
-    for p in proj_lm:
-        p.requires_grad_(True)
-    train_lm(model, pool, s(800), rng, 3e-3, proj_lm, "stage2", B=32, kinds=["describe"], text_only_frac=0.05)
-    log(f"stage 2 done at {time.time() - t0:.0f}s")
+        for p in model.vision.parameters():
+            p.requires_grad_(False)
+        proj_lm = list(model.vision.mm0.parameters()) + list(model.vision.mm2.parameters()) + list(model.llm.parameters())
+        for p in proj_lm:
+            p.requires_grad_(True)
+        train_lm(model, pool, s(800), rng, 3e-3, proj_lm, "stage2", B=32, kinds=["describe"], text_only_frac=0.05)
+        log(f"stage 2 done at {time.time() - t0:.0f}s")
 
+        for p in model.parameters():
+            p.requires_grad_(True)
+        train_lm(model, pool, s(3600), rng, 2e-3, list(model.parameters()), "stage3", B=32, text_only_frac=0.04,
+                 multi_turn_frac=0.2)
+        log(f"stage 3 done at {time.time() - t0:.0f}s")
+
+    # Stage 4: the spatial questions (left/right, left-to-right descriptions)
+    # learn slowest; more of them, at a lower rate.
     for p in model.parameters():
         p.requires_grad_(True)
-    train_lm(model, pool, s(3600), rng, 2e-3, list(model.parameters()), "stage3", B=32, text_only_frac=0.04,
-             multi_turn_frac=0.2)
-    log(f"stage 3 done at {time.time() - t0:.0f}s")
+    focus = ["position", "position", "position", "describe", "describe", "describe", "count", "colour", "shape", "presence"]
+    train_lm(model, pool, s(2000), rng, 1e-3, list(model.parameters()), "stage4", B=32, kinds=focus,
+             text_only_frac=0.03, multi_turn_frac=0.15)
+    log(f"stage 4 done at {time.time() - t0:.0f}s")
 
     model.eval()
     export(model, OUT)
