@@ -5,7 +5,10 @@ import { defineConfig } from "@playwright/test";
 
 // Each run gets a fresh data directory: a real SQLite file and upload store.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-"));
+const slowDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-slow-"));
 const port = Number(process.env.E2E_PORT ?? 3210);
+/** A second app on the random-weight pair: it writes until its answer budget, so Stop always lands mid-answer. */
+export const SLOW_PORT = port + 1;
 
 export default defineConfig({
   testDir: "tests/e2e",
@@ -32,12 +35,31 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "node_modules/.bin/tsx scripts/start.ts",
-    url: `http://127.0.0.1:${port}/api/health`,
-    timeout: 300_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "" },
-  },
+  webServer: [
+    {
+      command: "node_modules/.bin/tsx scripts/start.ts",
+      url: `http://127.0.0.1:${port}/api/health`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "" },
+    },
+    {
+      // Starts after the first, so the build is already there.
+      command: "node_modules/.bin/tsx scripts/make-test-models.ts tiny && node_modules/.bin/tsx scripts/start.ts",
+      url: `http://127.0.0.1:${SLOW_PORT}/api/health`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      env: {
+        DATA_DIR: slowDataDir,
+        PORT: String(SLOW_PORT),
+        HOST: "127.0.0.1",
+        DATABASE_URL: "",
+        MODEL_PATH: ".cache/models/random-tiny-llava-s1.gguf",
+        MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-s1.gguf",
+        CONTEXT_SIZE: "16384",
+        MAX_ANSWER_TOKENS: "8000",
+      },
+    },
+  ],
 });

@@ -40,6 +40,8 @@ export const envSchema = z.object({
   CONTEXT_SIZE: intFrom(256, 1 << 20).default(4096),
   /** CPU threads for inference. Default cores − 1, at least 1. */
   THREADS: intFrom(1, 1024).optional(),
+  /** Longest answer in tokens (also capped at half the context). Default 1024. */
+  MAX_ANSWER_TOKENS: intFrom(16, 1 << 20).default(1024),
   /** Conversations served at once by one model. Default 4. */
   PARALLEL_SLOTS: intFrom(1, 64).default(4),
   /** Requests allowed to wait for a slot before the API answers 503. Default 16. */

@@ -1,10 +1,11 @@
 "use client";
 
-import { useState } from "react";
+import { memo, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { Markdown } from "./markdown";
 
-export function MessageView({
+/** Memoised: while one answer streams, the earlier messages do not re-render. */
+export const MessageView = memo(function MessageView({
   message,
   streaming,
   onRegenerate,
@@ -69,4 +70,4 @@ export function MessageView({
       </div>
     </article>
   );
-}
+});

@@ -14,8 +14,8 @@ import type { ChatAnswerMetadata } from "./ui-message";
 
 type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
 
-/** Answer budget in tokens: a quarter of the context, at most 1024. */
-const answerTokens = () => Math.min(1024, Math.floor(env.CONTEXT_SIZE / 4));
+/** Answer budget in tokens: MAX_ANSWER_TOKENS, at most half the context. */
+const answerTokens = () => Math.min(env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
 
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
