@@ -110,11 +110,13 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   await page.emulateMedia({ colorScheme: "dark" });
   await page.screenshot({ path: path.join(SHOTS, "chat-desktop-dark.png") });
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(400); // the sidebar slides away
   await page.screenshot({ path: path.join(SHOTS, "chat-phone-dark.png") });
   await page.emulateMedia({ colorScheme: "light" });
   await page.screenshot({ path: path.join(SHOTS, "chat-phone-light.png") });
   await page.getByRole("button", { name: "Conversations" }).click();
   await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: "Describe the image." })).toBeVisible();
+  await page.waitForTimeout(400);
   await page.screenshot({ path: path.join(SHOTS, "sidebar-phone-light.png") });
   await page.goto("/signin");
   await page.screenshot({ path: path.join(SHOTS, "signin-phone-light.png") });
