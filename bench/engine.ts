@@ -49,7 +49,7 @@ const LONG_TEXT =
   "You are a careful assistant that answers questions about pictures, diagrams and photographs. " +
   "Describe what you see precisely, mention colours, shapes, positions and counts, and say when you are unsure. " +
   "Keep answers short unless the user asks for detail, and never invent objects that are not in the image. ";
-const textPrompt = (i: number): EngineMessage[] => [{ role: "user", text: `${LONG_TEXT.repeat(2)} Question ${i}: what can you do for me?` }];
+const textPrompt = (i: number): EngineMessage[] => [{ role: "user", text: `${LONG_TEXT} Question ${i}: what can you do for me?` }];
 const imagePrompt = (i: number): EngineMessage[] => [{ role: "user", text: `Question ${i}: what is in this picture?`, images: [IMAGE] }];
 
 function log(msg: string) {
@@ -184,7 +184,8 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
   const child: ChildProcess = spawn(
     bin,
     ["-m", llm, "--mmproj", mmproj, "-c", String(CTX * SLOTS), "-np", String(SLOTS), "-t", String(THREADS), "-tb", String(THREADS), "-b", "512", "--port", String(port), "--host", "127.0.0.1", "-ngl", "0", "--no-webui"],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    // A fixed media marker: by default llama-server picks a random one per start.
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LLAMA_MEDIA_MARKER: "<__media__>" } },
   );
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
