@@ -43,3 +43,22 @@ export async function getAttachmentsOrThrow({ ids, userId }: { ids: string[]; us
     return row;
   });
 }
+
+/**
+ * Removes uploads that were never sent in a message (the composer was
+ * abandoned) once they are older than `olderThan`. Returns the storage keys
+ * no attachment row uses any more, for the blob store to delete.
+ */
+export async function deleteUnsentAttachments({ olderThan }: { olderThan: Date }): Promise<string[]> {
+  return db.$transaction(async (tx) => {
+    const stale = await tx.attachment.findMany({
+      where: { createdAt: { lt: olderThan }, messages: { none: {} } },
+      select: { id: true, storageKey: true },
+    });
+    if (!stale.length) return [];
+    await tx.attachment.deleteMany({ where: { id: { in: stale.map((a) => a.id) } } });
+    const keys = [...new Set(stale.map((a) => a.storageKey))];
+    const stillUsed = new Set((await tx.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } })).map((a) => a.storageKey));
+    return keys.filter((k) => !stillUsed.has(k));
+  });
+}

@@ -76,3 +76,27 @@ describe("deleteConversationOrThrow", () => {
     expect((await repo.getConversationOrThrow({ id: kept.id, userId: owner.id })).messages).toHaveLength(1);
   });
 });
+
+describe("deleteUnsentAttachments", () => {
+  it("removes only old uploads no message uses, keeping shared blobs", async () => {
+    const { deleteUnsentAttachments } = await import("@/lib/db/attachments");
+    const u = await user("uploader@example.test");
+    const old = new Date(Date.now() - 48 * 3600 * 1000);
+    const abandoned = await db.attachment.create({
+      data: { userId: u.id, sha256: "3".repeat(64), mediaType: "image/png", width: 1, height: 1, byteSize: 1, storageKey: `aa/bb/${"3".repeat(64)}.png`, createdAt: old },
+    });
+    const fresh = await attachment(u.id, "4".repeat(64));
+    const sent = await db.attachment.create({
+      data: { userId: u.id, sha256: "5".repeat(64), mediaType: "image/png", width: 1, height: 1, byteSize: 1, storageKey: `aa/bb/${"5".repeat(64)}.png`, createdAt: old },
+    });
+    const c = await repo.createConversation({ userId: u.id });
+    const m = await db.message.create({ data: { conversationId: c.id, position: 0, role: "user", parts: [{ type: "image", attachmentId: sent.id }] } });
+    await db.messageAttachment.create({ data: { messageId: m.id, attachmentId: sent.id } });
+
+    const keys = await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
+    expect(keys).toEqual([abandoned.storageKey]);
+    expect(await db.attachment.findUnique({ where: { id: abandoned.id } })).toBeNull();
+    expect(await db.attachment.findUnique({ where: { id: fresh.id } })).not.toBeNull();
+    expect(await db.attachment.findUnique({ where: { id: sent.id } })).not.toBeNull();
+  });
+});
