@@ -22,8 +22,26 @@ export function engineModel(engine: Engine, { sessionKey }: { sessionKey?: strin
     modelId: engine.model.id,
     // file:// image URLs go to the engine untouched; nothing is downloaded.
     supportedUrls: { "image/*": [/^file:\/\//] },
-    async doGenerate() {
-      throw new Error("The local engine only streams.");
+    async doGenerate(options: LanguageModelV3CallOptions) {
+      // The same generation as doStream, collected.
+      const { stream } = await this.doStream(options);
+      let text = "";
+      let finish: Extract<LanguageModelV3StreamPart, { type: "finish" }> | undefined;
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.type === "text-delta") text += value.delta;
+        else if (value.type === "finish") finish = value;
+        else if (value.type === "error") throw value.error;
+      }
+      return {
+        content: [{ type: "text", text }],
+        finishReason: finish!.finishReason,
+        usage: finish!.usage,
+        providerMetadata: finish!.providerMetadata,
+        warnings: [],
+      };
     },
     async doStream(options: LanguageModelV3CallOptions) {
       const messages = toEngineMessages(options.prompt);

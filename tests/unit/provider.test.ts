@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { streamText } from "ai";
+import { generateText, streamText } from "ai";
 import { describe, expect, it } from "vitest";
 import { engineModel, toEngineMessages } from "@/lib/ai/provider";
 import type { Engine } from "@/lib/engine/engine";
@@ -76,6 +76,13 @@ describe("engineModel (AI SDK provider)", () => {
     expect(n).toBeLessThan(10);
     expect(seen.req?.signal?.aborted).toBe(true);
     expect(seen.returned).toBe(true);
+  });
+
+  it("also answers generateText, with the same usage", async () => {
+    const { engine } = fakeEngine(["Hello", " there."]);
+    const result = await generateText({ model: engineModel(engine), prompt: "hi" });
+    expect(result.text).toBe("Hello there.");
+    expect(result.usage).toMatchObject({ inputTokens: 10, outputTokens: 2 });
   });
 
   it("refuses images that are not stored files", () => {
