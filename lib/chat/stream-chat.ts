@@ -2,7 +2,7 @@ import "server-only";
 import { streamText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
-import { attachmentKeys, beginTurnOrThrow, saveAnswer, setDefaultTitle } from "@/lib/db/messages";
+import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle } from "@/lib/db/messages";
 import { getEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
@@ -77,6 +77,8 @@ export async function streamChat({
 
   let text = "";
   let settled = false;
+  /** The first question, while the conversation still has its default title (set once the history is loaded). */
+  let untitledFirstQuestion: MessagePart[] | null = null;
   /** Saves the answer's final state once, whichever way the turn ends. */
   const finish = async (status: "complete" | "stopped" | "error", { stats, error }: { stats?: AnswerStats; error?: string } = {}) => {
     if (settled) return;
@@ -84,10 +86,8 @@ export async function streamChat({
     clearInterval(flusher);
     await saveAnswer({ id: assistantMessageId, text, status, error, stats });
     // Until the user renames it, the conversation is named after its first question.
-    if (status !== "error") {
-      const conversation = await getConversationOrThrow({ id: conversationId, userId });
-      const question = conversation.messages.find((m) => m.role === "user");
-      await setDefaultTitle({ conversationId, title: titleFrom(question?.parts ?? [], text) });
+    if (status !== "error" && untitledFirstQuestion) {
+      await setDefaultTitle({ conversationId, title: titleFrom(untitledFirstQuestion, text) });
     }
   };
   let flushed = "";
@@ -101,6 +101,7 @@ export async function streamChat({
   try {
     const conversation = await getConversationOrThrow({ id: conversationId, userId });
     const history = conversation.messages.filter((m) => m.id !== assistantMessageId);
+    if (conversation.title === DEFAULT_TITLE) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
     const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
     const input = await buildModelInput({
       engine,

@@ -94,9 +94,12 @@ export async function saveAnswer({
   });
 }
 
+/** The title a conversation has until it is named (the schema's default). */
+export const DEFAULT_TITLE = "New conversation";
+
 /** Names the conversation unless the user already renamed it. */
 export async function setDefaultTitle({ conversationId, title }: { conversationId: string; title: string }) {
-  await db.conversation.updateMany({ where: { id: conversationId, title: "New conversation" }, data: { title } });
+  await db.conversation.updateMany({ where: { id: conversationId, title: DEFAULT_TITLE }, data: { title } });
 }
 
 /**

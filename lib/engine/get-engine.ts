@@ -70,6 +70,12 @@ type PublicStatus = Omit<EngineStatus, "model" | "backend"> & {
   backend: Omit<EngineStatus["backend"], "chatTemplate">;
 };
 
+/** The engine if it is already loaded; never starts a load. */
+export function loadedEngine(): Engine | null {
+  const s = state();
+  return s.phase === "ready" ? s.engine : null;
+}
+
 export type EngineHealth =
   | { status: "not loaded" }
   | { status: "loading"; progress: number; model?: string }
