@@ -12,8 +12,16 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const autoOrInt = z.union([z.literal("auto"), intFrom(0)]);
 
-/** Cores − 1, at least 1: both llama bindings oversubscribe small machines by default. */
-export const defaultThreads = () => Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1);
+/**
+ * Default inference threads: cores − 1 (at least 1, leaving a core for the
+ * web server), capped per engine. The in-process binding's prebuilt CPU code
+ * has no SIMD and got slower with more threads (15 threads on a 16-core host
+ * decoded at 7.3 tok/s, 1 thread on a 2-core one at 13–14), so it is capped
+ * at 4; a native llama-server build is capped at 8, where decode is bound by
+ * memory bandwidth rather than cores. THREADS overrides both.
+ */
+export const defaultThreads = (engine: "in-process" | "llama-server" = "llama-server") =>
+  Math.min(engine === "in-process" ? 4 : 8, Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1));
 
 /**
  * Every configuration variable the app reads. Paths are resolved against the
@@ -32,13 +40,29 @@ export const envSchema = z.object({
   MODEL_PATH: z.string().min(1).optional(),
   /** Explicit mmproj GGUF for MODEL_PATH. */
   MMPROJ_PATH: z.string().min(1).optional(),
+  /**
+   * Where the model runs. `auto` (default): remote when ENGINE_URL is set,
+   * else a supervised llama-server when one is built (`npm run engine:build`)
+   * or given (LLAMA_SERVER_PATH), else in-process.
+   */
+  ENGINE: z.enum(["auto", "in-process", "llama-server", "remote"]).default("auto"),
+  /** Comma-separated base URLs of OpenAI-compatible servers (llama-server, vLLM, Ollama's /v1) for the remote engine. */
+  ENGINE_URL: z
+    .string()
+    .transform((v) => v.split(",").map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: "must be http(s) URLs, separated by commas" })).min(1))
+    .optional(),
+  /** Bearer token sent to every ENGINE_URL server. */
+  ENGINE_API_KEY: z.string().min(1).optional(),
+  /** A llama-server executable to supervise instead of the one `npm run engine:build` makes. */
+  LLAMA_SERVER_PATH: z.string().min(1).optional(),
   /** GPU backend: auto picks CUDA or Vulkan only if it really loads. */
   GPU: z.enum(["auto", "cuda", "vulkan", "cpu"]).default("auto"),
   /** Layers to offload: `auto` (all that fit) or a count. */
   GPU_LAYERS: autoOrInt.default("auto"),
   /** Context window in tokens. Default 4096. */
   CONTEXT_SIZE: intFrom(256, 1 << 20).default(4096),
-  /** CPU threads for inference. Default cores − 1, at least 1. */
+  /** CPU threads for inference. Default cores − 1 (at least 1), at most 4 in-process and 8 for llama-server. */
   THREADS: intFrom(1, 1024).optional(),
   /** Longest answer in tokens (also capped at half the context). Default 1024. */
   MAX_ANSWER_TOKENS: intFrom(16, 1 << 20).default(1024),
@@ -76,10 +100,9 @@ export const envSchema = z.object({
 
 export type RawEnv = z.infer<typeof envSchema>;
 
-export type Env = Omit<RawEnv, "DATABASE_URL" | "UPLOAD_DIR" | "THREADS" | "AUTH_SECRET"> & {
+export type Env = Omit<RawEnv, "DATABASE_URL" | "UPLOAD_DIR" | "AUTH_SECRET"> & {
   DATABASE_URL: string;
   UPLOAD_DIR: string;
-  THREADS: number;
   AUTH_SECRET: string;
 };
 
@@ -130,9 +153,9 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     MODELS_DIR: abs(raw.MODELS_DIR),
     MODEL_PATH: raw.MODEL_PATH && abs(raw.MODEL_PATH),
     MMPROJ_PATH: raw.MMPROJ_PATH && abs(raw.MMPROJ_PATH),
+    LLAMA_SERVER_PATH: raw.LLAMA_SERVER_PATH && abs(raw.LLAMA_SERVER_PATH),
     DATABASE_URL: resolveDatabaseUrl({ DATABASE_URL: raw.DATABASE_URL, DATA_DIR: dataDir }),
     UPLOAD_DIR: abs(raw.UPLOAD_DIR ?? path.join(dataDir, "uploads")),
-    THREADS: raw.THREADS ?? defaultThreads(),
     AUTH_SECRET: raw.AUTH_SECRET ?? ensureAuthSecret(dataDir),
   };
 }

@@ -8,6 +8,17 @@ export interface ModelHealth {
   error?: string;
   model?: { name: string; vision: boolean } | string;
   backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number };
+  engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
+  servers?: { up: number; total: number };
+}
+
+/** "llama-server · cuda, 33 GPU layers" — where the model runs, for the badge. */
+function engineLabel(h: ModelHealth): string {
+  const where = h.engine?.kind ?? "in-process";
+  const b = h.backend;
+  if (where === "remote") return `remote · ${h.servers?.up ?? 0}/${h.servers?.total ?? 0} servers up`;
+  const hw = b ? (b.gpuLayers > 0 ? `${b.variant}, ${b.gpuLayers} GPU layers` : "CPU") : "";
+  return [where, hw].filter(Boolean).join(" · ");
 }
 
 /** Polls /api/health until the model is ready (and slowly afterwards). */
@@ -39,9 +50,12 @@ export function ModelStatus({ health }: { health: ModelHealth | null }) {
   if (!health) return <span className="model-status muted">Checking the model…</span>;
   if (health.status === "ready" && typeof health.model === "object") {
     return (
-      <span className="model-status" title={`${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}`}>
+      <span className="model-status" title={`${health.engine?.reason ?? ""}\n${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}`}>
         <strong>{health.model.name}</strong>{" "}
-        <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>
+        <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>{" "}
+        <span className="badge" data-testid="engine-badge">
+          {engineLabel(health)}
+        </span>
       </span>
     );
   }

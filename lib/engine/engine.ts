@@ -1,16 +1,29 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { LlamaNodeBackend } from "./backends/llama-node";
+import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
+import { RemoteBackend } from "./backends/remote";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
 import { FALLBACK_CHAT_TEMPLATE, renderPrompt } from "./prompt";
 import { SlotPool } from "./slot-pool";
-import type { Backend, BackendName, EngineMessage, GenerateEvent, GenerateRequest, LoadedModelInfo } from "./types";
+import type { Backend, BackendName, EngineKind, EngineMessage, GenerateEvent, GenerateRequest, LoadedModelInfo, ServerState } from "./types";
 
 export interface EngineOptions {
-  model: CatalogModel;
-  /** Which binding runs the model. Default: llama-node when it has a projector, else node-llama-cpp. */
+  /** The local model (required unless `engine` is "remote", whose servers name their own). */
+  model?: CatalogModel;
+  /** Where the model runs. Default "in-process". */
+  engine?: EngineKind;
+  /** Why this engine was chosen, in plain words (shown by /api/health). */
+  engineReason?: string;
+  /** For "llama-server": the executable and the GPU backends it was built with. */
+  llamaServer?: { binary: string; gpuBuild: string[] };
+  /** For "remote": base URLs of OpenAI-compatible servers and an optional API key. */
+  remote?: { urls: string[]; apiKey?: string };
+  /** In-process only: which binding runs the model. Default: llama-node when it has a projector, else node-llama-cpp. */
   backend?: BackendName;
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
   gpuLayers: "auto" | number;
@@ -27,6 +40,9 @@ export interface EngineOptions {
 }
 
 export interface EngineStatus {
+  engine: { kind: EngineKind; reason: string };
+  /** Model servers and their state (llama-server, remote fleets); absent in-process. */
+  servers?: ServerState[];
   model: { id: string; name: string; path: string; vision: boolean; parameters: number; fileType: string };
   backend: LoadedModelInfo;
   slotsBusy: number;
@@ -47,14 +63,24 @@ export class Engine {
     private readonly backend: Backend,
     private readonly pool: SlotPool,
     private readonly eosToken: string,
+    readonly kind: EngineKind,
+    private readonly reason: string,
   ) {}
 
   static async load(opts: EngineOptions): Promise<Engine> {
-    // node-llama-cpp may be asked to run a vision model's LLM; images are then refused.
-    const backendName: BackendName = opts.backend ?? (opts.model.vision ? "llama-node" : "node-llama-cpp");
-    const { chatTemplate, eosToken, bosText } = await readChatConfig(opts.model.path);
+    const kind = opts.engine ?? "in-process";
+    const reason = opts.engineReason ?? `ENGINE=${kind}`;
+    const pool = new SlotPool(opts.slots, opts.queueLimit);
+    if (kind === "remote") {
+      if (!opts.remote?.urls.length) throw new EngineError("load_failed", "The remote engine needs at least one server URL (ENGINE_URL).");
+      const backend = await RemoteBackend.load({ ...opts.remote, contextSize: opts.contextSize, slots: opts.slots, reason });
+      return new Engine(remoteModel(backend.model, opts.remote.urls), backend, pool, "</s>", kind, reason);
+    }
+    const model = opts.model;
+    if (!model) throw new EngineError("no_model", "No model to load.");
+    const { chatTemplate, eosToken, bosText } = await readChatConfig(model.path);
     const common = {
-      modelPath: opts.model.path,
+      modelPath: model.path,
       gpu: opts.gpu,
       gpuLayers: opts.gpuLayers,
       contextSize: opts.contextSize,
@@ -63,25 +89,49 @@ export class Engine {
       chatTemplate,
       onProgress: opts.onProgress,
     };
-    const backend =
-      backendName === "llama-node"
-        ? await LlamaNodeBackend.load({
-            ...common,
-            mmprojPath: opts.model.vision?.mmprojPath,
-            bosText,
-            sessionDir: path.join(opts.cacheDir, "sessions"),
-          })
-        : await NodeLlamaCppBackend.load(common);
-    return new Engine(opts.model, backend, new SlotPool(opts.slots, opts.queueLimit), eosToken);
+    let backend: Backend;
+    if (kind === "llama-server") {
+      if (!opts.llamaServer) throw new EngineError("load_failed", "No llama-server executable: run `npm run engine:build` or set LLAMA_SERVER_PATH.");
+      const gpuLayers = opts.gpu === "cpu" ? 0 : opts.gpuLayers === "auto" ? (opts.llamaServer.gpuBuild.length ? 999 : 0) : opts.gpuLayers;
+      backend = await LlamaServerBackend.load({
+        ...common,
+        binary: opts.llamaServer.binary,
+        gpuBuild: opts.llamaServer.gpuBuild,
+        gpuLayers,
+        mmprojPath: model.vision?.mmprojPath,
+        stateDir: path.join(opts.cacheDir, "llama-server", modelFingerprint(model)),
+        reason,
+      });
+    } else {
+      // node-llama-cpp may be asked to run a vision model's LLM; images are then refused.
+      const backendName: BackendName = opts.backend ?? (model.vision ? "llama-node" : "node-llama-cpp");
+      backend =
+        backendName === "llama-node"
+          ? await LlamaNodeBackend.load({
+              ...common,
+              mmprojPath: model.vision?.mmprojPath,
+              bosText,
+              sessionDir: path.join(opts.cacheDir, "sessions"),
+            })
+          : await NodeLlamaCppBackend.load(common);
+    }
+    return new Engine(model, backend, pool, eosToken, kind, reason);
   }
 
   get info(): LoadedModelInfo {
     return this.backend.info;
   }
 
+  /** The pid of the process running the model when it is not this one (llama-server). */
+  get pid(): number | undefined {
+    return this.backend.pid;
+  }
+
   status(): EngineStatus {
     const m = this.model;
     return {
+      engine: { kind: this.kind, reason: this.reason },
+      servers: this.backend.servers?.(),
       model: { id: m.id, name: m.name, path: m.path, vision: this.info.vision, parameters: m.parameters, fileType: m.fileType },
       backend: this.info,
       slotsBusy: this.pool.busy,
@@ -137,6 +187,7 @@ export class Engine {
       for await (const event of this.backend.generate({
         prompt,
         images,
+        messages: req.messages,
         sessionKey: req.sessionKey,
         maxTokens: req.maxTokens ?? 512,
         sampling: { ...DEFAULT_SAMPLING, ...req.sampling },
@@ -184,5 +235,35 @@ async function readChatConfig(modelPath: string): Promise<{ chatTemplate: string
     chatTemplate: tok?.chat_template || FALLBACK_CHAT_TEMPLATE,
     eosToken: text(tok?.ggml?.eos_token_id) || "</s>",
     bosText: addBos ? text(tok?.ggml?.bos_token_id) : undefined,
+  };
+}
+
+/**
+ * Identifies the model files, so saved conversation states (which only fit
+ * the model that wrote them) are kept per model across restarts.
+ */
+function modelFingerprint(model: CatalogModel): string {
+  const files = [model.path, model.vision?.mmprojPath].filter((f): f is string => Boolean(f));
+  const id = files.map((f) => {
+    const st = fs.statSync(f);
+    return `${path.resolve(f)}:${st.size}:${st.mtimeMs}`;
+  });
+  return createHash("sha256").update(id.join("|")).digest("hex").slice(0, 16);
+}
+
+/** A catalog entry for the model the remote servers serve. */
+function remoteModel(m: { id: string; vision: boolean }, urls: string[]): CatalogModel {
+  return {
+    id: m.id,
+    name: m.id,
+    path: urls.join(","),
+    architecture: "remote",
+    parameters: 0,
+    fileType: "remote",
+    contextLength: null,
+    embeddingLength: null,
+    hasChatTemplate: true,
+    sizeBytes: 0,
+    vision: m.vision ? { mmprojPath: "", projectorType: "remote", imageSize: null, patchSize: null } : null,
   };
 }

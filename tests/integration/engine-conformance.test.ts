@@ -5,11 +5,12 @@ import type { CatalogModel } from "@/lib/engine/catalog";
 import type { Engine } from "@/lib/engine/engine";
 import { EngineError } from "@/lib/engine/errors";
 import type { EngineMessage } from "@/lib/engine/types";
-import { drain, loadEngine, tinyRandomModel } from "../helpers/engine";
+import { drain, loadEngine, tinyRandomModel, type TestBackend } from "../helpers/engine";
 
-// The same conformance suite for both bindings, on the same deterministic
-// random-weight pair (random weights exercise every code path; only the
-// answers are gibberish).
+// The same conformance suite for every backend — the two in-process
+// bindings and a supervised llama-server built from the bundled source — on
+// the same deterministic random-weight pair (random weights exercise every
+// code path; only the answers are gibberish).
 
 const IMAGE = path.resolve(import.meta.dirname, "..", "fixtures", "red-circle.png");
 const greedy = { temperature: 0 };
@@ -17,31 +18,39 @@ const hello: EngineMessage[] = [{ role: "user", text: "Hello, who are you?" }];
 
 let model: CatalogModel;
 let imageTokens: number;
-const engines: Partial<Record<"llama-node" | "node-llama-cpp", Engine>> = {};
+const BACKENDS = ["llama-node", "node-llama-cpp", "llama-server"] as const satisfies TestBackend[];
+const engines: Partial<Record<TestBackend, Engine>> = {};
 
 beforeAll(async () => {
   ({ model, imageTokens } = await tinyRandomModel());
-  engines["llama-node"] = await loadEngine(model, "llama-node");
-  engines["node-llama-cpp"] = await loadEngine(model, "node-llama-cpp");
+  for (const b of BACKENDS) engines[b] = await loadEngine(model, b);
 });
 afterAll(async () => {
-  await engines["llama-node"]?.dispose();
-  await engines["node-llama-cpp"]?.dispose();
+  for (const b of BACKENDS) await engines[b]?.dispose();
 });
 
-describe("both backends", () => {
-  it("give identical greedy output for the same text prompt", async () => {
-    const a = await drain(engines["llama-node"]!, { messages: hello, maxTokens: 24, sampling: greedy });
-    const b = await drain(engines["node-llama-cpp"]!, { messages: hello, maxTokens: 24, sampling: greedy });
-    expect(a.text.length).toBeGreaterThan(0);
-    expect(a.text).toBe(b.text);
-    expect(a.usage.promptTokens).toBe(b.usage.promptTokens);
-    expect(a.usage.completionTokens).toBe(24);
-    expect(a.usage.finishReason).toBe("length");
+describe("every backend", () => {
+  it("gives identical greedy output for the same text prompt", async () => {
+    const [a, ...rest] = await Promise.all(BACKENDS.map((b) => drain(engines[b]!, { messages: hello, maxTokens: 24, sampling: greedy })));
+    expect(a!.text.length).toBeGreaterThan(0);
+    for (const r of rest) {
+      expect(r.text).toBe(a!.text);
+      expect(r.usage.promptTokens).toBe(a!.usage.promptTokens);
+    }
+    expect(a!.usage.completionTokens).toBe(24);
+    expect(a!.usage.finishReason).toBe("length");
+  });
+
+  it("gives identical greedy output for an image prompt (both image-capable backends)", async () => {
+    const msgs: EngineMessage[] = [{ role: "user", text: "What is this?", images: [IMAGE] }];
+    const a = await drain(engines["llama-node"]!, { messages: msgs, maxTokens: 16, sampling: greedy });
+    const b = await drain(engines["llama-server"]!, { messages: msgs, maxTokens: 16, sampling: greedy });
+    expect(b.text).toBe(a.text);
+    expect(b.usage.promptTokens).toBe(a.usage.promptTokens);
   });
 });
 
-describe.each(["llama-node", "node-llama-cpp"] as const)("%s", (backend) => {
+describe.each(BACKENDS)("%s", (backend) => {
   const engine = () => engines[backend]!;
 
   it("streams deltas that add up to the text, then usage", async () => {
@@ -121,9 +130,9 @@ describe.each(["llama-node", "node-llama-cpp"] as const)("%s", (backend) => {
   });
 });
 
-describe("images", () => {
-  it("raise the prompt token count by exactly the projector's image tokens (llama-node)", async () => {
-    const e = engines["llama-node"]!;
+describe.each(["llama-node", "llama-server"] as const)("images on %s", (backend) => {
+  it("raise the prompt token count by exactly the projector's image tokens", async () => {
+    const e = engines[backend]!;
     expect(e.info.imageTokens).toBe(imageTokens);
     const withImage: EngineMessage[] = [{ role: "user", text: "What is this?", images: [IMAGE] }];
     const r = await drain(e, { messages: withImage, maxTokens: 4, sampling: greedy });
@@ -135,14 +144,16 @@ describe("images", () => {
   });
 
   it("are not re-encoded on the next turn while the conversation is cached", async () => {
-    const e = engines["llama-node"]!;
+    const e = engines[backend]!;
     const turn1: EngineMessage[] = [{ role: "user", text: "Look.", images: [IMAGE] }];
     const t1 = await drain(e, { messages: turn1, maxTokens: 6, sampling: greedy, sessionKey: "img-conv" });
     const turn2: EngineMessage[] = [...turn1, { role: "assistant", text: t1.text }, { role: "user", text: "And now?" }];
     const t2 = await drain(e, { messages: turn2, maxTokens: 6, sampling: greedy, sessionKey: "img-conv" });
     expect(t2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(t1.usage.promptTokens);
   });
+});
 
+describe("images", () => {
   it("are refused with a clear error by a text-only backend", async () => {
     const gen = engines["node-llama-cpp"]!.generate({ messages: [{ role: "user", text: "?", images: [IMAGE] }] });
     await expect(gen.next()).rejects.toMatchObject({ code: "no_vision", message: expect.stringMatching(/cannot see images/) });

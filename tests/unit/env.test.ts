@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadEnv } from "@/lib/env-schema";
+import { ConfigError, defaultThreads, loadEnv } from "@/lib/env-schema";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "lvc-env-"));
 
@@ -23,7 +23,21 @@ describe("loadEnv", () => {
       MAX_IMAGES_PER_MESSAGE: 8,
       TRUST_PROXY: false,
     });
-    expect(env.THREADS).toBe(Math.max(1, os.availableParallelism() - 1));
+    expect(env.THREADS).toBeUndefined();
+    expect(env.ENGINE).toBe("auto");
+    const cores = os.availableParallelism();
+    expect(defaultThreads("in-process")).toBe(Math.min(4, Math.max(1, cores - 1)));
+    expect(defaultThreads("llama-server")).toBe(Math.min(8, Math.max(1, cores - 1)));
+  });
+
+  it("reads ENGINE_URL as a list of http(s) URLs and refuses anything else", () => {
+    const dir = tmp();
+    expect(loadEnv({ DATA_DIR: dir, ENGINE_URL: "http://127.0.0.1:8080, http://10.0.0.2:11434/v1" }).ENGINE_URL).toEqual([
+      "http://127.0.0.1:8080",
+      "http://10.0.0.2:11434/v1",
+    ]);
+    expect(() => loadEnv({ DATA_DIR: dir, ENGINE_URL: "file:///etc/passwd" })).toThrow(/^Invalid configuration: ENGINE_URL=/);
+    expect(() => loadEnv({ DATA_DIR: dir, ENGINE: "cloud" })).toThrow(/^Invalid configuration: ENGINE="cloud"/);
   });
 
   it("generates the auth secret once, 0600, and reuses it", () => {

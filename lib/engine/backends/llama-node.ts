@@ -9,10 +9,11 @@ import {
 } from "@fugood/llama.node";
 import { AsyncQueue } from "../async-queue";
 import { EngineError } from "../errors";
-import { findSharedLibrary } from "../gpu";
+import { explainGpuProblem, probeGpu } from "../gpu";
 import { KeyedMutex } from "../keyed-mutex";
+import { writeProbeImage } from "../probe-image";
 import { SessionStore } from "../sessions";
-import type { Backend, BackendRequest, GenerateEvent, GenerationUsage, LoadedModelInfo } from "../types";
+import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type GenerationUsage, type LoadedModelInfo } from "../types";
 
 type LlamaContext = Awaited<ReturnType<typeof loadModel>>;
 type Variant = "default" | "cuda" | "vulkan";
@@ -66,17 +67,18 @@ async function nativeLog(on: boolean) {
 /** Picks the binding variant and says why, trying GPU variants only where their libraries exist. */
 async function chooseVariant(gpu: LlamaNodeOptions["gpu"]): Promise<{ variant: Variant; reason: string }> {
   if (gpu === "cpu") return { variant: "default", reason: "GPU=cpu" };
+  const probe = probeGpu();
   const reasons: string[] = [];
-  const tryVariant = async (variant: "cuda" | "vulkan", libs: string[]) => {
-    const missing = libs.filter((l) => !findSharedLibrary(l));
-    if (missing.length) {
-      reasons.push(`${variant}: ${missing.join(", ")} not found`);
+  const tryVariant = async (variant: "cuda" | "vulkan") => {
+    const missing = explainGpuProblem(variant, probe);
+    if (missing) {
+      reasons.push(missing);
       return false;
     }
     try {
       const devices = await getBackendDevicesInfo(variant);
       if (devices.some((d) => d.type.toLowerCase().includes("gpu"))) return true;
-      reasons.push(`${variant}: the variant loaded but found no GPU`);
+      reasons.push(explainGpuProblem(variant, probe, true)!);
     } catch (err) {
       reasons.push(`${variant}: the variant did not load (${(err as Error).message.split("\n")[0]})`);
     }
@@ -84,9 +86,7 @@ async function chooseVariant(gpu: LlamaNodeOptions["gpu"]): Promise<{ variant: V
   };
   const order: ("cuda" | "vulkan")[] = gpu === "auto" ? ["cuda", "vulkan"] : [gpu];
   for (const v of order) {
-    if (await tryVariant(v, v === "cuda" ? ["libcudart.so.12", "libcublas.so.12"] : ["libvulkan.so.1"])) {
-      return { variant: v, reason: `GPU=${gpu}: ${v} found a GPU` };
-    }
+    if (await tryVariant(v)) return { variant: v, reason: `GPU=${gpu}: ${v} found a GPU` };
   }
   return { variant: "default", reason: `CPU fallback (${reasons.join("; ")})` };
 }
@@ -139,8 +139,11 @@ export class LlamaNodeBackend implements Backend {
         // Image cost = tokens of a prompt with one image minus the same prompt without it.
         fs.mkdirSync(opts.sessionDir, { recursive: true });
         const probe = path.join(opts.sessionDir, "..", "probe.png");
-        fs.writeFileSync(probe, Buffer.from(PROBE_PNG, "base64"));
+        writeProbeImage(probe);
         imageTokens = await measureImageTokens(ctx, probe);
+        // Encode the probe once, so no user pays the vision path's first-use
+        // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
+        await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
       }
       if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
         throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
@@ -289,8 +292,6 @@ export class LlamaNodeBackend implements Backend {
   }
 }
 
-/** An 8×8 grey PNG, used once at load to measure what one image costs in tokens. */
-const PROBE_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAFUlEQVR4nGM8ceIEAzbAhFV00EoAANcnAmjjOKqVAAAAAElFTkSuQmCC";
 
 async function measureImageTokens(ctx: LlamaContext, probe: string): Promise<number> {
   const withImage = await ctx.tokenize("a<__media__>b", { media_paths: [probe] });

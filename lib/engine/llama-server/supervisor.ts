@@ -1,0 +1,290 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { EngineError } from "../errors";
+
+export interface SupervisorOptions {
+  /** The llama-server executable. */
+  binary: string;
+  modelPath: string;
+  mmprojPath?: string;
+  /** Tokens of context per slot. */
+  contextSize: number;
+  /** Parallel slots (`-np`). */
+  slots: number;
+  threads: number;
+  /** Layers offloaded to a GPU (`-ngl`); 0 keeps everything on the CPU. */
+  gpuLayers: number;
+  /** Folder for `--slot-save-path` (conversation states). */
+  slotSaveDir: string;
+  /** Records the child's pid, so a later start can remove a server left by a killed app. */
+  pidFile: string;
+  /** Longest wait for the first healthy answer after a start, in ms. Default 300 000. */
+  startTimeoutMs?: number;
+  onProgress?: (fraction: number) => void;
+}
+
+type Phase = "starting" | "ready" | "restarting" | "stopped";
+
+/** Restart delays after consecutive crashes, in ms (the last one repeats). */
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
+/** A server healthy this long resets the backoff. */
+const STABLE_MS = 60_000;
+const LOG_LINES = 80;
+
+/** The marker our prompts carry; llama-server picks a random one per start unless told. */
+export const MEDIA_MARKER_ENV = { LLAMA_MEDIA_MARKER: "<__media__>" };
+
+/**
+ * Starts and watches one llama-server child process (the shape of Ollama's
+ * runner scheduler): a free loopback port, health polling while the model
+ * loads (with progress), restart with backoff when it dies, and no orphan
+ * when the app exits or is killed (parent-death signal via `setpriv`, an
+ * exit hook, and a pid file checked at the next start).
+ *
+ * The server's own log never reaches stdout (it can contain prompts); its
+ * last lines are kept for error messages.
+ */
+export class LlamaServerProcess {
+  private child: ChildProcess | null = null;
+  private phase: Phase = "starting";
+  private port = 0;
+  private crashes = 0;
+  private readyAt = 0;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private waiters: (() => void)[] = [];
+  private readonly log: string[] = [];
+  private readonly exitHook = () => this.child?.kill("SIGKILL");
+  /** Increments on every (re)start: a new process has empty slots. */
+  generation = 0;
+  /** Restarts after a crash since the app started. */
+  restarts = 0;
+  /** Layers the running server reported offloading to a GPU (its log's `offloaded N/M layers`). */
+  offloadedLayers = 0;
+  /** Why the last process ended, in plain words (null while the first one runs). */
+  lastExit: string | null = null;
+
+  private constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Starts llama-server and resolves once it answers /health; throws with its last log lines if it cannot start. */
+  static async start(opts: SupervisorOptions): Promise<LlamaServerProcess> {
+    const proc = new LlamaServerProcess(opts);
+    killLeftover(opts.pidFile);
+    process.once("exit", proc.exitHook);
+    try {
+      await proc.launch();
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+    return proc;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid ?? undefined;
+  }
+
+  get state(): Phase {
+    return this.phase;
+  }
+
+  /** The server's last log lines (for errors and tests; may contain prompt text, never logged by us). */
+  logTail(lines = 20): string {
+    return this.log.slice(-lines).join("\n");
+  }
+
+  /** Resolves when the server is healthy; waits through a restart. Throws when stopped or past `timeoutMs`. */
+  async ready(signal?: AbortSignal, timeoutMs = 120_000): Promise<void> {
+    if (this.phase === "ready") return;
+    if (this.phase === "stopped") throw new EngineError("disposed", "The model server was stopped.");
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (this.phase === "ready") resolve();
+        else reject(new EngineError("disposed", "The model server was stopped."));
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        clearTimeout(timer);
+        reject(new EngineError("load_failed", "Cancelled while the model server restarted."));
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        signal?.removeEventListener("abort", onAbort);
+        reject(new EngineError("load_failed", `The model server is restarting and not ready yet${this.lastExit ? ` (${this.lastExit})` : ""}. Try again shortly.`, 10));
+      }, timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(done);
+    });
+  }
+
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private args(port: number): string[] {
+    const o = this.opts;
+    const args = [
+      "--model", o.modelPath,
+      "--ctx-size", String(o.contextSize * o.slots),
+      "--parallel", String(o.slots),
+      "--threads", String(o.threads),
+      "--threads-batch", String(o.threads),
+      "--batch-size", "512",
+      "--n-gpu-layers", String(o.gpuLayers),
+      "--host", "127.0.0.1",
+      "--port", String(port),
+      "--slot-save-path", o.slotSaveDir,
+      "--no-webui",
+      // Slots are chosen by the app (conversation affinity), not by prompt similarity.
+      "--slot-prompt-similarity", "0",
+    ];
+    if (o.mmprojPath) args.push("--mmproj", o.mmprojPath, ...(o.gpuLayers > 0 ? [] : ["--no-mmproj-offload"]));
+    return args;
+  }
+
+  private async launch(): Promise<void> {
+    this.phase = "starting";
+    this.port = await freePort();
+    fs.mkdirSync(this.opts.slotSaveDir, { recursive: true });
+    // setpriv --pdeathsig: the kernel kills the server if the app dies, even by SIGKILL.
+    const setpriv = fs.existsSync("/usr/bin/setpriv") ? "/usr/bin/setpriv" : null;
+    const [cmd, args] = setpriv
+      ? [setpriv, ["--pdeathsig", "KILL", "--", this.opts.binary, ...this.args(this.port)]]
+      : [this.opts.binary, this.args(this.port)];
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...MEDIA_MARKER_ENV } });
+    this.child = child;
+    this.generation++;
+    const progress = this.opts.onProgress;
+    const onLine = (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line.trim()) continue;
+        this.log.push(line);
+        const offloaded = /offloaded (\d+)\/\d+ layers to GPU/.exec(line);
+        if (offloaded) this.offloadedLayers = Number(offloaded[1]);
+        if (this.log.length > LOG_LINES) this.log.shift();
+        if (progress && this.phase === "starting") {
+          if (/load_tensors/.test(line)) progress(0.3);
+          else if (/llama_context|llama_kv_cache/.test(line)) progress(0.6);
+          else if (/multimodal|clip_model_loader|mtmd/.test(line)) progress(0.8);
+        }
+      }
+    };
+    child.stdout!.on("data", onLine);
+    child.stderr!.on("data", onLine);
+    if (child.pid) fs.writeFileSync(this.opts.pidFile, String(child.pid));
+    const exited = new Promise<string>((resolve) => {
+      child.once("error", (err) => resolve(`it could not be started: ${err.message}`));
+      child.once("exit", (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    });
+    void exited.then((why) => this.onExit(child, why));
+
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
+    for (;;) {
+      if (this.child !== child) throw new EngineError("load_failed", `llama-server ${this.lastExit ?? "stopped"} while loading.\n${this.logTail(8)}`);
+      try {
+        const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new EngineError("load_failed", `llama-server did not become healthy in ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)} s.\n${this.logTail(8)}`);
+      }
+      await sleep(150);
+    }
+    this.phase = "ready";
+    this.readyAt = Date.now();
+    progress?.(1);
+    this.wake();
+  }
+
+  private onExit(child: ChildProcess, why: string) {
+    if (this.child !== child) return;
+    this.child = null;
+    this.lastExit = `llama-server ${why}`;
+    if (this.phase === "stopped") return;
+    const wasReady = this.phase === "ready";
+    if (wasReady && Date.now() - this.readyAt > STABLE_MS) this.crashes = 0;
+    const delay = BACKOFF_MS[Math.min(this.crashes, BACKOFF_MS.length - 1)]!;
+    this.crashes++;
+    if (!wasReady) return; // the start itself failed: launch() reports it
+    this.phase = "restarting";
+    console.error(`[engine] ${this.lastExit}; restarting in ${delay} ms`);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+  }
+
+  private async restart() {
+    this.restartTimer = null;
+    if (this.phase === "stopped") return;
+    try {
+      await this.launch();
+      this.restarts++;
+      console.log(`[engine] llama-server is back (restart ${this.restarts})`);
+    } catch (err) {
+      if ((this.phase as Phase) === "stopped") return;
+      this.phase = "restarting";
+      const delay = BACKOFF_MS[Math.min(this.crashes++, BACKOFF_MS.length - 1)]!;
+      console.error(`[engine] llama-server restart failed: ${(err as Error).message.split("\n")[0]}; next try in ${delay} ms`);
+      this.restartTimer = setTimeout(() => void this.restart(), delay);
+    }
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and any pending restart. */
+  async stop(): Promise<void> {
+    this.phase = "stopped";
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    process.removeListener("exit", this.exitHook);
+    this.wake();
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await gone;
+      clearTimeout(killer);
+    }
+    this.child = null;
+    fs.rmSync(this.opts.pidFile, { force: true });
+  }
+}
+
+/** Kills a llama-server recorded in `pidFile` by an earlier app process that could not stop it. */
+function killLeftover(pidFile: string) {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return;
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (path.basename(cmdline.split("\0")[0] ?? "").includes("llama-server") || cmdline.includes("llama-server")) {
+      process.kill(pid, "SIGKILL");
+      console.warn(`[engine] stopped a llama-server (pid ${pid}) left running by an earlier start`);
+    }
+  } catch {
+    /* not running */
+  }
+  fs.rmSync(pidFile, { force: true });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,186 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CatalogModel } from "@/lib/engine/catalog";
+import { Engine } from "@/lib/engine/engine";
+import type { EngineMessage } from "@/lib/engine/types";
+import { drain, loadEngine, tinyRandomModel } from "../helpers/engine";
+
+// The supervised llama-server engine beyond the shared conformance suite:
+// state that survives restarts of either process, slot affinity when there
+// are more conversations than slots, a crash mid-answer, and a fleet of
+// remote servers with one of them gone.
+
+const IMAGE = path.resolve(import.meta.dirname, "..", "fixtures", "red-circle.png");
+const greedy = { temperature: 0 };
+let model: CatalogModel;
+
+const alive = (pid: number | undefined) => {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const tmpDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `lvc-${name}-`));
+
+beforeAll(async () => {
+  ({ model } = await tinyRandomModel());
+});
+
+describe("managed llama-server", () => {
+  it("restores a conversation's state, image included, after the server and the app restart", async () => {
+    const cacheDir = tmpDir("ls-persist");
+    const turn1: EngineMessage[] = [{ role: "user", text: "Look at this.", images: [IMAGE] }];
+    const first = await loadEngine(model, "llama-server", { cacheDir });
+    const t1 = await drain(first, { messages: turn1, maxTokens: 8, sampling: greedy, sessionKey: "persisted" });
+    await first.dispose();
+
+    // A new engine (as after an app restart) starts a new llama-server.
+    const second = await loadEngine(model, "llama-server", { cacheDir });
+    try {
+      const turn2: EngineMessage[] = [...turn1, { role: "assistant", text: t1.text }, { role: "user", text: "Again?" }];
+      const t2 = await drain(second, { messages: turn2, maxTokens: 8, sampling: greedy, sessionKey: "persisted" });
+      // Every token of turn 1, the image's included, came from the saved slot.
+      expect(t2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(t1.usage.promptTokens);
+      const cold = await drain(second, { messages: turn2, maxTokens: 8, sampling: greedy });
+      expect(cold.usage.reusedPromptTokens).toBe(0);
+      expect(cold.text).toBe(t2.text);
+    } finally {
+      await second.dispose();
+    }
+  });
+
+  it("brings a conversation back into a slot after other conversations took it", async () => {
+    const engine = await loadEngine(model, "llama-server", { slots: 2 });
+    try {
+      const convs = ["a", "b", "c"].map((k) => ({ key: `affinity-${k}`, msgs: [{ role: "user", text: `Conversation ${k} starts here.` }] as EngineMessage[] }));
+      const t1 = [];
+      for (const c of convs) t1.push(await drain(engine, { messages: c.msgs, maxTokens: 6, sampling: greedy, sessionKey: c.key }));
+      // Three conversations went through two slots: "a" was evicted by "c".
+      const turn2: EngineMessage[] = [...convs[0]!.msgs, { role: "assistant", text: t1[0]!.text }, { role: "user", text: "More." }];
+      const t2 = await drain(engine, { messages: turn2, maxTokens: 6, sampling: greedy, sessionKey: convs[0]!.key });
+      expect(t2.usage.reusedPromptTokens).toBeGreaterThanOrEqual(t1[0]!.usage.promptTokens);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("ends an answer cut by kill -9 of llama-server as an error, restarts it, and serves the next answer", async () => {
+    const engine = await loadEngine(model, "llama-server");
+    try {
+      const pid = engine.pid!;
+      const hello: EngineMessage[] = [{ role: "user", text: "Tell me a long story." }];
+      const cut = await drain(engine, { messages: hello, maxTokens: 4000, sampling: greedy, sessionKey: "crash" }, (_t, n) => {
+        if (n === 3) process.kill(pid, "SIGKILL");
+      });
+      expect(cut.usage.finishReason).toBe("error");
+      expect(cut.usage.error).toMatch(/model server stopped while answering .*SIGKILL/);
+      expect(cut.deltas.length).toBeGreaterThanOrEqual(3);
+      const next = await drain(engine, { messages: hello, maxTokens: 5, sampling: greedy, sessionKey: "crash" });
+      expect(next.usage.finishReason).toBe("length");
+      expect(next.text.length).toBeGreaterThan(0);
+      expect(engine.pid).not.toBe(pid);
+      expect(alive(pid)).toBe(false);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("stops generating on the server when the client aborts", async () => {
+    const engine = await loadEngine(model, "llama-server", { slots: 1 });
+    try {
+      const controller = new AbortController();
+      const r = await drain(
+        engine,
+        { messages: [{ role: "user", text: "Go on forever." }], maxTokens: 4000, sampling: greedy, signal: controller.signal },
+        (_t, n) => n === 3 && controller.abort(),
+      );
+      expect(r.usage.finishReason).toBe("aborted");
+      // The server's only slot is idle again at once, not still decoding 4000 tokens.
+      const url = engine.status().servers![0]!.url;
+      let processing = true;
+      for (let i = 0; i < 40 && processing; i++) {
+        const slots = (await (await fetch(`${url}/slots`)).json()) as { is_processing: boolean }[];
+        processing = slots.some((s) => s.is_processing);
+        if (processing) await new Promise((res) => setTimeout(res, 50));
+      }
+      expect(processing).toBe(false);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+describe("remote fleet", () => {
+  const servers: Engine[] = [];
+  beforeAll(async () => {
+    // Two llama-servers on loopback stand in for two hosts.
+    for (let i = 0; i < 2; i++) servers.push(await loadEngine(model, "llama-server"));
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.dispose();
+  });
+  const urlOf = (e: Engine) => e.status().servers![0]!.url;
+
+  it("learns the model and its vision from the servers and spreads answers over both", async () => {
+    const engine = await Engine.load({
+      engine: "remote",
+      remote: { urls: servers.map((s) => `${urlOf(s)}/v1`) },
+      gpu: "cpu",
+      gpuLayers: 0,
+      contextSize: 2048,
+      threads: 1,
+      slots: 4,
+      queueLimit: 4,
+      cacheDir: tmpDir("remote"),
+    });
+    try {
+      expect(engine.info.backend).toBe("remote");
+      expect(engine.info.vision).toBe(true);
+      const inFlight: number[][] = [];
+      const answers = await Promise.all(
+        [0, 1].map((i) =>
+          drain(engine, { messages: [{ role: "user", text: `Parallel ${i}`, images: [IMAGE] }], maxTokens: 8, sampling: greedy }, () => {
+            const fleet = engine.status().servers!;
+            inFlight.push(servers.map((s) => fleet.find((p) => p.url === urlOf(s))!.inFlight));
+          }),
+        ),
+      );
+      for (const a of answers) expect(a.usage.finishReason).toBe("length");
+      // Least busy first: while both ran, each server had one.
+      expect(inFlight.some(([a, b]) => a === 1 && b === 1)).toBe(true);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("sends every request to the server that is still up when the other stops", async () => {
+    const engine = await Engine.load({
+      engine: "remote",
+      remote: { urls: servers.map(urlOf) },
+      gpu: "cpu",
+      gpuLayers: 0,
+      contextSize: 2048,
+      threads: 1,
+      slots: 2,
+      queueLimit: 4,
+      cacheDir: tmpDir("remote"),
+    });
+    try {
+      const gone = servers[0]!;
+      const goneUrl = urlOf(gone);
+      await gone.dispose();
+      for (let i = 0; i < 3; i++) {
+        const r = await drain(engine, { messages: [{ role: "user", text: `Still there ${i}?` }], maxTokens: 4, sampling: greedy });
+        expect(r.usage.finishReason).toBe("length");
+      }
+      expect(engine.status().servers!.find((p) => p.url === goneUrl)).toMatchObject({ up: false });
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
