@@ -1,30 +1,38 @@
-// npm run bench:engine — the engine against its baselines, in one run, on the
-// realistic-size random pair (~0.5 B-parameter llama, Q8_0 + ViT-B/16 224 px
-// mmproj; random weights run at the speed of trained ones):
-//   1. our Engine (lib/engine, llama-node backend, as the app uses it)
-//   2. the bare binding (@fugood/llama.node called directly, same options)
-//   3. llama.cpp's own llama-server, built offline from the source bundled
-//      in node-llama-cpp (into ~/.cache/lvc, never the repo)
+// npm run bench:engine — the engine against llama.cpp's own server, in one
+// run, on the realistic-size random pair (~0.5 B-parameter llama, Q8_0 +
+// ViT-B/16 224 px mmproj; random weights run at the speed of trained ones):
+//   1. llama-server — bare: the binary `npm run engine:build` made, driven
+//      over HTTP (/completion, cache_prompt, a fixed slot per conversation)
+//   2. engine (server) — lib/engine as the app uses it with ENGINE=llama-server
+//      (the same binary, supervised; prompt rendering, slot pool, slot
+//      affinity, saved conversation states)
+//   3. engine (in-process) — lib/engine on @fugood/llama.node, the
+//      zero-setup default
 // Same model files, threads, context and slots for all three. Medians of
-// BENCH_REPS runs (default 3). The last line is the RATIOS summary.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+// BENCH_REPS runs (default 3), interleaved per repetition. The last line is
+// the RATIOS summary. Builds llama-server first if needed.
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { loadModel, toggleNativeLog, addNativeLogListener } from "@fugood/llama.node";
 import { scanCatalog } from "../lib/engine/catalog";
 import { Engine } from "../lib/engine/engine";
+import { builtServerPath, readBuildInfo } from "../lib/engine/llama-server/binary";
+import { LlamaServerProcess } from "../lib/engine/llama-server/supervisor";
+import { readSseJson } from "../lib/engine/sse";
 import type { EngineMessage } from "../lib/engine/types";
 import { ensureRandomPair } from "../lib/gguf/random-pair";
 
 const root = path.resolve(import.meta.dirname, "..");
-const cacheRoot = path.join(os.homedir(), ".cache", "lvc");
+process.chdir(root);
 const THREADS = Number(process.env.BENCH_THREADS ?? Math.max(1, os.availableParallelism() - 1));
 const CTX = Number(process.env.BENCH_CTX ?? 2048);
 const SLOTS = 4;
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DECODE_TOKENS = Number(process.env.BENCH_DECODE_TOKENS ?? 32);
+const GPU_LAYERS = Number(process.env.BENCH_GPU_LAYERS ?? 0);
+/** Which systems to run (comma-separated); default all three. */
+const ONLY = (process.env.BENCH_SYSTEMS ?? "llama-server,engine-server,engine-inprocess").split(",");
 const IMAGE = path.join(root, "tests", "fixtures", "red-circle.png");
 
 interface RunResult {
@@ -57,18 +65,17 @@ function log(msg: string) {
 }
 
 // ---------------------------------------------------------------------------
-// 1. Our engine
+// 1. Our engine (either kind)
 
-async function engineSystem(engine: Engine): Promise<System> {
-  let n = 0;
+async function engineSystem(name: string, engine: Engine): Promise<System> {
   return {
-    name: "engine",
+    name,
     async run({ messages, maxTokens, session, fresh }) {
       const started = performance.now();
       let first = 0;
       let text = "";
       let usage;
-      for await (const ev of engine.generate({ messages, maxTokens, sampling: { temperature: 0 }, sessionKey: fresh ? `fresh-${n++}` : session })) {
+      for await (const ev of engine.generate({ messages, maxTokens, sampling: { temperature: 0 }, sessionKey: fresh ? undefined : session })) {
         if (ev.type === "delta") {
           if (!first) first = performance.now();
           text += ev.text;
@@ -90,115 +97,20 @@ async function engineSystem(engine: Engine): Promise<System> {
 }
 
 // ---------------------------------------------------------------------------
-// 2. The bare binding, with the same prompt text and options
-
-async function bindingSystem(engine: Engine, llm: string, mmproj: string): Promise<System> {
-  addNativeLogListener(() => {});
-  await toggleNativeLog(true);
-  const ctx = await loadModel({ model: llm, n_ctx: CTX * SLOTS, n_batch: 512, n_threads: THREADS, n_gpu_layers: 0, n_parallel: SLOTS, kv_unified: false });
-  ctx.initMultimodal({ path: mmproj, use_gpu: false });
-  await ctx.parallel.enable({ n_parallel: SLOTS, n_batch: 512 });
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-state-"));
-  const saved = new Set<string>();
-  return {
-    name: "binding",
-    async run({ messages, maxTokens, session }) {
-      const { prompt, images } = engine.render(messages);
-      const state = session ? path.join(stateDir, `${session}.bin`) : undefined;
-      const started = performance.now();
-      let first = 0;
-      let tokens = 0;
-      const { promise } = await ctx.parallel.completion(
-        {
-          prompt: images.length ? prompt : `<s>${prompt}`,
-          media_paths: images.length ? images : undefined,
-          n_predict: maxTokens,
-          temperature: 0,
-          penalty_repeat: 1,
-          penalty_last_n: 0,
-          dry_multiplier: 0,
-          load_state_path: state && saved.has(state) ? state : undefined,
-          save_state_path: state,
-        },
-        () => {
-          if (!first) first = performance.now();
-          tokens++;
-        },
-      );
-      const r = (await promise) as { text: string; timings: { cache_n: number; prompt_n: number } };
-      const end = performance.now();
-      if (state) saved.add(state);
-      return {
-        ttftMs: first - started,
-        tokens,
-        decodeTps: tokens > 1 ? ((tokens - 1) * 1000) / (end - first) : 0,
-        wallMs: end - started,
-        reused: r.timings.cache_n,
-        promptTokens: r.timings.cache_n + r.timings.prompt_n,
-        text: r.text,
-      };
-    },
-    async close() {
-      ctx.parallel.disable();
-      await ctx.release();
-      await toggleNativeLog(false);
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------
-// 3. llama-server, built offline from node-llama-cpp's bundled llama.cpp
-
-function buildLlamaServer(): string {
-  const src = path.join(cacheRoot, "llama.cpp");
-  const build = path.join(cacheRoot, "build-server");
-  const bin = path.join(build, "bin", "llama-server");
-  if (fs.existsSync(bin)) return bin;
-  fs.mkdirSync(cacheRoot, { recursive: true });
-  if (!fs.existsSync(src)) {
-    const bundle = path.join(root, "node_modules", "node-llama-cpp", "llama", "gitRelease.bundle");
-    log(`cloning llama.cpp from ${bundle}`);
-    if (spawnSync("git", ["clone", "-q", bundle, src], { stdio: "inherit" }).status !== 0) throw new Error("git clone of the bundle failed");
-  }
-  log("building llama-server (several minutes, once)…");
-  const opts = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_OPENSSL=OFF"];
-  if (spawnSync("cmake", ["-S", src, "-B", build, ...opts], { stdio: "inherit" }).status !== 0) throw new Error("cmake configure failed");
-  if (spawnSync("cmake", ["--build", build, "--target", "llama-server", `-j${os.availableParallelism()}`], { stdio: "inherit" }).status !== 0) {
-    throw new Error("cmake build failed");
-  }
-  return bin;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+// 2. Bare llama-server from the same build, driven directly over HTTP
 
 async function serverSystem(engine: Engine, llm: string, mmproj: string): Promise<System> {
-  const bin = buildLlamaServer();
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    bin,
-    ["-m", llm, "--mmproj", mmproj, "-c", String(CTX * SLOTS), "-np", String(SLOTS), "-t", String(THREADS), "-tb", String(THREADS), "-b", "512", "--port", String(port), "--host", "127.0.0.1", "-ngl", "0", "--no-webui"],
-    // A fixed media marker: by default llama-server picks a random one per start.
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LLAMA_MEDIA_MARKER: "<__media__>" } },
-  );
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* starting */
-    }
-    if (child.exitCode !== null || i > 600) throw new Error(`llama-server did not start:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const proc = await LlamaServerProcess.start({
+    binary: builtServerPath(),
+    modelPath: llm,
+    mmprojPath: mmproj,
+    contextSize: CTX,
+    slots: SLOTS,
+    threads: THREADS,
+    gpuLayers: GPU_LAYERS,
+    slotSaveDir: fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-slots-")),
+    pidFile: path.join(os.tmpdir(), `lvc-bench-${process.pid}.pid`),
+  });
   const slotOf = new Map<string, number>();
   const image64 = fs.readFileSync(IMAGE).toString("base64");
   return {
@@ -207,7 +119,7 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
       const { prompt, images } = engine.render(messages);
       if (session && !slotOf.has(session)) slotOf.set(session, slotOf.size % SLOTS);
       const started = performance.now();
-      const res = await fetch(`${url}/completion`, {
+      const res = await fetch(`${proc.url}/completion`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({
@@ -221,30 +133,17 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
           id_slot: session ? slotOf.get(session) : -1,
         }),
       });
-      const reader = res.body!.getReader();
-      const decoder = new TextDecoder();
-      let buf = "";
       let first = 0;
       let tokens = 0;
       let text = "";
       let timings = { cache_n: 0, prompt_n: 0 };
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buf += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (!line.startsWith("data: ")) continue;
-          const ev = JSON.parse(line.slice(6)) as { content?: string; stop?: boolean; timings?: typeof timings };
-          if (ev.content) {
-            if (!first) first = performance.now();
-            tokens++;
-            text += ev.content;
-          }
-          if (ev.stop && ev.timings) timings = ev.timings;
+      for await (const ev of readSseJson<{ content?: string; stop?: boolean; timings?: typeof timings }>(res.body!)) {
+        if (ev.content) {
+          if (!first) first = performance.now();
+          tokens++;
+          text += ev.content;
         }
+        if (ev.stop && ev.timings) timings = ev.timings;
       }
       const end = performance.now();
       return {
@@ -257,9 +156,7 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
         text,
       };
     },
-    async close() {
-      child.kill("SIGTERM");
-    },
+    close: () => proc.stop(),
   };
 }
 
@@ -300,38 +197,57 @@ async function measure(sys: System, rep: number): Promise<Figures> {
   };
 }
 
+async function loadEngine(kind: "llama-server" | "in-process", model: Awaited<ReturnType<typeof scanCatalog>>["models"][number]) {
+  return Engine.load({
+    model,
+    engine: kind,
+    backend: kind === "in-process" ? "llama-node" : undefined,
+    llamaServer: kind === "llama-server" ? { binary: builtServerPath(), gpuBuild: readBuildInfo()?.gpu ?? [] } : undefined,
+    gpu: GPU_LAYERS > 0 ? ((process.env.GPU as "auto") ?? "auto") : "cpu",
+    gpuLayers: GPU_LAYERS > 0 ? "auto" : 0,
+    contextSize: CTX,
+    threads: THREADS,
+    slots: SLOTS,
+    queueLimit: 16,
+    cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), `lvc-bench-${kind}-`)),
+  });
+}
+
 async function main() {
-  log(`threads ${THREADS}, context ${CTX} per slot, ${SLOTS} slots, ${REPS} repetitions, ${DECODE_TOKENS} decode tokens`);
+  if (!readBuildInfo()) {
+    log("llama-server is not built yet: running npm run engine:build");
+    if (spawnSync("npm", ["run", "engine:build"], { stdio: "inherit" }).status !== 0) throw new Error("npm run engine:build failed");
+  }
+  const build = readBuildInfo()!;
+  log(`threads ${THREADS}, context ${CTX} per slot, ${SLOTS} slots, ${REPS} repetitions, ${DECODE_TOKENS} decode tokens, GPU layers ${GPU_LAYERS}`);
   const pair = ensureRandomPair({ dir: path.join(root, ".cache", "models"), preset: "realistic" });
   const { models } = await scanCatalog({ dir: path.dirname(pair.llm), modelPath: pair.llm, mmprojPath: pair.mmproj });
   const model = models[0]!;
   log(`model: ${model.name}, ${(model.parameters / 1e6).toFixed(0)} M parameters (${model.fileType}); image tokens ${pair.imageTokens}`);
 
-  const engine = await Engine.load({
-    model,
-    backend: "llama-node",
-    gpu: (process.env.GPU as "cpu") ?? "cpu",
-    gpuLayers: "auto",
-    contextSize: CTX,
-    threads: THREADS,
-    slots: SLOTS,
-    queueLimit: 16,
-    cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-engine-")),
-  });
-  log(`engine: ${engine.info.backend} ${engine.info.variant} (${engine.info.variantReason})`);
-  const results: Record<string, Figures[]> = {};
-  const systems: (() => Promise<System>)[] = [
-    () => engineSystem(engine),
-    () => bindingSystem(engine, pair.llm, pair.mmproj),
-    () => serverSystem(engine, pair.llm, pair.mmproj),
-  ];
   const open: System[] = [];
-  for (const make of systems) {
-    const sys = await make();
-    open.push(sys);
+  const engines: Engine[] = [];
+  // Prompt rendering for the bare server: the engine's own, so all see the same text.
+  let renderer: Engine | undefined;
+  // Engines first: the bare server is sent the prompt text an engine renders.
+  for (const name of [...ONLY].sort((a, b) => Number(a === "llama-server") - Number(b === "llama-server"))) {
+    let sys: System;
+    if (name === "llama-server") {
+      renderer ??= await loadEngine("in-process", model);
+      if (!engines.includes(renderer)) engines.push(renderer);
+      sys = await serverSystem(renderer, pair.llm, pair.mmproj);
+    } else {
+      const e = await loadEngine(name === "engine-server" ? "llama-server" : "in-process", model);
+      engines.push(e);
+      renderer ??= e;
+      log(`${name}: ${e.info.backend} ${e.info.variant}, ${e.info.gpuLayers} GPU layers (${e.info.variantReason})`);
+      sys = await engineSystem(name, e);
+    }
     await sys.run({ messages: textPrompt(0), maxTokens: 4, fresh: true }); // warm-up
-    results[sys.name] = [];
+    open.push(sys);
   }
+  open.sort((a, b) => ONLY.indexOf(a.name) - ONLY.indexOf(b.name));
+  const results: Record<string, Figures[]> = Object.fromEntries(open.map((s) => [s.name, []]));
   // Interleave the systems in each repetition so machine noise hits all alike.
   for (let rep = 0; rep < REPS; rep++) {
     for (const sys of open) {
@@ -339,7 +255,8 @@ async function main() {
       results[sys.name]!.push(await measure(sys, rep));
     }
   }
-  for (const sys of open.slice(1)) await sys.close();
+  for (const sys of open) if (sys.name === "llama-server") await sys.close();
+  for (const e of engines) await e.dispose();
 
   const med = Object.fromEntries(
     Object.entries(results).map(([name, rs]) => [name, Object.fromEntries(Object.keys(rs[0]!).map((k) => [k, median(rs.map((r) => r[k as keyof Figures]))])) as unknown as Figures]),
@@ -353,18 +270,30 @@ async function main() {
     ["aggregate, 1 conversation", "agg1", "tok/s"],
     ["aggregate, 4 conversations", "agg4", "tok/s"],
   ];
-  const fmt = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
-  console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.availableParallelism()}, threads ${THREADS}; ${model.name} (${(model.parameters / 1e6).toFixed(0)} M, ${model.fileType}) + ViT-B/16 mmproj`);
-  console.log(`${"metric (median of " + REPS + ")".padEnd(42)}${"engine".padStart(10)}${"binding".padStart(10)}${"server".padStart(10)}  unit`);
-  for (const [label, key, unit] of rows) {
-    console.log(`${label.padEnd(42)}${fmt(med.engine![key]).padStart(10)}${fmt(med.binding![key]).padStart(10)}${fmt(med["llama-server"]![key]).padStart(10)}  ${unit}`);
-  }
-  const e = med.engine!;
-  const r = (x: number) => x.toFixed(2);
+  const fmt = (v: number | undefined) => (v === undefined ? "-" : v < 10 ? v.toFixed(2) : v.toFixed(0));
+  const names = open.map((s) => s.name);
   console.log(
-    `RATIOS decode_vs_binding=${r(e.decodeTps / med.binding!.decodeTps)} ttft_image_vs_binding=${r(e.ttftImage / med.binding!.ttftImage)} decode_vs_llama_server=${r(e.decodeTps / med["llama-server"]!.decodeTps)} ttft_image_vs_llama_server=${r(e.ttftImage / med["llama-server"]!.ttftImage)} followup_reuse=${r(e.followupReuse)} concurrency4_speedup=${r(e.agg4 / e.agg1)}`,
+    `\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.availableParallelism()}, threads ${THREADS}, GPU layers ${GPU_LAYERS}; ${model.name} (${(model.parameters / 1e6).toFixed(0)} M, ${model.fileType}) + ViT-B/16 mmproj; llama-server ${build.commit.slice(0, 10)} (CPU${build.gpu.map((g) => ` + ${g}`).join("")})`,
   );
-  await open[0]!.close();
+  console.log(`| metric (median of ${REPS}) | ${names.join(" | ")} | unit |`);
+  console.log(`| --- |${names.map(() => " ---: |").join("")} --- |`);
+  for (const [label, key, unit] of rows) console.log(`| ${label} | ${names.map((n) => fmt(med[n]![key])).join(" | ")} | ${unit} |`);
+  const ls = med["llama-server"];
+  const es = med["engine-server"];
+  const ip = med["engine-inprocess"];
+  const r = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? "n/a" : (a / b).toFixed(2));
+  console.log(
+    [
+      "RATIOS",
+      `server_decode_vs_llama_server=${r(es?.decodeTps, ls?.decodeTps)}`,
+      `server_ttft_image_vs_llama_server=${r(es?.ttftImage, ls?.ttftImage)}`,
+      `server_followup_reuse=${es ? es.followupReuse.toFixed(2) : "n/a"}`,
+      `server_concurrency4_speedup=${r(es?.agg4, es?.agg1)}`,
+      `llama_server_concurrency4_speedup=${r(ls?.agg4, ls?.agg1)}`,
+      `inprocess_decode_vs_llama_server=${r(ip?.decodeTps, ls?.decodeTps)}`,
+      `inprocess_ttft_image_vs_llama_server=${r(ip?.ttftImage, ls?.ttftImage)}`,
+    ].join(" "),
+  );
 }
 
 await main();

@@ -33,8 +33,14 @@ function chooseGpu(): { gpu: string[]; notes: string[] } {
   const gpu: string[] = [];
   const want = (name: string) => asked.includes("auto") || asked.includes(name);
   if (want("cuda")) {
-    if (nvcc) gpu.push("cuda");
-    else notes.push("CUDA: no nvcc on PATH or in /usr/local/cuda/bin (install the CUDA toolkit to build it)");
+    // nvcc alone is not enough: CUDA kernels take long to compile, so `auto`
+    // builds them only where a GPU is there to run them, and cuBLAS must exist.
+    const cublas = ["/usr/local/cuda/lib64", "/usr/lib/x86_64-linux-gnu"].some((d) => fs.existsSync(path.join(d, "libcublas.so")));
+    const gpuPresent = fs.existsSync("/proc/driver/nvidia/version") || Boolean(which("nvidia-smi"));
+    if (!nvcc) notes.push("CUDA: no nvcc on PATH or in /usr/local/cuda/bin (install the CUDA toolkit to build it)");
+    else if (!cublas) notes.push("CUDA: nvcc is here but cuBLAS (libcublas.so) is not (install the CUDA toolkit's libcublas-dev)");
+    else if (!gpuPresent && asked.includes("auto")) notes.push("CUDA: nvcc is here but no NVIDIA GPU (ENGINE_BUILD_GPU=cuda builds it anyway)");
+    else gpu.push("cuda");
   }
   if (want("vulkan")) {
     if (vulkan) gpu.push("vulkan");

@@ -45,7 +45,7 @@ describe("the app on a supervised llama-server", () => {
     const { model } = await tinyRandomModel();
     server = await startServer({
       dataDir,
-      env: { ENGINE: "llama-server", MODEL_PATH: model.path, MMPROJ_PATH: model.vision!.mmprojPath, PARALLEL_SLOTS: "2", MAX_ANSWER_TOKENS: "48" },
+      env: { ENGINE: "llama-server", MODEL_PATH: model.path, MMPROJ_PATH: model.vision!.mmprojPath, PARALLEL_SLOTS: "2", MAX_ANSWER_TOKENS: "1500" },
     });
     client = new TestClient(server.url);
     await client.newAccount();
@@ -53,6 +53,7 @@ describe("the app on a supervised llama-server", () => {
     form.append("file", new Blob([new Uint8Array(fixture("red-circle.png"))], { type: "image/png" }), "red-circle.png");
     imageUrl = ((await (await client.fetch("/api/uploads", { method: "POST", body: form })).json()) as { attachment: { url: string } }).attachment.url;
     conversationId = ((await (await client.fetch("/api/conversations", { method: "POST", json: {} })).json()) as { conversation: { id: string } }).conversation.id;
+    for (let i = 0; i < 600 && (await health()).status !== "ready"; i++) await sleep(100);
   });
   afterAll(async () => {
     await server?.stop();
