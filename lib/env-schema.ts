@@ -12,16 +12,37 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const autoOrInt = z.union([z.literal("auto"), intFrom(0)]);
 
+/** Physical cores (unique core ids in /proc/cpuinfo), or the logical count where that cannot be read. */
+export function physicalCores(): number {
+  const logical = os.availableParallelism?.() ?? os.cpus().length;
+  try {
+    const cores = new Set<string>();
+    let phys = "0";
+    for (const line of fs.readFileSync("/proc/cpuinfo", "utf8").split("\n")) {
+      const [k, v] = line.split(":").map((x) => x.trim());
+      if (k === "physical id") phys = v ?? "0";
+      if (k === "core id") cores.add(`${phys}:${v}`);
+    }
+    return cores.size > 0 ? Math.min(cores.size, logical) : logical;
+  } catch {
+    return logical;
+  }
+}
+
 /**
- * Default inference threads: cores − 1 (at least 1, leaving a core for the
- * web server), capped per engine. The in-process binding's prebuilt CPU code
- * has no SIMD and got slower with more threads (15 threads on a 16-core host
- * decoded at 7.3 tok/s, 1 thread on a 2-core one at 13–14), so it is capped
- * at 4; a native llama-server build is capped at 8, where decode is bound by
- * memory bandwidth rather than cores. THREADS overrides both.
+ * Default inference threads, per engine (measured with `npm run bench:threads`,
+ * bench/RESULTS.md). llama-server: every physical core, at most 8 — on the
+ * 2-core machine 2 threads decoded 1.23× and read an image 2.1× faster than
+ * 1, and llama.cpp's own default is the physical core count; past about 8,
+ * decode is bound by memory bandwidth. In-process: cores − 1, at most 4 —
+ * the binding's prebuilt CPU code has no SIMD and got slower with more
+ * threads (15 threads on a 16-core host decoded 7.3 tok/s, 1 thread on a
+ * 2-core one 13–14). THREADS overrides both.
  */
 export const defaultThreads = (engine: "in-process" | "llama-server" = "llama-server") =>
-  Math.min(engine === "in-process" ? 4 : 8, Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1));
+  engine === "in-process"
+    ? Math.min(4, Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1))
+    : Math.min(8, Math.max(1, physicalCores()));
 
 /**
  * Every configuration variable the app reads. Paths are resolved against the
@@ -62,7 +83,7 @@ export const envSchema = z.object({
   GPU_LAYERS: autoOrInt.default("auto"),
   /** Context window in tokens. Default 4096. */
   CONTEXT_SIZE: intFrom(256, 1 << 20).default(4096),
-  /** CPU threads for inference. Default cores − 1 (at least 1), at most 4 in-process and 8 for llama-server. */
+  /** CPU threads for inference. Default: in-process cores − 1 (1–4); llama-server the physical cores (at most 8). */
   THREADS: intFrom(1, 1024).optional(),
   /** Longest answer in tokens (also capped at half the context). Default 1024. */
   MAX_ANSWER_TOKENS: intFrom(16, 1 << 20).default(1024),

@@ -15,6 +15,8 @@ async function signUp(page: Page): Promise<string> {
   await page.getByRole("button", { name: "Sign up" }).click();
   await expect(page.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
   await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
+  // The badge says where the model runs: llama-server once `npm run engine:build` has run (npm test does), else in-process.
+  await expect(page.getByTestId("engine-badge")).toHaveText(/^(llama-server|in-process) · CPU$/);
   return email;
 }
 

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, defaultThreads, loadEnv } from "@/lib/env-schema";
+import { ConfigError, defaultThreads, loadEnv, physicalCores } from "@/lib/env-schema";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "lvc-env-"));
 
@@ -27,7 +27,9 @@ describe("loadEnv", () => {
     expect(env.ENGINE).toBe("auto");
     const cores = os.availableParallelism();
     expect(defaultThreads("in-process")).toBe(Math.min(4, Math.max(1, cores - 1)));
-    expect(defaultThreads("llama-server")).toBe(Math.min(8, Math.max(1, cores - 1)));
+    expect(defaultThreads("llama-server")).toBe(Math.min(8, physicalCores()));
+    expect(physicalCores()).toBeGreaterThanOrEqual(1);
+    expect(physicalCores()).toBeLessThanOrEqual(cores);
   });
 
   it("reads ENGINE_URL as a list of http(s) URLs and refuses anything else", () => {

@@ -208,6 +208,8 @@ export class LlamaServerBackend implements Backend {
     const http = new AbortController();
     const onAbort = () => http.abort();
     req.signal?.addEventListener("abort", onAbort, { once: true });
+    /** The slot now holds this conversation's prompt (and answer): worth saving. */
+    let save = false;
     try {
       await this.server.ready(req.signal);
       slot = this.takeSlot(req.sessionKey);
@@ -215,6 +217,7 @@ export class LlamaServerBackend implements Backend {
         await this.bringState(slot, req.sessionKey, http.signal);
         const res = await this.post("/completion", this.body(req, slot), http.signal);
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
+        save = Boolean(req.sessionKey);
         for await (const ev of readSseJson<CompletionEvent>(res.body!)) {
           if (ev.error) throw new EngineError("load_failed", `llama-server: ${typeof ev.error === "string" ? ev.error : ev.error.message}`);
           if (ev.content) {
@@ -227,14 +230,14 @@ export class LlamaServerBackend implements Backend {
         }
         if (!final && !http.signal.aborted) failure = await this.crashMessage();
       } catch (err) {
-        if (!http.signal.aborted) {
-          failure = err instanceof EngineError ? err.message : await this.crashMessage();
-          // The slot's cache no longer matches anything we know.
-          this.slots[slot]!.key = undefined;
-        }
+        if (!http.signal.aborted) failure = err instanceof EngineError ? err.message : await this.crashMessage();
+      }
+      if (failure || !save) {
+        // Failed, or aborted before the prompt reached the slot: its cache matches nothing we know.
+        this.slots[slot]!.key = undefined;
+        save = false;
       }
       const aborted = http.signal.aborted && !failure;
-      if (req.sessionKey && !failure && this.slots[slot]!.key === req.sessionKey) await this.saveState(slot, req.sessionKey).catch(() => {});
       const now = performance.now();
       const genMs = firstTokenAt ? now - firstTokenAt : 0;
       const reused = final?.timings?.cache_n ?? 0;
@@ -256,6 +259,9 @@ export class LlamaServerBackend implements Backend {
       req.signal?.removeEventListener("abort", onAbort);
       // A consumer that stopped iterating early also stops the server's work.
       http.abort();
+      // Saved after `done` went out, so the answer's end is not delayed by
+      // the write; the slot stays ours until the state is on disk.
+      if (save && this.slots[slot]!.key === req.sessionKey) await this.saveState(slot, req.sessionKey!).catch(() => {});
       if (slot >= 0) this.slots[slot]!.busy = false;
       release();
     }
