@@ -121,7 +121,7 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
       const started = performance.now();
       const res = await fetch(`${proc.url}/completion`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: proc.headers({ "content-type": "application/json" }),
         body: JSON.stringify({
           prompt: images.length ? { prompt_string: prompt, multimodal_data: images.map(() => image64) } : prompt,
           n_predict: maxTokens,

@@ -11,7 +11,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { builtServerPath, LLAMA_CPP_DIR, readBuildInfo, writeBuildInfo, type BuildInfo } from "../lib/engine/llama-server/binary";
+import { builtServerPath, cpuFingerprint, LLAMA_CPP_DIR, readBuildInfo, writeBuildInfo, type BuildInfo } from "../lib/engine/llama-server/binary";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -24,19 +24,19 @@ function which(cmd: string): string | null {
 }
 
 /** GPU backends to compile in, and why the others are left out. */
-function chooseGpu(): { gpu: string[]; notes: string[] } {
+function chooseGpu(): { gpu: string[]; notes: string[]; gpuPresent: boolean } {
   const asked = (process.env.ENGINE_BUILD_GPU ?? "auto").split(",").map((s) => s.trim());
   const notes: string[] = [];
   const nvcc = which("nvcc") ?? (fs.existsSync("/usr/local/cuda/bin/nvcc") ? "/usr/local/cuda/bin/nvcc" : null);
   const vulkan = Boolean(which("glslc")) && fs.existsSync("/usr/include/vulkan/vulkan.h");
-  if (asked.includes("cpu")) return { gpu: [], notes: ["ENGINE_BUILD_GPU=cpu"] };
+  const gpuPresent = fs.existsSync("/proc/driver/nvidia/version") || Boolean(which("nvidia-smi"));
+  if (asked.includes("cpu")) return { gpu: [], notes: ["ENGINE_BUILD_GPU=cpu"], gpuPresent };
   const gpu: string[] = [];
   const want = (name: string) => asked.includes("auto") || asked.includes(name);
   if (want("cuda")) {
     // nvcc alone is not enough: CUDA kernels take long to compile, so `auto`
     // builds them only where a GPU is there to run them, and cuBLAS must exist.
     const cublas = ["/usr/local/cuda/lib64", "/usr/lib/x86_64-linux-gnu"].some((d) => fs.existsSync(path.join(d, "libcublas.so")));
-    const gpuPresent = fs.existsSync("/proc/driver/nvidia/version") || Boolean(which("nvidia-smi"));
     if (!nvcc) notes.push("CUDA: no nvcc on PATH or in /usr/local/cuda/bin (install the CUDA toolkit to build it)");
     else if (!cublas) notes.push("CUDA: nvcc is here but cuBLAS (libcublas.so) is not (install the CUDA toolkit's libcublas-dev)");
     else if (!gpuPresent && asked.includes("auto")) notes.push("CUDA: nvcc is here but no NVIDIA GPU (ENGINE_BUILD_GPU=cuda builds it anyway)");
@@ -49,7 +49,7 @@ function chooseGpu(): { gpu: string[]; notes: string[] } {
   for (const name of asked) {
     if (name !== "auto" && !gpu.includes(name)) throw new Error(`ENGINE_BUILD_GPU asks for ${name}, which cannot be built here: ${notes.join("; ")}`);
   }
-  return { gpu, notes };
+  return { gpu, notes, gpuPresent };
 }
 
 function bundleCommit(): string {
@@ -105,7 +105,7 @@ async function main() {
     if (!which(tool)) throw new Error(`${tool} is needed to build llama-server (Debian: apt-get install -y git cmake g++)`);
   }
   const commit = bundleCommit();
-  const { gpu, notes } = chooseGpu();
+  const { gpu, notes, gpuPresent } = chooseGpu();
   const options = [
     "-DCMAKE_BUILD_TYPE=Release",
     "-DBUILD_SHARED_LIBS=OFF",
@@ -119,10 +119,12 @@ async function main() {
     "-DLLAMA_BUILD_UI=OFF",
     "-DLLAMA_USE_PREBUILT_UI=OFF",
     "-DLLAMA_OPENSSL=OFF",
-    ...(gpu.includes("cuda") ? ["-DGGML_CUDA=ON", "-DCMAKE_CUDA_ARCHITECTURES=native"] : []),
+    // "native" needs a GPU at build time; without one, the common data-centre and desktop generations.
+    ...(gpu.includes("cuda") ? ["-DGGML_CUDA=ON", `-DCMAKE_CUDA_ARCHITECTURES=${gpuPresent ? "native" : "75;80;86;89;90"}`] : []),
     ...(gpu.includes("vulkan") ? ["-DGGML_VULKAN=ON"] : []),
   ];
   const previous = readBuildInfo();
+  // readBuildInfo() is null for a build from another CPU (GGML_NATIVE code may not run here).
   if (previous && previous.commit === commit && JSON.stringify(previous.options) === JSON.stringify(options)) {
     console.log(`llama-server is up to date: ${builtServerPath()} (CPU${gpu.map((g) => ` + ${g}`).join("")}, ${(previous.bytes / 1e6).toFixed(1)} MB, built in ${previous.seconds} s on ${previous.builtAt})`);
     return;
@@ -132,6 +134,13 @@ async function main() {
   const started = Date.now();
   const src = ensureSource(commit);
   const build = path.join(dir, `build-${gpu.length ? gpu.join("-") : "cpu"}`);
+  // make would not recompile native code for another CPU on its own (a copied .cache): start clean then.
+  const stamp = path.join(build, "lvc-cpu");
+  if (fs.existsSync(build) && (!fs.existsSync(stamp) || fs.readFileSync(stamp, "utf8") !== cpuFingerprint())) {
+    fs.rmSync(build, { recursive: true, force: true });
+  }
+  fs.mkdirSync(build, { recursive: true });
+  fs.writeFileSync(stamp, cpuFingerprint());
   await run("cmake", ["-S", src, "-B", build, ...options], "configure");
   const jobs = process.env.ENGINE_BUILD_JOBS ?? String(os.availableParallelism());
   await run("cmake", ["--build", build, "--target", "llama-server", "-j", jobs], "build");
@@ -144,6 +153,7 @@ async function main() {
     commit,
     gpu,
     options,
+    cpu: cpuFingerprint(),
     seconds: Math.round((Date.now() - started) / 1000),
     bytes: fs.statSync(out).size,
     builtAt: new Date().toISOString(),

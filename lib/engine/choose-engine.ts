@@ -28,7 +28,7 @@ export function chooseEngine(
       throw new EngineError("load_failed", "ENGINE=llama-server, but no llama-server was found: run `npm run engine:build` or set LLAMA_SERVER_PATH.");
     }
     if (server.source === "LLAMA_SERVER_PATH" && !fs.existsSync(server.path)) {
-      throw new EngineError("load_failed", `LLAMA_SERVER_PATH=${server.path} does not exist.`);
+      throw new EngineError("load_failed", "LLAMA_SERVER_PATH names a file that does not exist.");
     }
     const built = build ? `built by npm run engine:build (CPU${build.gpu.map((g) => ` + ${g}`).join("")})` : "from LLAMA_SERVER_PATH";
     return { kind: "llama-server", reason: `${why}: llama-server ${built}`, llamaServer: { binary: server.path, gpuBuild: build?.gpu ?? ["gpu"] } };

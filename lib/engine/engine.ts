@@ -9,6 +9,7 @@ import { RemoteBackend } from "./backends/remote";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
 import { FALLBACK_CHAT_TEMPLATE, renderPrompt } from "./prompt";
+import { removeSavedStates } from "./sessions";
 import { SlotPool } from "./slot-pool";
 import type { Backend, BackendName, EngineKind, EngineMessage, GenerateEvent, GenerateRequest, LoadedModelInfo, ServerState } from "./types";
 
@@ -19,8 +20,8 @@ export interface EngineOptions {
   engine?: EngineKind;
   /** Why this engine was chosen, in plain words (shown by /api/health). */
   engineReason?: string;
-  /** For "llama-server": the executable and the GPU backends it was built with. */
-  llamaServer?: { binary: string; gpuBuild: string[] };
+  /** For "llama-server": the executable, the GPU backends it was built with, and optionally a fixed API key (default random). */
+  llamaServer?: { binary: string; gpuBuild: string[]; apiKey?: string };
   /** For "remote": base URLs of OpenAI-compatible servers and an optional API key. */
   remote?: { urls: string[]; apiKey?: string };
   /** In-process only: which binding runs the model. Default: llama-node when it has a projector, else node-llama-cpp. */
@@ -65,6 +66,8 @@ export class Engine {
     private readonly eosToken: string,
     readonly kind: EngineKind,
     private readonly reason: string,
+    /** Where saved conversation states live (see `forgetSession`). */
+    private readonly cacheDir: string,
   ) {}
 
   static async load(opts: EngineOptions): Promise<Engine> {
@@ -74,7 +77,7 @@ export class Engine {
     if (kind === "remote") {
       if (!opts.remote?.urls.length) throw new EngineError("load_failed", "The remote engine needs at least one server URL (ENGINE_URL).");
       const backend = await RemoteBackend.load({ ...opts.remote, contextSize: opts.contextSize, slots: opts.slots, reason });
-      return new Engine(remoteModel(backend.model, opts.remote.urls), backend, pool, "</s>", kind, reason);
+      return new Engine(remoteModel(backend.model, opts.remote.urls), backend, pool, "</s>", kind, reason, opts.cacheDir);
     }
     const model = opts.model;
     if (!model) throw new EngineError("no_model", "No model to load.");
@@ -97,9 +100,10 @@ export class Engine {
         ...common,
         binary: opts.llamaServer.binary,
         gpuBuild: opts.llamaServer.gpuBuild,
+        apiKey: opts.llamaServer.apiKey,
         gpuLayers,
         mmprojPath: model.vision?.mmprojPath,
-        stateDir: path.join(opts.cacheDir, "llama-server", modelFingerprint(model)),
+        stateDir: path.join(llamaServerStateRoot(opts.cacheDir), modelFingerprint(model)),
         reason,
       });
     } else {
@@ -115,7 +119,7 @@ export class Engine {
             })
           : await NodeLlamaCppBackend.load(common);
     }
-    return new Engine(model, backend, pool, eosToken, kind, reason);
+    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir);
   }
 
   get info(): LoadedModelInfo {
@@ -204,9 +208,10 @@ export class Engine {
     }
   }
 
-  /** Drops a conversation's cached state (it was deleted or edited). */
-  forgetSession(sessionKey: string): Promise<void> {
-    return this.backend.forgetSession(sessionKey);
+  /** Drops a conversation's cached state (it was deleted or edited), including llama-server states saved for other models. */
+  async forgetSession(sessionKey: string): Promise<void> {
+    await this.backend.forgetSession(sessionKey);
+    removeSavedStates(llamaServerStateRoot(this.cacheDir), sessionKey);
   }
 
   /** Unloads the model; no handles are left behind. */
@@ -267,3 +272,6 @@ function remoteModel(m: { id: string; vision: boolean }, urls: string[]): Catalo
     vision: m.vision ? { mmprojPath: "", projectorType: "remote", imageSize: null, patchSize: null } : null,
   };
 }
+
+/** Saved llama-server conversation states, one folder per model file. */
+const llamaServerStateRoot = (cacheDir: string) => path.join(cacheDir, "llama-server");

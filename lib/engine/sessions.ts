@@ -38,7 +38,7 @@ export class SessionStore {
 
   /** The file name (no folder) a key's state is saved under. */
   fileName(key: string): string {
-    return `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`;
+    return stateFileName(key);
   }
 
   private fileFor(key: string) {
@@ -100,5 +100,28 @@ export class SessionStore {
 
   clear(): void {
     for (const key of [...this.entries.keys()]) this.remove(key);
+  }
+}
+
+/** The file name (no folder) a conversation's state is saved under, in any store. */
+export function stateFileName(key: string): string {
+  return `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`;
+}
+
+/**
+ * Removes a conversation's saved states from every per-model folder under
+ * `root` (a deleted conversation leaves nothing behind, whichever model or
+ * engine saved it).
+ */
+export function removeSavedStates(root: string, key: string): void {
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name));
+  } catch {
+    return;
+  }
+  for (const dir of dirs) {
+    fs.rmSync(path.join(dir, stateFileName(key)), { force: true });
+    fs.rmSync(path.join(dir, `${stateFileName(key)}.meta`), { force: true });
   }
 }

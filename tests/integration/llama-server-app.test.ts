@@ -24,6 +24,9 @@ interface Saved {
   reusedTokens: number | null;
 }
 
+/** The server's pid from the supervisor's pid file ("<server pid> <app pid>"). */
+const serverPid = (file: string) => Number(fs.readFileSync(file, "utf8").split(" ")[0]);
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -95,7 +98,7 @@ describe("the app on a supervised llama-server", () => {
   });
 
   it("saves an answer cut by kill -9 of llama-server as an error, restarts it, and answers the next question", async () => {
-    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    const pid = serverPid(pidFile);
     expect(alive(pid)).toBe(true);
     const res = await client.fetch("/api/chat", {
       method: "POST",
@@ -118,12 +121,12 @@ describe("the app on a supervised llama-server", () => {
     for (let i = 0; i < 100 && (await health()).servers?.up !== 1; i++) await sleep(100);
     await ask("Are you back?");
     expect((await messages()).at(-1)).toMatchObject({ status: "complete" });
-    const newPid = Number(fs.readFileSync(pidFile, "utf8"));
+    const newPid = serverPid(pidFile);
     expect(newPid).not.toBe(pid);
   });
 
   it("leaves no llama-server running when the app is killed", async () => {
-    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    const pid = serverPid(pidFile);
     // The app's web server process is llama-server's parent (setpriv execs in place).
     const parent = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
     expect(fs.readFileSync(`/proc/${parent}/cmdline`, "utf8")).toMatch(/node/);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogModel } from "@/lib/engine/catalog";
 import { Engine } from "@/lib/engine/engine";
 import type { EngineMessage } from "@/lib/engine/types";
-import { drain, loadEngine, tinyRandomModel } from "../helpers/engine";
+import { drain, llamaServerBinary, loadEngine, tinyRandomModel } from "../helpers/engine";
 
 // The supervised llama-server engine beyond the shared conformance suite:
 // state that survives restarts of either process, slot affinity when there
@@ -91,7 +91,8 @@ describe("managed llama-server", () => {
   });
 
   it("stops generating on the server when the client aborts", async () => {
-    const engine = await loadEngine(model, "llama-server", { slots: 1 });
+    const apiKey = "abort-test-key";
+    const engine = await loadEngine(model, "llama-server", { slots: 1, llamaServer: { ...llamaServerBinary(), apiKey } });
     try {
       const controller = new AbortController();
       const r = await drain(
@@ -104,7 +105,7 @@ describe("managed llama-server", () => {
       const url = engine.status().servers![0]!.url;
       let processing = true;
       for (let i = 0; i < 40 && processing; i++) {
-        const slots = (await (await fetch(`${url}/slots`)).json()) as { is_processing: boolean }[];
+        const slots = (await (await fetch(`${url}/slots`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { is_processing: boolean }[];
         processing = slots.some((s) => s.is_processing);
         if (processing) await new Promise((res) => setTimeout(res, 50));
       }
@@ -117,9 +118,10 @@ describe("managed llama-server", () => {
 
 describe("remote fleet", () => {
   const servers: Engine[] = [];
+  const apiKey = "fleet-key";
   beforeAll(async () => {
-    // Two llama-servers on loopback stand in for two hosts.
-    for (let i = 0; i < 2; i++) servers.push(await loadEngine(model, "llama-server"));
+    // Two llama-servers on loopback stand in for two hosts; both want the same key.
+    for (let i = 0; i < 2; i++) servers.push(await loadEngine(model, "llama-server", { llamaServer: { ...llamaServerBinary(), apiKey } }));
   });
   afterAll(async () => {
     for (const s of servers) await s.dispose();
@@ -129,7 +131,7 @@ describe("remote fleet", () => {
   it("learns the model and its vision from the servers and spreads answers over both", async () => {
     const engine = await Engine.load({
       engine: "remote",
-      remote: { urls: servers.map((s) => `${urlOf(s)}/v1`) },
+      remote: { urls: servers.map((s) => `${urlOf(s)}/v1`), apiKey },
       gpu: "cpu",
       gpuLayers: 0,
       contextSize: 2048,
@@ -158,10 +160,26 @@ describe("remote fleet", () => {
     }
   });
 
+  it("refuses to start when the servers reject the key, without naming their addresses", async () => {
+    const load = Engine.load({
+      engine: "remote",
+      remote: { urls: servers.map(urlOf), apiKey: "wrong" },
+      gpu: "cpu",
+      gpuLayers: 0,
+      contextSize: 2048,
+      threads: 1,
+      slots: 2,
+      queueLimit: 4,
+      cacheDir: tmpDir("remote"),
+    });
+    await expect(load).rejects.toThrow(/None of the 2 engine servers in ENGINE_URL answered/);
+    await expect(load).rejects.not.toThrow(/127\.0\.0\.1/);
+  });
+
   it("sends every request to the server that is still up when the other stops", async () => {
     const engine = await Engine.load({
       engine: "remote",
-      remote: { urls: servers.map(urlOf) },
+      remote: { urls: servers.map(urlOf), apiKey },
       gpu: "cpu",
       gpuLayers: 0,
       contextSize: 2048,

@@ -3,7 +3,7 @@ import { chooseEngine } from "@/lib/engine/choose-engine";
 import { explainGpuProblem, type GpuProbe } from "@/lib/engine/gpu";
 import type { BuildInfo } from "@/lib/engine/llama-server/binary";
 
-const build: BuildInfo = { commit: "abc", gpu: ["cuda"], options: [], seconds: 1, bytes: 1, builtAt: "now" };
+const build: BuildInfo = { commit: "abc", gpu: ["cuda"], options: [], cpu: "x", seconds: 1, bytes: 1, builtAt: "now" };
 const built = { path: "/repo/.cache/llama.cpp/bin/llama-server", source: "engine:build" as const };
 const base = { ENGINE: "auto" as const, ENGINE_URL: undefined, LLAMA_SERVER_PATH: undefined };
 
@@ -22,7 +22,7 @@ describe("chooseEngine", () => {
     expect(chooseEngine({ ...base, ENGINE: "in-process" }, built, build).kind).toBe("in-process");
     expect(() => chooseEngine({ ...base, ENGINE: "llama-server" }, null, null)).toThrow(/npm run engine:build.*LLAMA_SERVER_PATH/);
     expect(() => chooseEngine({ ...base, ENGINE: "remote" }, built, build)).toThrow(/ENGINE=remote needs ENGINE_URL/);
-    expect(() => chooseEngine({ ...base, LLAMA_SERVER_PATH: "/nowhere/llama-server" })).toThrow(/LLAMA_SERVER_PATH=\/nowhere\/llama-server does not exist/);
+    expect(() => chooseEngine({ ...base, LLAMA_SERVER_PATH: "/nowhere/llama-server" })).toThrow(/LLAMA_SERVER_PATH names a file that does not exist/);
   });
 });
 

@@ -20,6 +20,9 @@ export interface LlamaServerBackendOptions extends Omit<SupervisorOptions, "pidF
   reason: string;
 }
 
+/** Longest a slot save may take before the slot is given back unsaved. */
+const SAVE_TIMEOUT_MS = 30_000;
+
 /** The native `/completion` stream: one object per token, then a final one with `stop: true`. */
 interface CompletionEvent {
   content?: string;
@@ -79,6 +82,11 @@ export class LlamaServerBackend implements Backend {
 
   static async load(opts: LlamaServerBackendOptions): Promise<LlamaServerBackend> {
     fs.mkdirSync(opts.stateDir, { recursive: true });
+    // States saved for other model files can never be restored into this one.
+    const root = path.dirname(opts.stateDir);
+    for (const d of fs.readdirSync(root, { withFileTypes: true })) {
+      if (d.isDirectory() && d.name !== path.basename(opts.stateDir)) fs.rmSync(path.join(root, d.name), { recursive: true, force: true });
+    }
     const server = await LlamaServerProcess.start({
       ...opts,
       slotSaveDir: opts.stateDir,
@@ -87,7 +95,7 @@ export class LlamaServerBackend implements Backend {
     try {
       const gpuLayers = server.offloadedLayers;
       const variant = gpuLayers > 0 ? (opts.gpuBuild[0] ?? "gpu") : "cpu";
-      const props = (await (await fetch(`${server.url}/props`)).json()) as { modalities?: { vision?: boolean } };
+      const props = (await (await fetch(`${server.url}/props`, { headers: server.headers() })).json()) as { modalities?: { vision?: boolean } };
       const vision = Boolean(opts.mmprojPath && props.modalities?.vision);
       if (opts.mmprojPath && !vision) throw new EngineError("load_failed", `llama-server did not load the vision projector ${path.basename(opts.mmprojPath)}.`);
       const info: LoadedModelInfo = {
@@ -119,14 +127,21 @@ export class LlamaServerBackend implements Backend {
   private async post(route: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     return fetch(`${this.server.url}${route}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: this.server.headers({ "content-type": "application/json" }),
       body: JSON.stringify(body),
       signal,
     });
   }
 
   private async tokenize(content: string, addSpecial: boolean): Promise<number> {
-    const res = await this.post("/tokenize", { content, add_special: addSpecial, parse_special: true });
+    let res: Response;
+    try {
+      await this.server.ready();
+      res = await this.post("/tokenize", { content, add_special: addSpecial, parse_special: true });
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError("load_failed", "The model server is restarting. Try again in a moment.", 10);
+    }
     if (!res.ok) throw new EngineError("load_failed", `llama-server could not tokenize: ${await responseError(res)}`);
     return ((await res.json()) as { tokens: unknown[] }).tokens.length;
   }
@@ -189,7 +204,8 @@ export class LlamaServerBackend implements Backend {
   }
 
   private async saveState(slot: number, key: string) {
-    const res = await this.post(`/slots/${slot}?action=save`, { filename: this.store.fileName(key) });
+    // A server that hangs must not hold the slot and the conversation forever.
+    const res = await this.post(`/slots/${slot}?action=save`, { filename: this.store.fileName(key) }, AbortSignal.timeout(SAVE_TIMEOUT_MS));
     if (res.ok) this.store.commit(key);
     else console.warn(`[engine] could not save a conversation state: ${await responseError(res)}`);
   }
@@ -208,12 +224,17 @@ export class LlamaServerBackend implements Backend {
     const http = new AbortController();
     const onAbort = () => http.abort();
     req.signal?.addEventListener("abort", onAbort, { once: true });
+    // Stopped while waiting for the conversation's lock: the listener came too late.
+    if (req.signal?.aborted) http.abort();
     /** The slot now holds this conversation's prompt (and answer): worth saving. */
     let save = false;
+    /** The server process the slot belongs to; a restart in between makes the slot someone else's. */
+    let generation = -1;
     try {
-      await this.server.ready(req.signal);
-      slot = this.takeSlot(req.sessionKey);
       try {
+        await this.server.ready(http.signal);
+        slot = this.takeSlot(req.sessionKey);
+        generation = this.server.generation;
         await this.bringState(slot, req.sessionKey, http.signal);
         const res = await this.post("/completion", this.body(req, slot), http.signal);
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
@@ -232,7 +253,7 @@ export class LlamaServerBackend implements Backend {
       } catch (err) {
         if (!http.signal.aborted) failure = err instanceof EngineError ? err.message : await this.crashMessage();
       }
-      if (failure || !save) {
+      if ((failure || !save) && slot >= 0) {
         // Failed, or aborted before the prompt reached the slot: its cache matches nothing we know.
         this.slots[slot]!.key = undefined;
         save = false;
@@ -261,7 +282,9 @@ export class LlamaServerBackend implements Backend {
       http.abort();
       // Saved after `done` went out, so the answer's end is not delayed by
       // the write; the slot stays ours until the state is on disk.
-      if (save && this.slots[slot]!.key === req.sessionKey) await this.saveState(slot, req.sessionKey!).catch(() => {});
+      if (save && this.slots[slot]!.key === req.sessionKey && this.server.generation === generation && this.server.state === "ready") {
+        await this.saveState(slot, req.sessionKey!).catch(() => {});
+      }
       if (slot >= 0) this.slots[slot]!.busy = false;
       release();
     }

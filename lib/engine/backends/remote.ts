@@ -65,7 +65,9 @@ export class RemoteBackend implements Backend {
     if (!opts.urls.length) throw new EngineError("load_failed", "ENGINE_URL names no server.");
     const peers = await Promise.all(opts.urls.map((u) => discover(normaliseUrl(u), opts.apiKey)));
     if (!peers.some((p) => p.downUntil === 0)) {
-      throw new EngineError("load_failed", `No engine server answered: ${peers.map((p) => `${p.url} (${p.lastError})`).join("; ")}`);
+      // Addresses and errors go to the server log; users (and /api/health) get the gist.
+      console.error(`[engine] no engine server answered: ${peers.map((p) => `${p.url} (${p.lastError})`).join("; ")}`);
+      throw new EngineError("load_failed", `None of the ${peers.length} engine servers in ENGINE_URL answered (the server log says why).`);
     }
     return new RemoteBackend(peers, opts);
   }
@@ -154,7 +156,8 @@ export class RemoteBackend implements Backend {
       for (;;) {
         const peer = this.pick(tried);
         if (!peer) {
-          failure = `No engine server is reachable (${this.peers.map((p) => `${p.url}: ${p.lastError ?? "busy"}`).join("; ")}).`;
+          console.error(`[engine] no engine server reachable: ${this.peers.map((p) => `${p.url}: ${p.lastError ?? "busy"}`).join("; ")}`);
+          failure = "No engine server is reachable right now. Try again in a moment.";
           break;
         }
         tried.add(peer);
@@ -193,7 +196,11 @@ export class RemoteBackend implements Backend {
           this.markUp(peer);
           try {
             for await (const chunk of readSseJson<ChatChunk>(res.body!)) {
-              if (chunk.error) throw new Error(chunk.error.message ?? "server error");
+              if (chunk.error) {
+                // The server works; this request failed there (e.g. too long a prompt).
+                failure = `The engine server could not answer: ${chunk.error.message ?? "server error"}`;
+                break;
+              }
               const choice = chunk.choices?.[0];
               const piece = choice?.delta?.content;
               if (piece) {
@@ -206,10 +213,10 @@ export class RemoteBackend implements Backend {
               if (chunk.usage) usage = chunk.usage;
               if (chunk.timings) timings = chunk.timings;
             }
-            if (!finish && !http.signal.aborted) throw new Error("the stream ended before the answer did");
+            if (!failure && !finish && !http.signal.aborted) throw new Error("the stream ended before the answer did");
           } catch (err) {
             if (!http.signal.aborted) {
-              failure = `The engine server ${peer.url} failed while answering: ${(err as Error).message}`;
+              failure = "An engine server failed while answering. Send the message again.";
               this.markDown(peer, (err as Error).message);
             }
           }

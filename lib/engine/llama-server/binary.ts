@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -15,19 +16,38 @@ export interface BuildInfo {
   gpu: string[];
   /** CMake options the build used (the idempotence key together with the commit). */
   options: string[];
+  /** `cpuFingerprint()` of the machine that built it: native code may not run on another CPU. */
+  cpu: string;
   seconds: number;
   bytes: number;
   builtAt: string;
 }
 
+/** The CPU's model and feature flags, hashed (a GGML_NATIVE build is only safe on the same). */
+export function cpuFingerprint(): string {
+  let text = "";
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    text = [/^model name\s*:.*$/m, /^flags\s*:.*$/m].map((re) => re.exec(info)?.[0] ?? "").join("\n");
+  } catch {
+    /* not Linux: the check is skipped */
+  }
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
 export const builtServerPath = () => path.join(LLAMA_CPP_DIR(), "bin", "llama-server");
 const infoPath = () => path.join(LLAMA_CPP_DIR(), "bin", "build-info.json");
 
-/** The recorded build, or null when llama-server has not been built here. */
+/**
+ * The recorded build, or null when llama-server has not been built here —
+ * or was built on a different CPU (a copied `.cache`), where its native code
+ * could crash with an illegal instruction.
+ */
 export function readBuildInfo(): BuildInfo | null {
   try {
     if (!fs.existsSync(builtServerPath())) return null;
-    return JSON.parse(fs.readFileSync(infoPath(), "utf8")) as BuildInfo;
+    const info = JSON.parse(fs.readFileSync(infoPath(), "utf8")) as BuildInfo;
+    return info.cpu === cpuFingerprint() ? info : null;
   } catch {
     return null;
   }

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { EngineError } from "../errors";
 
 export interface SupervisorOptions {
@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   slotSaveDir: string;
   /** Records the child's pid, so a later start can remove a server left by a killed app. */
   pidFile: string;
+  /** Bearer key the server requires. Default: a random one per supervisor. */
+  apiKey?: string;
   /** Longest wait for the first healthy answer after a start, in ms. Default 300 000. */
   startTimeoutMs?: number;
   onProgress?: (fraction: number) => void;
@@ -56,6 +58,13 @@ export class LlamaServerProcess {
   private waiters: (() => void)[] = [];
   private readonly log: string[] = [];
   private readonly exitHook = () => this.child?.kill("SIGKILL");
+  /**
+   * A fresh key per supervisor (unless given): only this app can drive the
+   * server (other local users cannot read or replace conversation states
+   * through /slots), and a health check cannot be answered by some other
+   * server that took the port.
+   */
+  readonly apiKey: string;
   /** Increments on every (re)start: a new process has empty slots. */
   generation = 0;
   /** Restarts after a crash since the app started. */
@@ -65,9 +74,11 @@ export class LlamaServerProcess {
   /** Why the last process ended, in plain words (null while the first one runs). */
   lastExit: string | null = null;
 
-  private constructor(private readonly opts: SupervisorOptions) {}
+  private constructor(private readonly opts: SupervisorOptions) {
+    this.apiKey = opts.apiKey ?? randomBytes(24).toString("base64url");
+  }
 
-  /** Starts llama-server and resolves once it answers /health; throws with its last log lines if it cannot start. */
+  /** Starts llama-server and resolves once it answers (with our key); throws if it cannot start (its last lines go to the log). */
   static async start(opts: SupervisorOptions): Promise<LlamaServerProcess> {
     const proc = new LlamaServerProcess(opts);
     killLeftover(opts.pidFile);
@@ -93,6 +104,11 @@ export class LlamaServerProcess {
     return this.phase;
   }
 
+  /** Request headers every call to this server needs (its per-process key). */
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `Bearer ${this.apiKey}`, ...extra };
+  }
+
   /** The server's last log lines (for errors and tests; may contain prompt text, never logged by us). */
   logTail(lines = 20): string {
     return this.log.slice(-lines).join("\n");
@@ -102,6 +118,7 @@ export class LlamaServerProcess {
   async ready(signal?: AbortSignal, timeoutMs = 120_000): Promise<void> {
     if (this.phase === "ready") return;
     if (this.phase === "stopped") throw new EngineError("disposed", "The model server was stopped.");
+    if (signal?.aborted) throw new EngineError("load_failed", "Cancelled while the model server restarted.");
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
@@ -152,18 +169,27 @@ export class LlamaServerProcess {
   private async launch(): Promise<void> {
     this.phase = "starting";
     this.port = await freePort();
+    // stop() may have run while we waited: start nothing then.
+    if ((this.phase as Phase) === "stopped") throw new EngineError("disposed", "The model server was stopped.");
     fs.mkdirSync(this.opts.slotSaveDir, { recursive: true });
     // setpriv --pdeathsig: the kernel kills the server if the app dies, even by SIGKILL.
     const setpriv = fs.existsSync("/usr/bin/setpriv") ? "/usr/bin/setpriv" : null;
     const [cmd, args] = setpriv
       ? [setpriv, ["--pdeathsig", "KILL", "--", this.opts.binary, ...this.args(this.port)]]
       : [this.opts.binary, this.args(this.port)];
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...MEDIA_MARKER_ENV } });
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      // No host-RAM prompt cache: conversation states are ours (slot files under a byte budget).
+      env: { ...process.env, ...MEDIA_MARKER_ENV, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_CACHE_RAM: "0" },
+    });
     this.child = child;
     this.generation++;
     const progress = this.opts.onProgress;
-    const onLine = (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
+    const partial = { stdout: "", stderr: "" };
+    const onData = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+      const lines = (partial[stream] + chunk.toString("utf8")).split("\n");
+      partial[stream] = lines.pop() ?? "";
+      for (const line of lines) {
         if (!line.trim()) continue;
         this.log.push(line);
         const offloaded = /offloaded (\d+)\/\d+ layers to GPU/.exec(line);
@@ -176,9 +202,10 @@ export class LlamaServerProcess {
         }
       }
     };
-    child.stdout!.on("data", onLine);
-    child.stderr!.on("data", onLine);
-    if (child.pid) fs.writeFileSync(this.opts.pidFile, String(child.pid));
+    child.stdout!.on("data", onData("stdout"));
+    child.stderr!.on("data", onData("stderr"));
+    // "<server pid> <app pid>": a later start removes the server only when its app is gone.
+    if (child.pid) fs.writeFileSync(this.opts.pidFile, `${child.pid} ${process.pid}`);
     const exited = new Promise<string>((resolve) => {
       child.once("error", (err) => resolve(`it could not be started: ${err.message}`));
       child.once("exit", (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with code ${code}`));
@@ -187,16 +214,26 @@ export class LlamaServerProcess {
 
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 300_000);
     for (;;) {
-      if (this.child !== child) throw new EngineError("load_failed", `llama-server ${this.lastExit ?? "stopped"} while loading.\n${this.logTail(8)}`);
+      if ((this.phase as Phase) === "stopped") {
+        child.kill("SIGKILL");
+        throw new EngineError("disposed", "The model server was stopped.");
+      }
+      if (this.child !== child) {
+        // The details (paths, hardware) go to the server log, not to users.
+        console.error(`[engine] llama-server ${this.lastExit ?? "stopped"} while loading; its last lines:\n${this.logTail(12)}`);
+        throw new EngineError("load_failed", `llama-server ${this.lastExit ?? "stopped"} while loading the model (the server log has its last lines).`);
+      }
       try {
-        const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2000) });
+        // /props needs our key: a server that answers it is ours, not another process on this port.
+        const res = await fetch(`${this.url}/props`, { headers: this.headers(), signal: AbortSignal.timeout(2000) });
         if (res.ok) break;
       } catch {
         /* not listening yet */
       }
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
-        throw new EngineError("load_failed", `llama-server did not become healthy in ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)} s.\n${this.logTail(8)}`);
+        console.error(`[engine] llama-server did not become healthy; its last lines:\n${this.logTail(12)}`);
+        throw new EngineError("load_failed", `llama-server did not become healthy in ${Math.round((this.opts.startTimeoutMs ?? 300_000) / 1000)} s.`);
       }
       await sleep(150);
     }
@@ -231,7 +268,8 @@ export class LlamaServerProcess {
     } catch (err) {
       if ((this.phase as Phase) === "stopped") return;
       this.phase = "restarting";
-      const delay = BACKOFF_MS[Math.min(this.crashes++, BACKOFF_MS.length - 1)]!;
+      // onExit of the failed start already counted the crash.
+      const delay = BACKOFF_MS[Math.min(this.crashes - 1, BACKOFF_MS.length - 1)]!;
       console.error(`[engine] llama-server restart failed: ${(err as Error).message.split("\n")[0]}; next try in ${delay} ms`);
       this.restartTimer = setTimeout(() => void this.restart(), delay);
     }
@@ -256,17 +294,31 @@ export class LlamaServerProcess {
   }
 }
 
-/** Kills a llama-server recorded in `pidFile` by an earlier app process that could not stop it. */
+/**
+ * Kills a llama-server recorded in `pidFile` whose app is gone (an app that
+ * could not stop it). A server whose app still runs (another instance on the
+ * same data folder) is left alone.
+ */
 function killLeftover(pidFile: string) {
   let pid: number;
+  let appPid: number;
   try {
-    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    [pid, appPid] = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number) as [number, number];
   } catch {
     return;
   }
+  const running = (p: number) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (appPid && appPid !== process.pid && running(appPid)) return;
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    if (path.basename(cmdline.split("\0")[0] ?? "").includes("llama-server") || cmdline.includes("llama-server")) {
+    if (cmdline.includes("llama-server")) {
       process.kill(pid, "SIGKILL");
       console.warn(`[engine] stopped a llama-server (pid ${pid}) left running by an earlier start`);
     }
