@@ -40,8 +40,9 @@ export async function startServer({
   let log = "";
   const child: ChildProcess = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
     cwd: root,
-    // In-process unless a test asks for another engine (the llama-server tests do).
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", ENGINE: "in-process", ...env },
+    // In-process unless a test asks for another engine (the llama-server tests do), or the whole
+    // suite is pointed at one: TEST_ENGINE=llama-server npm run test:integration.
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", ENGINE: process.env.TEST_ENGINE ?? "in-process", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
