@@ -1,9 +1,12 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogModel } from "@/lib/engine/catalog";
 import { Engine } from "@/lib/engine/engine";
+import { builtServerPath } from "@/lib/engine/llama-server/binary";
+import { freePort } from "@/lib/engine/llama-server/supervisor";
 import type { EngineMessage } from "@/lib/engine/types";
 import { drain, llamaServerBinary, loadEngine, tinyRandomModel } from "../helpers/engine";
 
@@ -198,6 +201,51 @@ describe("remote fleet", () => {
       }
       expect(engine.status().servers!.find((p) => p.url === goneUrl)).toMatchObject({ up: false });
     } finally {
+      await engine.dispose();
+    }
+  });
+
+  it("takes a server back into rotation once it answers again", async () => {
+    // A bare llama-server on a port of our choosing, so it can come back on the same address.
+    const port = await freePort();
+    const startBare = async (): Promise<ChildProcess> => {
+      const child = spawn(builtServerPath(), ["-m", model.path, "--port", String(port), "-np", "2", "-c", "4096"], {
+        stdio: "ignore",
+        env: { ...process.env, LLAMA_API_KEY: apiKey },
+      });
+      for (let i = 0; i < 200; i++) {
+        if ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok) return child;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("bare llama-server did not start");
+    };
+    let bare = await startBare();
+    const bareUrl = `http://127.0.0.1:${port}`;
+    const engine = await Engine.load({
+      engine: "remote",
+      remote: { urls: [bareUrl, urlOf(servers[1]!)], apiKey },
+      gpu: "cpu",
+      gpuLayers: 0,
+      contextSize: 2048,
+      threads: 1,
+      slots: 2,
+      queueLimit: 4,
+      cacheDir: tmpDir("remote"),
+    });
+    const ask = () => drain(engine, { messages: [{ role: "user", text: "Are you there?" }], maxTokens: 4, sampling: greedy });
+    const bareState = () => engine.status().servers!.find((p) => p.url === bareUrl)!;
+    try {
+      bare.kill("SIGKILL");
+      await new Promise((r) => bare.once("exit", r));
+      expect((await ask()).usage.finishReason).toBe("length"); // served by the other one
+      expect(bareState()).toMatchObject({ up: false });
+      bare = await startBare();
+      // After its first failure a server sits out 2 s, then gets requests again.
+      await new Promise((r) => setTimeout(r, 2200));
+      expect((await ask()).usage.finishReason).toBe("length");
+      expect(bareState()).toMatchObject({ up: true, lastError: undefined });
+    } finally {
+      bare.kill("SIGKILL");
       await engine.dispose();
     }
   });
