@@ -119,3 +119,57 @@ export async function attachmentKeys(ids: string[]): Promise<Map<string, string>
   const rows = await db.attachment.findMany({ where: { id: { in: ids } }, select: { id: true, storageKey: true } });
   return new Map(rows.map((r) => [r.id, r.storageKey]));
 }
+
+/**
+ * Saves a whole exchange made through the API (`store: true`) as a new
+ * conversation in one transaction: the system message becomes its system
+ * prompt, every other message and the answer are appended with their images.
+ */
+export async function saveExchange({
+  userId,
+  title,
+  model,
+  messages,
+  answer,
+}: {
+  userId: string;
+  title: string;
+  model: string;
+  messages: { role: "system" | "user" | "assistant"; parts: MessagePart[] }[];
+  answer: {
+    text: string;
+    status: MessageStatus;
+    error?: string;
+    stats: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
+  };
+}): Promise<{ conversationId: string }> {
+  const text = (parts: MessagePart[]) => parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+  const systemPrompt = messages.filter((m) => m.role === "system").map((m) => text(m.parts)).join("\n") || null;
+  const turns = messages.filter((m) => m.role !== "system");
+  return db.$transaction(async (tx) => {
+    const conversation = await tx.conversation.create({ data: { userId, title, model, systemPrompt }, select: { id: true } });
+    let parentId: string | null = null;
+    for (const [position, m] of turns.entries()) {
+      const row: { id: string } = await tx.message.create({
+        data: { conversationId: conversation.id, position, role: m.role, parts: m.parts, status: "complete", parentId },
+        select: { id: true },
+      });
+      parentId = row.id;
+      const ids = imageIds(m.parts);
+      if (ids.length) await tx.messageAttachment.createMany({ data: ids.map((attachmentId) => ({ messageId: row.id, attachmentId })) });
+    }
+    await tx.message.create({
+      data: {
+        conversationId: conversation.id,
+        position: turns.length,
+        role: "assistant",
+        parts: [{ type: "text", text: answer.text }],
+        status: answer.status,
+        error: answer.error ?? null,
+        parentId,
+        ...answer.stats,
+      },
+    });
+    return { conversationId: conversation.id };
+  });
+}
