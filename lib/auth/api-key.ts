@@ -2,6 +2,7 @@ import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { createApiKey, findApiKeyByHash, touchApiKey, type ApiKeyRecord } from "@/lib/db/api-keys";
 import { AppError } from "@/lib/errors";
+import { limitApiKey } from "./rate-limit";
 
 /** Every secret starts with this, so it is recognisable in a config file or a secret scanner. */
 const SECRET_PREFIX = "lvc-";
@@ -22,7 +23,8 @@ export async function issueApiKey({ userId, name, expiresAt }: { userId: string;
 
 /**
  * The user a bearer secret belongs to. A missing, unknown, revoked or
- * expired key is `unauthorized:api_key` (401) with a message that says which.
+ * expired key is `unauthorized:api_key` (401) with a message that says which;
+ * a key past API_RATE_LIMIT_PER_MINUTE is `rate_limited:api` (429).
  */
 export async function authenticateApiKey(authorization: string | null): Promise<{ userId: string; keyId: string }> {
   const secret = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
@@ -31,6 +33,7 @@ export async function authenticateApiKey(authorization: string | null): Promise<
   if (!key) throw new AppError("unauthorized:api_key", "Invalid API key.");
   if (key.revokedAt) throw new AppError("unauthorized:api_key", "This API key was revoked.");
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw new AppError("unauthorized:api_key", "This API key has expired.");
+  await limitApiKey({ keyId: key.id });
   if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > TOUCH_EVERY_MS) await touchApiKey({ id: key.id });
   return { userId: key.userId, keyId: key.id };
 }

@@ -9,22 +9,23 @@ import { AppError } from "@/lib/errors";
  * stop guessing one account's password from many addresses.
  */
 const globalForLimits = globalThis as {
-  __authLimiters?: { perIp: RateLimiterMemory; perEmail: RateLimiterMemory; signupPerIp: RateLimiterMemory };
+  __authLimiters?: { perIp: RateLimiterMemory; perEmail: RateLimiterMemory; signupPerIp: RateLimiterMemory; apiPerKey: RateLimiterMemory };
 };
 
 const limiters = (globalForLimits.__authLimiters ??= {
   perIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: env.SIGNIN_LIMIT_PER_IP, duration: 10 * 60 }),
   perEmail: new RateLimiterMemory({ keyPrefix: "signin-email", points: env.SIGNIN_LIMIT_PER_EMAIL, duration: 10 * 60 }),
   signupPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: env.SIGNUP_LIMIT_PER_IP, duration: 60 * 60 }),
+  apiPerKey: new RateLimiterMemory({ keyPrefix: "api-key", points: env.API_RATE_LIMIT_PER_MINUTE, duration: 60 }),
 });
 
-async function consume(limiter: RateLimiterMemory, key: string) {
+async function consume(limiter: RateLimiterMemory, key: string, surface = "auth", what = "attempts") {
   try {
     await limiter.consume(key);
   } catch (res) {
     if (!(res instanceof RateLimiterRes)) throw res;
     const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
-    throw new AppError("rate_limited:auth", `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, {
+    throw new AppError(`rate_limited:${surface}`, `Too many ${what}. Try again in ${retryAfterSeconds} seconds.`, {
       retryAfterSeconds,
     });
   }
@@ -42,3 +43,6 @@ export async function resetSignInLimit({ email }: { email: string }) {
 }
 
 export const limitSignUp = ({ ip }: { ip: string }) => consume(limiters.signupPerIp, ip);
+
+/** Counts one API request for a key; throws `rate_limited:api` (429 + Retry-After) past API_RATE_LIMIT_PER_MINUTE. */
+export const limitApiKey = ({ keyId }: { keyId: string }) => consume(limiters.apiPerKey, keyId, "api", "requests with this API key");

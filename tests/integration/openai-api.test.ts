@@ -1,8 +1,10 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TestClient } from "../helpers/client";
+import { startServer, type RunningServer } from "../helpers/server";
 
 // The OpenAI-compatible API through the official `openai` package, against
 // the real server, its SQLite file and the shipped demo model (which answers
@@ -228,5 +230,44 @@ describe("the OpenAI-compatible API", () => {
     await openai(secret).chat.completions.create({ model, temperature: 0, messages: [{ role: "user", content: "Not kept." }] });
     const after = (await (await alice.fetch("/api/conversations")).json()) as { conversations: unknown[] };
     expect(after.conversations.length).toBe(before);
+  });
+});
+
+describe("API keys on a server of their own", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-keys-"));
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ dataDir, env: { API_RATE_LIMIT_PER_MINUTE: "4" } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("never writes a secret to the log or the database, and limits requests per key with 429 + Retry-After", async () => {
+    const client = new TestClient(server.url);
+    await client.newAccount();
+    const { secret } = await newKey(client, { name: "grep me" });
+    const api = new OpenAI({ apiKey: secret, baseURL: `${server.url}/v1`, maxRetries: 0 });
+    const model = (await api.models.list()).data[0]!.id;
+    await api.chat.completions.create({ model, temperature: 0, max_tokens: 4, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: RED } }, { type: "text", text: "Colour?" }] }] });
+    // A rejected key is not logged either.
+    await fetch(`${server.url}/v1/models`, { headers: { authorization: "Bearer lvc-wrong-secret-in-log" } });
+    const limited = [];
+    for (let i = 0; i < 3; i++) limited.push(await fetch(`${server.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } }));
+    const last = limited.at(-1)!;
+    expect(last.status).toBe(429);
+    expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await last.json()) as { error: { type: string } }).error.type).toBe("rate_limit_error");
+
+    const files = fs.readdirSync(dataDir).filter((f) => f.startsWith("app.db"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const bytes = fs.readFileSync(path.join(dataDir, f));
+      expect(bytes.includes(secret), f).toBe(false);
+      expect(bytes.includes(secret.slice(10)), f).toBe(false);
+    }
+    expect(server.output()).not.toContain(secret.slice(10));
+    expect(server.output()).not.toContain("lvc-wrong-secret-in-log");
   });
 });
