@@ -110,6 +110,9 @@ export function Sidebar({ conversations, user }: { conversations: Item[]; user: 
           <span className="muted small" title={user}>
             {user}
           </span>
+          <Link className="link-button" href="/settings" onClick={() => setOpen(false)}>
+            Settings
+          </Link>
           <SignOutButton />
         </footer>
       </nav>

@@ -3,22 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { SLOW_PORT } from "../../playwright.config";
+import { signUp } from "./helpers";
 
 const RED_CIRCLE = fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", "red-circle.png")).toString("base64");
 const SHOTS = path.resolve(import.meta.dirname, "..", "..", "test-results", "screenshots");
-
-async function signUp(page: Page): Promise<string> {
-  const email = `e2e-${randomUUID()}@example.test`;
-  await page.goto("/signup");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
-  await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
-  // The badge says where the model runs: llama-server once `npm run engine:build` has run (npm test does), else in-process.
-  await expect(page.getByTestId("engine-badge")).toHaveText(/^(llama-server|in-process) · CPU$/);
-  return email;
-}
 
 /** A DataTransfer holding the red-circle PNG, built inside the page. */
 const imageTransfer = (page: Page) =>
