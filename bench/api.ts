@@ -1,0 +1,137 @@
+// npm run bench:api — what the OpenAI-compatible API adds on top of the
+// engine: time to first token and time per token through
+// POST /v1/chat/completions (streaming, the real app server, its key check,
+// request parsing, SSE encoding) against the same engine called directly in
+// this process, in one run, on the shipped demo model. Same engine kind as
+// the app picks (ENGINE, default auto), same threads, greedy, prompts that
+// nothing has cached. Medians of BENCH_REPS (default 10), interleaved.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chooseEngine } from "../lib/engine/choose-engine";
+import { pickModel, scanCatalog } from "../lib/engine/catalog";
+import { Engine } from "../lib/engine/engine";
+import type { EngineKind } from "../lib/engine/types";
+import { defaultThreads } from "../lib/env-schema";
+import { TestClient } from "../tests/helpers/client";
+import { startServer } from "../tests/helpers/server";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+const REPS = Number(process.env.BENCH_REPS ?? 10);
+const TOKENS = Number(process.env.BENCH_DECODE_TOKENS ?? 48);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ENGINE = (process.env.ENGINE ?? "auto") as "auto" | EngineKind;
+
+interface Timing {
+  ttftMs: number;
+  /** Milliseconds per token after the first. */
+  perTokenMs: number;
+  tokens: number;
+}
+
+const question = (i: number) => `Question ${i} of the benchmark: what shapes do you know about, and which colours can they have?`;
+
+async function main() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-api-"));
+  const server = await startServer({ dataDir, env: { ENGINE } });
+  try {
+    const client = new TestClient(server.url, "127.0.0.1");
+    await client.newAccount();
+    const { secret } = (await (await client.fetch("/api/keys", { method: "POST", json: { name: "bench" } })).json()) as { secret: string };
+    const auth = { authorization: `Bearer ${secret}` };
+    for (let i = 0; i < 600; i++) {
+      const h = (await (await fetch(`${server.url}/api/health`)).json()) as { model: { status: string } };
+      if (h.model.status === "ready") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const model = ((await (await fetch(`${server.url}/v1/models`, { headers: auth })).json()) as { data: { id: string }[] }).data[0]!.id;
+
+    // The engine the app runs, loaded here the same way.
+    const choice = chooseEngine({ ENGINE, ENGINE_URL: undefined, LLAMA_SERVER_PATH: undefined });
+    const catalog = await scanCatalog({ dir: path.join(root, "models") });
+    const engine = await Engine.load({
+      model: pickModel(catalog),
+      engine: choice.kind,
+      llamaServer: choice.llamaServer,
+      gpu: "cpu",
+      gpuLayers: 0,
+      contextSize: 4096,
+      threads: defaultThreads(choice.kind === "in-process" ? "in-process" : "llama-server"),
+      slots: 4,
+      queueLimit: 16,
+      cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-api-engine-")),
+    });
+
+    const viaApi = async (i: number): Promise<Timing> => {
+      const started = performance.now();
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ model, stream: true, temperature: 0, max_tokens: TOKENS, messages: [{ role: "user", content: question(i) }] }),
+      });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let buf = "";
+      let first = 0;
+      let last = 0;
+      let tokens = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 2);
+          if (!line.startsWith("data: {")) continue;
+          const ev = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
+          if (ev.choices?.[0]?.delta?.content) {
+            last = performance.now();
+            if (!first) first = last;
+            tokens++;
+          }
+        }
+      }
+      return { ttftMs: first - started, perTokenMs: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };
+    };
+    const direct = async (i: number): Promise<Timing> => {
+      const started = performance.now();
+      let first = 0;
+      let last = 0;
+      let tokens = 0;
+      for await (const ev of engine.generate({ messages: [{ role: "user", text: question(i) }], maxTokens: TOKENS, sampling: { temperature: 0 }, sessionKey: `bench-${i}` })) {
+        if (ev.type === "delta") {
+          last = performance.now();
+          if (!first) first = last;
+          tokens++;
+        }
+      }
+      return { ttftMs: first - started, perTokenMs: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };
+    };
+
+    await viaApi(-1);
+    await direct(-2);
+    const api: Timing[] = [];
+    const eng: Timing[] = [];
+    for (let r = 0; r < REPS; r++) {
+      // Different questions every time: nothing is reused from a cache.
+      api.push(await viaApi(r * 2));
+      eng.push(await direct(r * 2 + 1));
+    }
+    await engine.dispose();
+
+    const m = (xs: Timing[], k: keyof Timing) => median(xs.map((x) => x[k]));
+    console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.availableParallelism()}; ${model} on ${choice.kind}; ${TOKENS} tokens; median of ${REPS}`);
+    console.log("| | through /v1/chat/completions | engine directly | unit |\n| --- | ---: | ---: | --- |");
+    console.log(`| time to first token | ${m(api, "ttftMs").toFixed(1)} | ${m(eng, "ttftMs").toFixed(1)} | ms |`);
+    console.log(`| time per token | ${m(api, "perTokenMs").toFixed(2)} | ${m(eng, "perTokenMs").toFixed(2)} | ms |`);
+    console.log(`| tokens | ${m(api, "tokens")} | ${m(eng, "tokens")} | |`);
+    console.log(`API overhead_ttft_ms=${(m(api, "ttftMs") - m(eng, "ttftMs")).toFixed(1)} overhead_per_token_ms=${(m(api, "perTokenMs") - m(eng, "perTokenMs")).toFixed(2)}`);
+  } finally {
+    await server.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
