@@ -154,6 +154,10 @@ describe("the OpenAI-compatible API", () => {
       expect(r.body.error.message).toMatch(/never fetched/);
     }
     expect((await ask("data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==")).status).toBe(400); // truncated PNG
+    // Over the upload limit (2 MiB on the test server): refused before decoding.
+    const huge = await ask(`data:image/png;base64,${Buffer.alloc(3 * 1024 * 1024, 7).toString("base64")}`);
+    expect(huge.status).toBe(413);
+    expect(huge.body.error).toMatchObject({ type: "invalid_request_error", code: "image_too_large" });
     expect((await ask(`data:image/svg+xml;base64,${Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>").toString("base64")}`)).status).toBe(415);
 
     const n = await rawPost(secret, { model, n: 2, messages: [{ role: "user", content: "hi" }] });
