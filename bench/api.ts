@@ -57,7 +57,7 @@ async function main() {
       gpu: "cpu",
       gpuLayers: 0,
       contextSize: 4096,
-      threads: defaultThreads(choice.kind === "in-process" ? "in-process" : "llama-server"),
+      threads: Number(process.env.THREADS) || defaultThreads(choice.kind === "in-process" ? "in-process" : "llama-server"),
       slots: 4,
       queueLimit: 16,
       cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-api-engine-")),

@@ -149,6 +149,18 @@ export class Engine {
     return renderPrompt(this.info.chatTemplate, messages, { eosToken: this.eosToken });
   }
 
+  /**
+   * A cheap upper bound of the prompt tokens, without tokenising: every
+   * vocabulary llama.cpp loads needs at most one token per UTF-8 byte (byte
+   * fallback), plus the special tokens it adds and each image's fixed cost.
+   * When this bound fits, exact counting (a pass over the whole history,
+   * images included) can be skipped on the path to the first token.
+   */
+  tokenUpperBound(messages: EngineMessage[]): number {
+    const { prompt, images } = this.render(messages);
+    return Buffer.byteLength(prompt) + 8 + images.length * (this.info.imageTokens + 8);
+  }
+
   /** Prompt tokens these messages cost, images included. */
   async countTokens(messages: EngineMessage[]): Promise<number> {
     const { prompt, images } = this.render(messages);

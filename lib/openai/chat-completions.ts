@@ -143,12 +143,16 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
     throw new OpenAiError(503, "The model is busy with other answers. Try again in a few seconds.", null, "engine_busy", 5);
   }
-  const promptTokens = await engine.countTokens(messages.map((m) => m.engine));
+  const wanted = req.max_completion_tokens ?? req.max_tokens ?? env.MAX_ANSWER_TOKENS;
+  const engineMessages = messages.map((m) => m.engine);
+  // Count exactly only when the cheap upper bound leaves no room for the whole answer.
+  const bound = engine.tokenUpperBound(engineMessages);
+  const promptTokens = bound + wanted <= engine.info.contextSize ? bound : await engine.countTokens(engineMessages);
   const room = engine.info.contextSize - promptTokens;
   if (room < 1) {
     throw new OpenAiError(400, `The messages need ${promptTokens} tokens; the context window is ${engine.info.contextSize}.`, "messages", "context_length_exceeded");
   }
-  const maxTokens = Math.min(req.max_completion_tokens ?? req.max_tokens ?? env.MAX_ANSWER_TOKENS, room);
+  const maxTokens = Math.min(wanted, room);
 
   const id = `chatcmpl-${randomBytes(12).toString("base64url")}`;
   const created = Math.floor(Date.now() / 1000);
@@ -158,7 +162,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   const onClientGone = () => halt.abort();
   signal.addEventListener("abort", onClientGone, { once: true });
   const events = engine.generate({
-    messages: messages.map((m) => m.engine),
+    messages: engineMessages,
     sessionKey: sessionKeyFor(userId, messages),
     maxTokens,
     sampling: { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, seed: req.seed ?? undefined },
@@ -264,6 +268,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
     },
   });
   return new Response(body, {
-    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" },
+    // no-transform: compression (Next's, or a proxy's) would hold tokens back in its buffer.
+    headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },
   });
 }
