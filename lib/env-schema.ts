@@ -115,7 +115,7 @@ export const envSchema = z.object({
   SIGNIN_LIMIT_PER_IP: intFrom(1).default(30),
   /** Sign-in attempts allowed per email in 10 minutes (reset by a success). Default 8. */
   SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
-  /** Requests per minute one API key may make to /v1. Default 120. */
+  /** Requests per minute one user may make to /v1 (all their API keys together). Default 120. */
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
   /** Accounts created per client address per hour. Default 20. */
   SIGNUP_LIMIT_PER_IP: intFrom(1).default(20),

@@ -2,7 +2,7 @@ import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { createApiKey, findApiKeyByHash, touchApiKey, type ApiKeyRecord } from "@/lib/db/api-keys";
 import { AppError } from "@/lib/errors";
-import { limitApiKey } from "./rate-limit";
+import { limitApiUser } from "./rate-limit";
 
 /** Every secret starts with this, so it is recognisable in a config file or a secret scanner. */
 const SECRET_PREFIX = "lvc-";
@@ -33,7 +33,7 @@ export async function authenticateApiKey(authorization: string | null): Promise<
   if (!key) throw new AppError("unauthorized:api_key", "Invalid API key.");
   if (key.revokedAt) throw new AppError("unauthorized:api_key", "This API key was revoked.");
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) throw new AppError("unauthorized:api_key", "This API key has expired.");
-  await limitApiKey({ keyId: key.id });
+  await limitApiUser({ userId: key.userId });
   if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > TOUCH_EVERY_MS) await touchApiKey({ id: key.id });
   return { userId: key.userId, keyId: key.id };
 }

@@ -44,5 +44,9 @@ export async function resetSignInLimit({ email }: { email: string }) {
 
 export const limitSignUp = ({ ip }: { ip: string }) => consume(limiters.signupPerIp, ip);
 
-/** Counts one API request for a key; throws `rate_limited:api` (429 + Retry-After) past API_RATE_LIMIT_PER_MINUTE. */
-export const limitApiKey = ({ keyId }: { keyId: string }) => consume(limiters.apiPerKey, keyId, "api", "requests with this API key");
+/**
+ * Counts one API request for a user (all their keys together, so more keys
+ * do not mean more requests); throws `rate_limited:api` (429 + Retry-After)
+ * past API_RATE_LIMIT_PER_MINUTE.
+ */
+export const limitApiUser = ({ userId }: { userId: string }) => consume(limiters.apiPerKey, userId, "api", "API requests");

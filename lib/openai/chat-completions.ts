@@ -5,7 +5,7 @@ import { saveExchange } from "@/lib/db/messages";
 import type { Engine } from "@/lib/engine/engine";
 import { EngineError } from "@/lib/engine/errors";
 import { getEngine } from "@/lib/engine/get-engine";
-import type { EngineMessage, GenerationUsage } from "@/lib/engine/types";
+import type { EngineMessage, GenerateEvent, GenerationUsage } from "@/lib/engine/types";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { blobPath } from "@/lib/storage/blob-store";
@@ -113,6 +113,12 @@ function sessionKeyFor(userId: string, messages: ResolvedMessage[]): string {
 
 const sse = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
 
+/** Images one request may carry in all its messages (clients resend earlier turns' images). */
+const MAX_IMAGES_PER_REQUEST = () => env.MAX_IMAGES_PER_MESSAGE * 2;
+
+/** Conversation keys with a generation running now (see `createChatCompletion`). */
+const keysInUse: Set<string> = ((globalThis as { __v1KeysInUse?: Set<string> }).__v1KeysInUse ??= new Set());
+
 function usageOf(u: GenerationUsage) {
   return {
     prompt_tokens: u.promptTokens,
@@ -134,19 +140,23 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   if (req.model !== engine.model.id) {
     throw new OpenAiError(404, `The model '${req.model}' does not exist. This server serves '${engine.model.id}' (see GET /v1/models).`, "model", "model_not_found");
   }
-  const messages = await resolveMessages(userId, req.messages);
-  if (messages.at(-1)?.role === "assistant") throw new OpenAiError(400, "The last message must not be the assistant's.", "messages", "invalid_value");
-  if (messages.some((m) => m.engine.images) && !engine.info.vision) {
-    throw new OpenAiError(400, `${engine.model.id} cannot see images.`, "messages", "model_not_vision");
+  if (req.messages.at(-1)?.role === "assistant") throw new OpenAiError(400, "The last message must not be the assistant's.", "messages", "invalid_value");
+  // Cheap refusals first: no image is decoded for a request that cannot be served.
+  const imageCount = req.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type === "image_url").length : 0), 0);
+  if (imageCount && !engine.info.vision) throw new OpenAiError(400, `${engine.model.id} cannot see images.`, "messages", "model_not_vision");
+  if (imageCount > MAX_IMAGES_PER_REQUEST()) {
+    throw new OpenAiError(400, `At most ${MAX_IMAGES_PER_REQUEST()} images per request (this one has ${imageCount}).`, "messages", "too_many_images");
   }
   const status = engine.status();
   if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
     throw new OpenAiError(503, "The model is busy with other answers. Try again in a few seconds.", null, "engine_busy", 5);
   }
+  const messages = await resolveMessages(userId, req.messages);
   const wanted = req.max_completion_tokens ?? req.max_tokens ?? env.MAX_ANSWER_TOKENS;
   const engineMessages = messages.map((m) => m.engine);
-  // Count exactly only when the cheap upper bound leaves no room for the whole answer.
-  const bound = engine.tokenUpperBound(engineMessages);
+  // Count exactly when there are images (their cost can depend on their size) or when the cheap
+  // upper bound leaves no room for the whole answer.
+  const bound = engineMessages.some((m) => m.images) ? Infinity : engine.tokenUpperBound(engineMessages);
   const promptTokens = bound + wanted <= engine.info.contextSize ? bound : await engine.countTokens(engineMessages);
   const room = engine.info.contextSize - promptTokens;
   if (room < 1) {
@@ -161,20 +171,41 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   const halt = new AbortController();
   const onClientGone = () => halt.abort();
   signal.addEventListener("abort", onClientGone, { once: true });
+  if (signal.aborted) halt.abort(); // gone while the images were being stored
+  // Parallel requests with the same opening would wait for each other on one
+  // conversation's state while holding slots: only the first uses (and updates) it.
+  const key = sessionKeyFor(userId, messages);
+  const sessionKey = keysInUse.has(key) ? undefined : key;
+  if (sessionKey) keysInUse.add(sessionKey);
   const events = engine.generate({
     messages: engineMessages,
-    sessionKey: sessionKeyFor(userId, messages),
+    sessionKey,
     maxTokens,
     sampling: { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, seed: req.seed ?? undefined },
     signal: halt.signal,
   });
+
+  // The first event is awaited before any response goes out, so "busy"
+  // (queue_full) is a 503 with Retry-After, never an error inside a 200 stream.
+  let first: IteratorResult<GenerateEvent>;
+  try {
+    first = await events.next();
+  } catch (err) {
+    signal.removeEventListener("abort", onClientGone);
+    if (sessionKey) keysInUse.delete(sessionKey);
+    throw err;
+  }
+  async function* all() {
+    if (!first.done) yield first.value;
+    yield* events;
+  }
 
   /** Runs the generation, handing released text to `emit`; resolves with the final usage and text. */
   const run = async (emit: (text: string) => void) => {
     let usage: GenerationUsage | undefined;
     let text = "";
     try {
-      for await (const ev of events) {
+      for await (const ev of all()) {
         if (ev.type === "delta") {
           const out = stops.push(ev.text);
           if (out) {
@@ -186,6 +217,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
       }
     } finally {
       signal.removeEventListener("abort", onClientGone);
+      if (sessionKey) keysInUse.delete(sessionKey);
     }
     const rest = stops.flush();
     if (rest) {
@@ -237,9 +269,12 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   });
   const encoder = new TextEncoder();
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async start(controller) {
-      const send = (s: string) => controller.enqueue(encoder.encode(s));
+      const send = (s: string) => {
+        if (!cancelled) controller.enqueue(encoder.encode(s));
+      };
       try {
         send(sse(chunk({ role: "assistant", content: "" }, null)));
         const { usage, finish } = await run((text) => send(sse(chunk({ content: text }, null))));
@@ -250,7 +285,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
           if (req.stream_options?.include_usage) send(sse({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageOf(usage) }));
         }
         send("data: [DONE]\n\n");
-        controller.close();
+        if (!cancelled) controller.close();
       } catch (err) {
         const message = err instanceof EngineError || err instanceof OpenAiError ? err.message : "The model failed while answering.";
         if (!(err instanceof EngineError || err instanceof OpenAiError)) console.error("[v1] stream failed:", err);
@@ -264,6 +299,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
       }
     },
     cancel() {
+      cancelled = true;
       halt.abort();
     },
   });

@@ -58,8 +58,10 @@ describe("the OpenAI-compatible API", () => {
     expect((await bob.fetch(`/api/keys/${created.key.id}`, { method: "DELETE" })).status).toBe(404);
     expect((await alice.fetch(`/api/keys/${created.key.id}`, { method: "DELETE" })).status).toBe(204);
     expect(((await (await alice.fetch("/api/keys")).json()) as { keys: { id: string }[] }).keys.map((k) => k.id)).not.toContain(created.key.id);
-    // Without a session, the key routes are closed.
+    // Without a session, the key routes are closed; a cross-site text/plain POST cannot create one.
     expect((await new TestClient(baseUrl).fetch("/api/keys")).status).toBe(401);
+    const plain = await alice.fetch("/api/keys", { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ name: "csrf" }) });
+    expect(plain.status).toBe(415);
   });
 
   it("lists the model", async () => {
