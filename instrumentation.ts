@@ -1,7 +1,7 @@
 // Runs once when the server starts: closes answers a previous process left
-// half-written, removes uploads that were never sent (older than a day), and
-// starts loading the model so the first chat does not wait for the weights
-// (the UI shows progress meanwhile).
+// half-written, removes uploads that were never sent (older than a day; then
+// hourly), and starts loading the model so the first chat does not wait for
+// the weights (the UI shows progress meanwhile).
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { closeOrphanedAnswers } = await import("@/lib/db/messages");
@@ -9,9 +9,14 @@ export async function register() {
   if (closed) console.log(`[chat] marked ${closed} answer(s) interrupted by the last shutdown as stopped`);
   const { deleteUnsentAttachments } = await import("@/lib/db/attachments");
   const { removeBlobs } = await import("@/lib/storage/blob-store");
-  const orphaned = await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
-  await removeBlobs(orphaned);
-  if (orphaned.length) console.log(`[uploads] removed ${orphaned.length} image(s) uploaded but never sent`);
+  const sweep = async () => {
+    const orphaned = await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
+    await removeBlobs(orphaned);
+    if (orphaned.length) console.log(`[uploads] removed ${orphaned.length} image(s) uploaded but never sent`);
+  };
+  await sweep();
+  // Hourly too: images sent through the API without `store` are never linked to a message.
+  setInterval(() => void sweep().catch((err) => console.error("[uploads] cleanup failed:", err)), 3600 * 1000).unref();
   if (process.env.ENGINE_PRELOAD !== "false") {
     const { getEngine } = await import("@/lib/engine/get-engine");
     getEngine().catch(() => {
