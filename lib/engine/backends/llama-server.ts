@@ -240,6 +240,8 @@ export class LlamaServerBackend implements Backend {
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
         save = Boolean(req.sessionKey);
         for await (const ev of readSseJson<CompletionEvent>(res.body!)) {
+          // Tokens already on the wire when the user stopped are not shown.
+          if (http.signal.aborted) break;
           if (ev.error) throw new EngineError("load_failed", `llama-server: ${typeof ev.error === "string" ? ev.error : ev.error.message}`);
           if (ev.content) {
             if (!firstTokenAt) firstTokenAt = performance.now();

@@ -196,6 +196,7 @@ export class RemoteBackend implements Backend {
           this.markUp(peer);
           try {
             for await (const chunk of readSseJson<ChatChunk>(res.body!)) {
+              if (http.signal.aborted) break;
               if (chunk.error) {
                 // The server works; this request failed there (e.g. too long a prompt).
                 failure = `The engine server could not answer: ${chunk.error.message ?? "server error"}`;
