@@ -11,6 +11,7 @@ import path from "node:path";
 import { chooseEngine } from "../lib/engine/choose-engine";
 import { pickModel, scanCatalog } from "../lib/engine/catalog";
 import { Engine } from "../lib/engine/engine";
+import { readSseJson } from "../lib/engine/sse";
 import type { EngineKind } from "../lib/engine/types";
 import { defaultThreads } from "../lib/env-schema";
 import { TestClient } from "../tests/helpers/client";
@@ -70,27 +71,14 @@ async function main() {
         headers: { ...auth, "content-type": "application/json" },
         body: JSON.stringify({ model, stream: true, temperature: 0, max_tokens: TOKENS, messages: [{ role: "user", content: question(i) }] }),
       });
-      const reader = res.body!.getReader();
-      const decoder = new TextDecoder();
-      let buf = "";
       let first = 0;
       let last = 0;
       let tokens = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buf += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n\n")) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 2);
-          if (!line.startsWith("data: {")) continue;
-          const ev = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[] };
-          if (ev.choices?.[0]?.delta?.content) {
-            last = performance.now();
-            if (!first) first = last;
-            tokens++;
-          }
+      for await (const ev of readSseJson<{ choices?: { delta?: { content?: string } }[] }>(res.body!)) {
+        if (ev.choices?.[0]?.delta?.content) {
+          last = performance.now();
+          if (!first) first = last;
+          tokens++;
         }
       }
       return { ttftMs: first - started, perTokenMs: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };

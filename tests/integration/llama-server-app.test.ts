@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isRunning } from "@/lib/engine/llama-server/supervisor";
 import { TestClient } from "../helpers/client";
 import { tinyRandomModel } from "../helpers/engine";
 import { startServer, type RunningServer } from "../helpers/server";
@@ -27,14 +28,6 @@ interface Saved {
 /** The server's pid from the supervisor's pid file ("<server pid> <app pid>"). */
 const serverPid = (file: string) => Number(fs.readFileSync(file, "utf8").split(" ")[0]);
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("the app on a supervised llama-server", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-ls-app-"));
@@ -99,7 +92,7 @@ describe("the app on a supervised llama-server", () => {
 
   it("saves an answer cut by kill -9 of llama-server as an error, restarts it, and answers the next question", async () => {
     const pid = serverPid(pidFile);
-    expect(alive(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     const res = await client.fetch("/api/chat", {
       method: "POST",
       json: { id: conversationId, message: { role: "user", parts: [{ type: "text", text: "Keep talking." }] } },
@@ -131,7 +124,7 @@ describe("the app on a supervised llama-server", () => {
     const parent = Number(fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
     expect(fs.readFileSync(`/proc/${parent}/cmdline`, "utf8")).toMatch(/node/);
     process.kill(parent, "SIGKILL");
-    for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
-    expect(alive(pid)).toBe(false);
+    for (let i = 0; i < 50 && isRunning(pid); i++) await sleep(100);
+    expect(isRunning(pid)).toBe(false);
   });
 });

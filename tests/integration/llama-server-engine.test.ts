@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CatalogModel } from "@/lib/engine/catalog";
 import { Engine } from "@/lib/engine/engine";
 import { builtServerPath } from "@/lib/engine/llama-server/binary";
-import { freePort } from "@/lib/engine/llama-server/supervisor";
+import { freePort, isRunning } from "@/lib/engine/llama-server/supervisor";
 import type { EngineMessage } from "@/lib/engine/types";
 import { drain, llamaServerBinary, loadEngine, tinyRandomModel } from "../helpers/engine";
 
@@ -19,15 +19,6 @@ const IMAGE = path.resolve(import.meta.dirname, "..", "fixtures", "red-circle.pn
 const greedy = { temperature: 0 };
 let model: CatalogModel;
 
-const alive = (pid: number | undefined) => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const tmpDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `lvc-${name}-`));
 
 beforeAll(async () => {
@@ -87,7 +78,7 @@ describe("managed llama-server", () => {
       expect(next.usage.finishReason).toBe("length");
       expect(next.text.length).toBeGreaterThan(0);
       expect(engine.pid).not.toBe(pid);
-      expect(alive(pid)).toBe(false);
+      expect(isRunning(pid)).toBe(false);
     } finally {
       await engine.dispose();
     }
@@ -130,19 +121,12 @@ describe("remote fleet", () => {
     for (const s of servers) await s.dispose();
   });
   const urlOf = (e: Engine) => e.status().servers![0]!.url;
+  /** The remote engine over these servers. */
+  const loadFleet = (urls: string[], key: string, slots: number) =>
+    Engine.load({ engine: "remote", remote: { urls, apiKey: key }, gpu: "cpu", gpuLayers: 0, contextSize: 2048, threads: 1, slots, queueLimit: 4, cacheDir: tmpDir("remote") });
 
   it("learns the model and its vision from the servers and spreads answers over both", async () => {
-    const engine = await Engine.load({
-      engine: "remote",
-      remote: { urls: servers.map((s) => `${urlOf(s)}/v1`), apiKey },
-      gpu: "cpu",
-      gpuLayers: 0,
-      contextSize: 2048,
-      threads: 1,
-      slots: 4,
-      queueLimit: 4,
-      cacheDir: tmpDir("remote"),
-    });
+    const engine = await loadFleet(servers.map((s) => `${urlOf(s)}/v1`), apiKey, 4);
     try {
       expect(engine.info.backend).toBe("remote");
       expect(engine.info.vision).toBe(true);
@@ -164,33 +148,13 @@ describe("remote fleet", () => {
   });
 
   it("refuses to start when the servers reject the key, without naming their addresses", async () => {
-    const load = Engine.load({
-      engine: "remote",
-      remote: { urls: servers.map(urlOf), apiKey: "wrong" },
-      gpu: "cpu",
-      gpuLayers: 0,
-      contextSize: 2048,
-      threads: 1,
-      slots: 2,
-      queueLimit: 4,
-      cacheDir: tmpDir("remote"),
-    });
+    const load = loadFleet(servers.map(urlOf), "wrong", 2);
     await expect(load).rejects.toThrow(/None of the 2 engine servers in ENGINE_URL answered/);
     await expect(load).rejects.not.toThrow(/127\.0\.0\.1/);
   });
 
   it("sends every request to the server that is still up when the other stops", async () => {
-    const engine = await Engine.load({
-      engine: "remote",
-      remote: { urls: servers.map(urlOf), apiKey },
-      gpu: "cpu",
-      gpuLayers: 0,
-      contextSize: 2048,
-      threads: 1,
-      slots: 2,
-      queueLimit: 4,
-      cacheDir: tmpDir("remote"),
-    });
+    const engine = await loadFleet(servers.map(urlOf), apiKey, 2);
     try {
       const gone = servers[0]!;
       const goneUrl = urlOf(gone);
@@ -221,17 +185,7 @@ describe("remote fleet", () => {
     };
     let bare = await startBare();
     const bareUrl = `http://127.0.0.1:${port}`;
-    const engine = await Engine.load({
-      engine: "remote",
-      remote: { urls: [bareUrl, urlOf(servers[1]!)], apiKey },
-      gpu: "cpu",
-      gpuLayers: 0,
-      contextSize: 2048,
-      threads: 1,
-      slots: 2,
-      queueLimit: 4,
-      cacheDir: tmpDir("remote"),
-    });
+    const engine = await loadFleet([bareUrl, urlOf(servers[1]!)], apiKey, 2);
     const ask = () => drain(engine, { messages: [{ role: "user", text: "Are you there?" }], maxTokens: 4, sampling: greedy });
     const bareState = () => engine.status().servers!.find((p) => p.url === bareUrl)!;
     try {

@@ -12,8 +12,9 @@ import { EngineError } from "../errors";
 import { explainGpuProblem, probeGpu } from "../gpu";
 import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
+import { finalUsage } from "../usage";
 import { SessionStore } from "../sessions";
-import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type GenerationUsage, type LoadedModelInfo } from "../types";
+import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo } from "../types";
 
 type LlamaContext = Awaited<ReturnType<typeof loadModel>>;
 type Variant = "default" | "cuda" | "vulkan";
@@ -250,22 +251,20 @@ export class LlamaNodeBackend implements Backend {
       req.signal?.removeEventListener("abort", onAbort);
       const r = result as LlamaParallelCompletionResult | null;
       if (r && req.sessionKey) this.sessions.commit(req.sessionKey);
-      const now = performance.now();
-      const genMs = firstTokenAt ? now - firstTokenAt : 0;
       const reused = r?.timings.cache_n ?? 0;
       const evaluated = r?.timings.prompt_n ?? 0;
-      const usage: GenerationUsage = {
+      const usage = finalUsage({
+        started,
+        firstTokenAt,
+        streamedTokens: tokens,
         promptTokens: reused + evaluated,
         reusedPromptTokens: reused,
         evaluatedPromptTokens: evaluated,
         completionTokens: r?.tokens_predicted ?? tokens,
-        ttftMs: firstTokenAt ? firstTokenAt - started : now - started,
-        tokensPerSecond: tokens > 1 && genMs > 0 ? ((tokens - 1) * 1000) / genMs : 0,
-        queueMs: 0,
         finishReason: aborted ? "aborted" : failure ? "error" : r?.stopped_limit ? "length" : "stop",
         text: r?.text ?? text,
         error: !aborted && failure ? (failure as Error).message : undefined,
-      };
+      });
       yield { type: "done", usage };
     } finally {
       stopEarly();

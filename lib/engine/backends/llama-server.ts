@@ -3,10 +3,11 @@ import path from "node:path";
 import { EngineError } from "../errors";
 import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
+import { finalUsage } from "../usage";
 import { LlamaServerProcess, type SupervisorOptions } from "../llama-server/supervisor";
 import { SessionStore } from "../sessions";
 import { readSseJson, responseError } from "../sse";
-import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type GenerationUsage, type LoadedModelInfo, type ServerState } from "../types";
+import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo, type ServerState } from "../types";
 
 export interface LlamaServerBackendOptions extends Omit<SupervisorOptions, "pidFile" | "slotSaveDir"> {
   chatTemplate: string;
@@ -236,7 +237,7 @@ export class LlamaServerBackend implements Backend {
         slot = this.takeSlot(req.sessionKey);
         generation = this.server.generation;
         await this.bringState(slot, req.sessionKey, http.signal);
-        const res = await this.post("/completion", this.body(req, slot), http.signal);
+        const res = await this.post("/completion", await this.body(req, slot), http.signal);
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
         save = Boolean(req.sessionKey);
         for await (const ev of readSseJson<CompletionEvent>(res.body!)) {
@@ -261,22 +262,20 @@ export class LlamaServerBackend implements Backend {
         save = false;
       }
       const aborted = http.signal.aborted && !failure;
-      const now = performance.now();
-      const genMs = firstTokenAt ? now - firstTokenAt : 0;
       const reused = final?.timings?.cache_n ?? 0;
       const evaluated = final?.timings?.prompt_n ?? 0;
-      const usage: GenerationUsage = {
+      const usage = finalUsage({
+        started,
+        firstTokenAt,
+        streamedTokens: tokens,
         promptTokens: reused + evaluated,
         reusedPromptTokens: reused,
         evaluatedPromptTokens: evaluated,
         completionTokens: final?.tokens_predicted ?? tokens,
-        ttftMs: firstTokenAt ? firstTokenAt - started : now - started,
-        tokensPerSecond: tokens > 1 && genMs > 0 ? ((tokens - 1) * 1000) / genMs : 0,
-        queueMs: 0,
         finishReason: failure ? "error" : aborted ? "aborted" : final?.stop_type === "limit" ? "length" : "stop",
         text,
         error: failure ?? undefined,
-      };
+      });
       yield { type: "done", usage };
     } finally {
       req.signal?.removeEventListener("abort", onAbort);
@@ -292,10 +291,10 @@ export class LlamaServerBackend implements Backend {
     }
   }
 
-  private body(req: BackendRequest, slot: number) {
-    const prompt = req.images.length
-      ? { prompt_string: req.prompt, multimodal_data: req.images.map((p) => fs.readFileSync(p).toString("base64")) }
-      : req.prompt;
+  private async body(req: BackendRequest, slot: number) {
+    // Read off the event loop: images are up to several MB and other answers are streaming.
+    const images = await Promise.all(req.images.map(async (p) => (await fs.promises.readFile(p)).toString("base64")));
+    const prompt = req.images.length ? { prompt_string: req.prompt, multimodal_data: images } : req.prompt;
     return {
       prompt,
       n_predict: req.maxTokens,

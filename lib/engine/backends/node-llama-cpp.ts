@@ -10,6 +10,7 @@ import {
 } from "node-llama-cpp";
 import { EngineError } from "../errors";
 import { KeyedMutex } from "../keyed-mutex";
+import { finalUsage } from "../usage";
 import type { Backend, BackendRequest, GenerateEvent, GenerationUsage, LoadedModelInfo } from "../types";
 
 export interface NodeLlamaCppOptions {
@@ -191,22 +192,20 @@ export class NodeLlamaCppBackend implements Backend {
       this.giveBack(seq, finishReason === "error" ? undefined : req.sessionKey);
       release();
     }
-    const now = performance.now();
-    const genMs = firstTokenAt ? now - firstTokenAt : 0;
     yield {
       type: "done",
-      usage: {
+      usage: finalUsage({
+        started,
+        firstTokenAt,
+        streamedTokens: generated.length,
         promptTokens: prompt.length,
         reusedPromptTokens: reused,
         evaluatedPromptTokens: evaluated,
         completionTokens: generated.length,
-        ttftMs: firstTokenAt ? firstTokenAt - started : now - started,
-        tokensPerSecond: generated.length > 1 && genMs > 0 ? ((generated.length - 1) * 1000) / genMs : 0,
-        queueMs: 0,
         finishReason,
         text,
         error,
-      },
+      }),
     };
   }
 

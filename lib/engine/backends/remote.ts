@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import { EngineError } from "../errors";
 import { readSseJson, responseError } from "../sse";
-import type { Backend, BackendRequest, EngineMessage, GenerateEvent, GenerationUsage, LoadedModelInfo, ServerState } from "../types";
+import { finalUsage } from "../usage";
+import type { Backend, BackendRequest, EngineMessage, GenerateEvent, LoadedModelInfo, ServerState } from "../types";
 
 export interface RemoteOptions {
   /** Base URLs of OpenAI-compatible servers (`http://host:8080` or `http://host:11434/v1`). */
@@ -227,22 +228,20 @@ export class RemoteBackend implements Backend {
         }
       }
       const aborted = http.signal.aborted && !failure;
-      const now = performance.now();
-      const genMs = firstTokenAt ? now - firstTokenAt : 0;
       const promptTokens = usage?.prompt_tokens ?? (timings ? (timings.cache_n ?? 0) + (timings.prompt_n ?? 0) : 0);
       const reused = timings?.cache_n ?? usage?.prompt_tokens_details?.cached_tokens ?? 0;
-      const result: GenerationUsage = {
+      const result = finalUsage({
+        started,
+        firstTokenAt,
+        streamedTokens: tokens,
         promptTokens,
         reusedPromptTokens: reused,
         evaluatedPromptTokens: Math.max(0, promptTokens - reused),
         completionTokens: usage?.completion_tokens ?? tokens,
-        ttftMs: firstTokenAt ? firstTokenAt - started : now - started,
-        tokensPerSecond: tokens > 1 && genMs > 0 ? ((tokens - 1) * 1000) / genMs : 0,
-        queueMs: 0,
         finishReason: failure ? "error" : aborted ? "aborted" : finish === "length" ? "length" : "stop",
         text,
         error: failure ?? undefined,
-      };
+      });
       yield { type: "done", usage: result };
     } finally {
       req.signal?.removeEventListener("abort", onAbort);

@@ -307,15 +307,7 @@ function killLeftover(pidFile: string) {
   } catch {
     return;
   }
-  const running = (p: number) => {
-    try {
-      process.kill(p, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (appPid && appPid !== process.pid && running(appPid)) return;
+  if (appPid && appPid !== process.pid && isRunning(appPid)) return;
   try {
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
     if (cmdline.includes("llama-server")) {
@@ -328,6 +320,18 @@ function killLeftover(pidFile: string) {
   fs.rmSync(pidFile, { force: true });
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isRunning(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port free on loopback right now (the OS picks it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
