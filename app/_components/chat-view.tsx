@@ -2,26 +2,39 @@
 
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport, type FileUIPart } from "ai";
-import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
+import type { SamplingSettings } from "@/lib/chat/settings";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
+import { ChatSettings } from "./chat-settings";
 import { Composer } from "./composer";
+import { conversationsChanged } from "./events";
+import { Lightbox } from "./lightbox";
 import { MessageView } from "./message-view";
 import { ModelStatus, useModelHealth } from "./model-status";
 import { useAttachments } from "./use-attachments";
 
 const SAMPLE_IMAGE = "/samples/shapes.png";
+const EXAMPLES = ["What color is the circle?", "How many shapes are there?", "Is the square on the left or the right?"];
+
+
+/** What the composer held when a send failed for want of a server: sent again once it is back. */
+interface HeldDraft {
+  text: string;
+  files: FileUIPart[];
+  editing: string | null;
+}
 
 export function ChatView({
   conversationId: initialId,
   initialMessages,
   maxImages,
+  initialSettings = { systemPrompt: null, settings: {} },
 }: {
   conversationId: string | null;
   initialMessages: ChatUIMessage[];
   maxImages: number;
+  initialSettings?: { systemPrompt: string | null; settings: SamplingSettings };
 }) {
-  const router = useRouter();
   const health = useModelHealth();
   const canSee = health?.status === "ready" && typeof health.model === "object" ? health.model.vision : true;
   // The conversation is created on the first message; the transport reads the id when it sends.
@@ -31,7 +44,19 @@ export function ChatView({
   const [editing, setEditing] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  const [offline, setOffline] = useState(false);
+  const [viewing, setViewing] = useState<string | null>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [settings, setSettings] = useState(initialSettings);
   const bottomRef = useRef<HTMLDivElement>(null);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  /** The draft of the send in flight, to give back if the server cannot be reached. */
+  const inFlight = useRef<HeldDraft | null>(null);
+  /** A send is waiting for the server to come back. */
+  const held = useRef(false);
+  const sendRef = useRef<() => Promise<void>>(async () => {});
+
+  const focusInput = () => requestAnimationFrame(() => inputRef.current?.focus());
 
   const [transport] = useState(
     () =>
@@ -43,52 +68,129 @@ export function ChatView({
             id: (body as { conversationId?: string } | undefined)?.conversationId,
             trigger,
             message: trigger === "submit-message" ? messages.at(-1) : undefined,
-            replaceLast: trigger === "submit-message" && messageId !== undefined,
+            // Edit: the question this one replaces; regenerate: the answer to write again.
+            messageId,
           },
         }),
       }),
   );
 
-  const { messages, sendMessage, regenerate, stop, status, error, clearError } = useChat<ChatUIMessage>({
+  const { messages, setMessages, sendMessage, regenerate, stop, status, error, clearError } = useChat<ChatUIMessage>({
     id: initialId ?? undefined,
     messages: initialMessages,
     transport,
     // Re-render at most every 50 ms while tokens stream in: long answers stay smooth.
     experimental_throttle: 50,
-    onFinish: () => router.refresh(),
-    onError: () => router.refresh(),
+    onFinish: ({ message, isAbort, isDisconnect }) => {
+      const draft = inFlight.current;
+      inFlight.current = null;
+      if (isDisconnect && draft && message.role !== "assistant") {
+        // Nothing reached the server: take the question back into the composer and send it when the server is back.
+        holdForServer(draft);
+        return;
+      }
+      if (isAbort) {
+        // Say "Stopped" at once; the server saves the same.
+        setMessages((all) => all.map((m) => (m.id === message.id ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
+      }
+      if (!isDisconnect) void syncMessages({ stopped: isAbort ? message.id : undefined });
+      conversationsChanged();
+    },
   });
   const busy = status === "submitted" || status === "streaming";
 
-  useEffect(() => {
-    bottomRef.current?.scrollIntoView({ block: "end" });
-  }, [messages]);
+  /** Replaces the client's copy of the branch with the server's (database ids, versions, final states). */
+  async function syncMessages({ stopped }: { stopped?: string } = {}) {
+    const id = conversation.current;
+    if (!id) return;
+    const res = await fetch(`/api/conversations/${id}/messages`, { cache: "no-store" }).catch(() => null);
+    if (!res?.ok) return;
+    const body = (await res.json()) as { messages: ChatUIMessage[] };
+    // A stopped answer may not be saved as such yet when this arrives.
+    setMessages(body.messages.map((m) => (m.id === stopped && m.metadata?.status === "streaming" ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
+  }
 
-  // Esc stops the answer being written.
+  // Keep to the bottom while the answer grows, unless the reader scrolled up.
+  useEffect(() => {
+    if (atBottom) bottomRef.current?.scrollIntoView({ block: "end" });
+  }, [messages, atBottom]);
+  useEffect(() => {
+    const el = bottomRef.current;
+    if (!el) return;
+    const observer = new IntersectionObserver(([entry]) => setAtBottom(entry!.isIntersecting), { rootMargin: "0px 0px 80px 0px" });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  // Esc stops the answer being written (a dialog's Esc belongs to the dialog).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape" && busy) void stop();
+      if (e.key === "Escape" && busy && !viewing) void stop();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [busy, stop]);
+  }, [busy, stop, viewing]);
+
+  useEffect(() => {
+    focusInput();
+  }, []);
+
+  // While offline: poll until the server answers, then send what was held.
+  useEffect(() => {
+    if (!offline) return;
+    let alive = true;
+    const timer = setInterval(async () => {
+      const res = await fetch("/api/health", { cache: "no-store" }).catch(() => null);
+      if (!alive || !res) return;
+      clearInterval(timer);
+      setOffline(false);
+      // What the composer holds now: the kept draft, with any change made meanwhile.
+      if (held.current) void sendRef.current();
+      held.current = false;
+    }, 2000);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [offline]);
 
   const dropped = messages.findLast((m) => m.role === "assistant")?.metadata?.droppedMessages;
 
+  function holdForServer(draft: HeldDraft) {
+    held.current = true;
+    setMessages((all) => {
+      // Drop the question that never arrived (and anything after it).
+      const i = all.findLastIndex((m) => m.role === "user");
+      return i >= 0 ? all.slice(0, i) : all;
+    });
+    setText((current) => current || draft.text);
+    if (!attachments.items.length) attachments.reset(draft.files);
+    setEditing(draft.editing);
+    clearError();
+    setOffline(true);
+  }
+
   async function ensureConversation(): Promise<string> {
     if (conversation.current) return conversation.current;
-    const res = await fetch("/api/conversations", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    if (!res.ok) throw new Error("Could not start a conversation.");
+    const res = await fetch("/api/conversations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ systemPrompt: settings.systemPrompt ?? undefined, settings: settings.settings }),
+    });
+    if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not start a conversation.");
     const created = ((await res.json()) as { conversation: { id: string } }).conversation;
     conversation.current = created.id;
     window.history.replaceState(null, "", `/c/${created.id}`);
+    conversationsChanged();
     return created.id;
   }
 
-  /** Sends the composer's text and images; while editing, they replace the last question. */
+  /** Sends the composer's text and images; while editing, they become a new version of that question. */
   async function send() {
     const files = attachments.parts;
-    if (busy || attachments.uploading || (!text.trim() && !files.length)) return;
+    const value = text.trim();
+    const messageId = editing ?? undefined;
+    if (busy || attachments.uploading || attachments.failed || (!value && !files.length)) return;
     if (files.length && !canSee) {
       setNotice("This model cannot see images. Remove them to send.");
       return;
@@ -99,31 +201,62 @@ export function ChatView({
     try {
       conversationId = await ensureConversation();
     } catch (err) {
-      setNotice((err as Error).message);
+      if (err instanceof TypeError) {
+        // The server is gone: keep everything in the composer and try again when it is back.
+        held.current = true;
+        setOffline(true);
+      } else setNotice((err as Error).message);
       return;
     }
-    const value = text.trim();
-    const messageId = editing ?? undefined;
+    inFlight.current = { text: value, files, editing: messageId ?? null };
     setText("");
     attachments.clear();
     setEditing(null);
+    setAtBottom(true);
     await sendMessage(value ? { text: value, files, messageId } : { files, messageId }, { body: { conversationId } });
   }
+
+  useEffect(() => {
+    sendRef.current = send;
+  });
 
   function startEdit(message: ChatUIMessage) {
     setEditing(message.id);
     setText(message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
     attachments.reset(message.parts.filter((p): p is FileUIPart => p.type === "file"));
+    focusInput();
+  }
+
+  async function switchVersion(messageId: string) {
+    const id = conversation.current;
+    if (!id || busy) return;
+    const res = await fetch(`/api/conversations/${id}/branch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messageId }),
+    }).catch(() => null);
+    if (!res?.ok) return setNotice("Could not switch to that version.");
+    setMessages(((await res.json()) as { messages: ChatUIMessage[] }).messages);
   }
 
   async function trySample() {
     const blob = await (await fetch(SAMPLE_IMAGE)).blob();
     attachments.add([new File([blob], "shapes.png", { type: "image/png" })]);
     setText("Describe the image.");
+    // Enter now sends, instead of pressing the sample button again.
+    focusInput();
   }
 
-  const lastUser = messages.findLast((m) => m.role === "user");
+  function addFiles(files: File[]) {
+    const added = attachments.add(files);
+    if (added < files.length) {
+      setNotice(`At most ${maxImages} images per message: ${files.length - added} ${files.length - added === 1 ? "was" : "were"} not attached.`);
+    }
+  }
+
   const last = messages.at(-1);
+  const lastStats = messages.findLast((m) => m.role === "assistant" && m.metadata?.stats)?.metadata?.stats;
+  const contextSize = health?.status === "ready" && typeof health.model === "object" ? health.backend?.contextSize : undefined;
 
   return (
     <main
@@ -141,14 +274,30 @@ export function ChatView({
         e.preventDefault();
         setDragging(false);
         if (!canSee) return setNotice("This model cannot see images.");
-        const files = [...e.dataTransfer.files].filter((f) => f.type.startsWith("image/") || !f.type);
-        if (files.length) attachments.add(files);
+        const files = [...e.dataTransfer.files];
+        if (files.length) addFiles(files);
       }}
     >
       <header className="chat-header">
         <ModelStatus health={health} />
+        {lastStats && contextSize ? (
+          <span className="context-use muted" title="Context used by the last answer (prompt and answer) of the model's window">
+            {formatTokens(lastStats.promptTokens + lastStats.completionTokens)} / {formatTokens(contextSize)} tokens
+          </span>
+        ) : null}
+        <ChatSettings
+          conversationId={conversation}
+          value={settings}
+          onChange={setSettings}
+          disabled={busy}
+        />
       </header>
-      <section className="messages" aria-live="polite">
+      {offline && (
+        <p className="banner" role="alert">
+          Can’t reach the server. Your message is kept and will be sent when the server is back.
+        </p>
+      )}
+      <section className="messages" aria-label="Conversation">
         {messages.length === 0 && (
           <div className="empty-state">
             <h1>What would you like to know about an image?</h1>
@@ -160,10 +309,21 @@ export function ChatView({
               {/* eslint-disable-next-line @next/next/no-img-element */}
               <img src={SAMPLE_IMAGE} alt="" width={32} height={32} /> Try the sample image
             </button>
-            <ul className="muted">
-              <li>“What color is the circle?”</li>
-              <li>“How many shapes are there?”</li>
-              <li>“Is the square on the left or the right?”</li>
+            <ul className="examples" aria-label="Example questions">
+              {EXAMPLES.map((q) => (
+                <li key={q}>
+                  <button
+                    type="button"
+                    className="example"
+                    onClick={() => {
+                      setText(q);
+                      focusInput();
+                    }}
+                  >
+                    {q}
+                  </button>
+                </li>
+              ))}
             </ul>
           </div>
         )}
@@ -177,27 +337,37 @@ export function ChatView({
             key={m.id}
             message={m}
             streaming={busy && m.id === last?.id && m.role === "assistant"}
-            onRegenerate={!busy && m.id === last?.id && m.role === "assistant" ? () => regenerate({ body: { conversationId: conversation.current } }) : undefined}
-            onEdit={!busy && m.id === lastUser?.id ? () => startEdit(m) : undefined}
+            busy={busy}
+            onRegenerate={m.role === "assistant" ? () => regenerate({ messageId: m.id, body: { conversationId: conversation.current } }) : undefined}
+            onEdit={m.role === "user" ? () => startEdit(m) : undefined}
+            onVersion={switchVersion}
+            onView={setViewing}
           />
         ))}
         {status === "submitted" && <p className="muted thinking">Thinking…</p>}
-        {error && (
+        {error && !offline && (
           <p className="error" role="alert">
             {errorMessage(error)}
           </p>
         )}
-        <div ref={bottomRef} />
+        <div ref={bottomRef} className="bottom-sentinel" />
       </section>
+      {!atBottom && messages.length > 0 && (
+        <button type="button" className="button scroll-bottom" aria-label="Scroll to the newest message" onClick={() => setAtBottom(true)}>
+          ↓
+        </button>
+      )}
       {notice && (
         <p className="notice" role="alert">
           {notice}
         </p>
       )}
       <Composer
+        inputRef={inputRef}
         text={text}
         onText={setText}
         attachments={attachments}
+        onFiles={addFiles}
         canSeeImages={canSee}
         busy={busy}
         editing={editing !== null}
@@ -206,11 +376,17 @@ export function ChatView({
           setText("");
           attachments.clear();
         }}
-        onSend={send}
+        onSend={() => void send()}
         onStop={() => void stop()}
       />
+      {viewing && <Lightbox src={viewing} onClose={() => setViewing(null)} />}
     </main>
   );
+}
+
+/** 1234 → "1.2k". */
+function formatTokens(n: number): string {
+  return n < 1000 ? String(n) : `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
 }
 
 function errorMessage(error: Error): string {
@@ -220,5 +396,6 @@ function errorMessage(error: Error): string {
   } catch {
     /* plain text */
   }
+  if (error instanceof TypeError) return "The connection to the server was lost while the answer was being written.";
   return error.message || "Something went wrong.";
 }

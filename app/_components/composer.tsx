@@ -1,12 +1,14 @@
 "use client";
 
-import { useRef } from "react";
+import { useRef, type RefObject } from "react";
 import type { useAttachments } from "./use-attachments";
 
 export function Composer({
+  inputRef,
   text,
   onText,
   attachments,
+  onFiles,
   canSeeImages,
   busy,
   editing,
@@ -14,9 +16,11 @@ export function Composer({
   onSend,
   onStop,
 }: {
+  inputRef: RefObject<HTMLTextAreaElement | null>;
   text: string;
   onText: (text: string) => void;
   attachments: ReturnType<typeof useAttachments>;
+  onFiles: (files: File[]) => void;
   canSeeImages: boolean;
   busy: boolean;
   editing: boolean;
@@ -25,7 +29,15 @@ export function Composer({
   onStop: () => void;
 }) {
   const fileInput = useRef<HTMLInputElement>(null);
-  const canSend = !busy && !attachments.uploading && (text.trim().length > 0 || attachments.parts.length > 0);
+  const hasContent = text.trim().length > 0 || attachments.parts.length > 0;
+  const canSend = !busy && !attachments.uploading && !attachments.failed && hasContent;
+  const why = attachments.failed
+    ? "Remove the images that could not be attached to send."
+    : attachments.uploading
+      ? "Waiting for the images to upload…"
+      : busy
+        ? "Wait for the answer, or stop it."
+        : undefined;
 
   return (
     <form
@@ -33,12 +45,12 @@ export function Composer({
       aria-label="Message"
       onSubmit={(e) => {
         e.preventDefault();
-        onSend();
+        if (canSend) onSend();
       }}
     >
       {editing && (
         <div className="composer-editing">
-          Editing your last question.{" "}
+          Editing a question: sending starts a new version of the conversation from there.{" "}
           <button type="button" className="link-button" onClick={onCancelEdit}>
             Cancel
           </button>
@@ -48,20 +60,29 @@ export function Composer({
         <ul className="thumbs" aria-label="Attached images">
           {attachments.items.map((item) => (
             <li key={item.key} className={`thumb thumb-${item.status}`}>
-              {/* eslint-disable-next-line @next/next/no-img-element */}
-              <img src={item.previewUrl} alt={item.name} />
-              {item.status === "uploading" && <progress max={1} value={item.progress} aria-label={`Uploading ${item.name}`} />}
-              {item.status === "error" && (
-                <span className="thumb-error" role="alert">
-                  {item.error}
+              {item.status === "error" ? (
+                <span className="thumb-failed" title={item.name}>
+                  <span className="thumb-name">{item.name}</span>
+                  <span className="thumb-error" role="alert">
+                    {item.error}
+                  </span>
                 </span>
+              ) : (
+                // eslint-disable-next-line @next/next/no-img-element
+                <img src={item.previewUrl} alt={item.name} />
               )}
+              {item.status === "uploading" && <progress max={1} value={item.progress} aria-label={`Uploading ${item.name}`} />}
               <button type="button" className="thumb-remove" aria-label={`Remove ${item.name}`} onClick={() => attachments.remove(item.key)}>
                 ×
               </button>
             </li>
           ))}
         </ul>
+      )}
+      {why && hasContent && !busy && (
+        <p className="composer-why muted" role="status">
+          {why}
+        </p>
       )}
       <div className="composer-row">
         <button
@@ -84,11 +105,12 @@ export function Composer({
           hidden
           data-testid="file-input"
           onChange={(e) => {
-            if (e.target.files) attachments.add(e.target.files);
+            if (e.target.files) onFiles([...e.target.files]);
             e.target.value = "";
           }}
         />
         <textarea
+          ref={inputRef}
           aria-label="Your message"
           placeholder={canSeeImages ? "Ask about an image… (drop, paste or attach one)" : "Send a message…"}
           value={text}
@@ -98,7 +120,7 @@ export function Composer({
             const files = [...e.clipboardData.files].filter((f) => f.type.startsWith("image/"));
             if (files.length && canSeeImages) {
               e.preventDefault();
-              attachments.add(files);
+              onFiles(files);
             }
           }}
           onKeyDown={(e) => {
@@ -108,15 +130,15 @@ export function Composer({
             }
           }}
         />
-        {busy ? (
-          <button type="button" className="button" onClick={onStop}>
+        {/* Two buttons, never one that changes under the pointer: a click on Stop must not become a click on Send. */}
+        {busy && (
+          <button key="stop" type="button" className="button" onClick={onStop}>
             Stop
           </button>
-        ) : (
-          <button type="submit" className="button button-primary" disabled={!canSend}>
-            {editing ? "Resend" : "Send"}
-          </button>
         )}
+        <button key="send" type="submit" className="button button-primary" disabled={!canSend} title={why}>
+          {editing ? "Send edit" : "Send"}
+        </button>
       </div>
     </form>
   );

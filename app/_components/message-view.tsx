@@ -4,41 +4,98 @@ import { memo, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { Markdown } from "./markdown";
 
+/** Questions longer than this are folded until the reader asks for all of it. */
+const LONG_QUESTION = 600;
+
 /** Memoised: while one answer streams, the earlier messages do not re-render. */
 export const MessageView = memo(function MessageView({
   message,
   streaming,
+  busy,
   onRegenerate,
   onEdit,
+  onVersion,
+  onView,
 }: {
   message: ChatUIMessage;
   streaming: boolean;
+  /** An answer is being written: nothing that starts another turn is offered. */
+  busy: boolean;
   onRegenerate?: () => void;
   onEdit?: () => void;
+  onVersion: (messageId: string) => void;
+  onView: (url: string) => void;
 }) {
   const [copied, setCopied] = useState(false);
+  const [expanded, setExpanded] = useState(false);
   const text = message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
   const images = message.parts.flatMap((p) => (p.type === "file" ? [p.url] : []));
   const meta = message.metadata;
   const stats = meta?.stats;
+  const versions = meta?.versions;
+  const user = message.role === "user";
+  const long = user && text.length > LONG_QUESTION;
   return (
-    <article className={`message message-${message.role}`} aria-label={message.role === "user" ? "You" : "Assistant"}>
+    <article className={`message message-${message.role}${streaming ? " message-streaming" : ""}`} aria-label={user ? "You" : "Assistant"}>
       {images.length > 0 && (
         <div className="message-images">
           {images.map((url) => (
-            <a key={url} href={url} target="_blank" rel="noreferrer">
+            <button key={url} type="button" className="image-button" aria-label="View the image" onClick={() => onView(url)}>
               {/* eslint-disable-next-line @next/next/no-img-element */}
               <img src={url} alt="Attached image" />
-            </a>
+            </button>
           ))}
         </div>
       )}
-      {message.role === "assistant" ? <Markdown text={text} /> : text && <p className="message-text">{text}</p>}
-      {streaming && <span className="cursor" aria-hidden />}
-      {meta?.status === "stopped" && !streaming && <p className="muted small">Stopped{meta.error ? `: ${meta.error}` : "."}</p>}
+      {/* Only the answer being written is announced; the rest of the list stays quiet. */}
+      <div className="message-body" aria-live={streaming ? "polite" : undefined}>
+        {!user ? (
+          <Markdown text={text} />
+        ) : (
+          text && (
+            <>
+              <p className={`message-text${long && !expanded ? " message-folded" : ""}`}>{text}</p>
+              {long && (
+                <button type="button" className="link-button" aria-expanded={expanded} onClick={() => setExpanded(!expanded)}>
+                  {expanded ? "Show less" : "Show all"}
+                </button>
+              )}
+            </>
+          )
+        )}
+      </div>
+      {!streaming && meta?.status === "stopped" && <p className="muted small">Stopped{meta.error ? `: ${meta.error}` : "."}</p>}
+      {!streaming && meta?.status !== "stopped" && meta?.finishReason === "length" && (
+        <p className="muted small">Cut off: the answer reached its length limit{stats ? ` (${stats.completionTokens} tokens)` : ""}.</p>
+      )}
       {meta?.status === "error" && <p className="error small">{meta.error ?? "The answer failed."}</p>}
       <div className="message-actions">
-        {message.role === "assistant" && !streaming && text && (
+        {versions && (
+          <span className="versions" role="group" aria-label={user ? "Question versions" : "Answer versions"}>
+            <button
+              type="button"
+              className="link-button"
+              aria-label="Previous version"
+              disabled={busy || versions.index === 0}
+              onClick={() => onVersion(versions.ids[versions.index - 1]!)}
+            >
+              ‹
+            </button>
+            <span className="muted">
+              {versions.index + 1}/{versions.ids.length}
+            </span>
+            <button
+              type="button"
+              className="link-button"
+              aria-label="Next version"
+              disabled={busy || versions.index === versions.ids.length - 1}
+              onClick={() => onVersion(versions.ids[versions.index + 1]!)}
+            >
+              ›
+            </button>
+          </span>
+        )}
+        {!user && !streaming && text && (
           <button
             type="button"
             className="link-button"
@@ -51,21 +108,27 @@ export const MessageView = memo(function MessageView({
             {copied ? "Copied" : "Copy"}
           </button>
         )}
-        {onRegenerate && (
+        {onRegenerate && !busy && (
           <button type="button" className="link-button" onClick={onRegenerate}>
             Regenerate
           </button>
         )}
-        {onEdit && (
+        {onEdit && !busy && (
           <button type="button" className="link-button" onClick={onEdit}>
             Edit
           </button>
         )}
         {stats && !streaming && (
-          <span className="stats muted" title="time to first token · generation speed · tokens (prompt, of which reused from cache)">
-            {(stats.ttftMs / 1000).toFixed(2)} s to first token · {stats.tokensPerSecond.toFixed(1)} tok/s · {stats.completionTokens} tokens ·
-            prompt {stats.promptTokens} ({stats.reusedTokens} cached)
-          </span>
+          <details className="stats-details">
+            <summary aria-label="Answer details" title="Answer details">
+              i
+            </summary>
+            <span className="stats muted">
+              {meta?.model ? `${meta.model} · ` : ""}
+              {(stats.ttftMs / 1000).toFixed(2)} s to first token · {stats.tokensPerSecond.toFixed(1)} tok/s · {stats.completionTokens} tokens · prompt{" "}
+              {stats.promptTokens} ({stats.reusedTokens} cached)
+            </span>
+          </details>
         )}
       </div>
     </article>

@@ -7,7 +7,7 @@ export interface ModelHealth {
   progress?: number;
   error?: string;
   model?: { name: string; vision: boolean } | string;
-  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number };
+  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number };
   engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
   servers?: { up: number; total: number };
 }
@@ -65,6 +65,10 @@ export function ModelStatus({ health }: { health: ModelHealth | null }) {
         Model failed to load: {health.error}
       </span>
     );
+  }
+  if (health.status === "not loaded") {
+    // ENGINE_PRELOAD=false: nothing loads until someone asks.
+    return <span className="model-status muted">The model loads when you send the first message.</span>;
   }
   const pct = Math.round((health.progress ?? 0) * 100);
   return (

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { CONVERSATIONS_CHANGED } from "./events";
 import { SignOutButton } from "./sign-out-button";
 
 interface Item {
@@ -11,8 +12,19 @@ interface Item {
   updatedAt: string;
 }
 
-export function Sidebar({ conversations, user }: { conversations: Item[]; user: string }) {
+export function Sidebar({ conversations: initial, user }: { conversations: Item[]; user: string }) {
   const router = useRouter();
+  // The server's first page, refreshed in place when a chat says it changed (never by re-rendering the chat).
+  const [fetched, setFetched] = useState<{ base: Item[]; items: Item[] } | null>(null);
+  const conversations = fetched?.base === initial ? fetched.items : initial;
+  useEffect(() => {
+    const reload = async () => {
+      const res = await fetch("/api/conversations?limit=100", { cache: "no-store" }).catch(() => null);
+      if (res?.ok) setFetched({ base: initial, items: ((await res.json()) as { conversations: Item[] }).conversations });
+    };
+    window.addEventListener(CONVERSATIONS_CHANGED, reload);
+    return () => window.removeEventListener(CONVERSATIONS_CHANGED, reload);
+  }, [initial]);
   const pathname = usePathname();
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<{ q: string; items: Item[] } | null>(null);

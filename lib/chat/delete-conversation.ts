@@ -8,7 +8,9 @@ import { removeBlobs } from "@/lib/storage/blob-store";
  * more and the model state cached for it.
  */
 export async function deleteConversation({ id, userId }: { id: string; userId: string }): Promise<void> {
-  const { orphanedStorageKeys } = await deleteConversationOrThrow({ id, userId });
+  const { orphanedStorageKeys, sessionKeys } = await deleteConversationOrThrow({ id, userId });
   await removeBlobs(orphanedStorageKeys);
-  await loadedEngine()?.forgetSession(id);
+  const engine = loadedEngine();
+  // Every branch has its own cached state.
+  for (const key of sessionKeys) await engine?.forgetSession(key);
 }

@@ -2,23 +2,55 @@ import "server-only";
 import { streamText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
-import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle } from "@/lib/db/messages";
+import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import type { MessagePart } from "./message-parts";
+import type { SamplingSettings } from "./settings";
 import { titleFrom } from "./title";
+import { branchKey } from "./tree";
 import type { ChatAnswerMetadata } from "./ui-message";
 
 type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
 
-/** Answer budget in tokens: MAX_ANSWER_TOKENS, at most half the context. */
-const answerTokens = () => Math.min(env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
+/** Answer budget in tokens: the conversation's own or MAX_ANSWER_TOKENS, at most half the context. */
+export const answerTokens = (settings: SamplingSettings = {}) => Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
 
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
+
+/**
+ * Refuses a system prompt (or a larger answer budget) that leaves no room for
+ * a question: checked when it is set, so later turns never fail for it.
+ */
+export async function systemPromptMustFit({
+  id,
+  userId,
+  systemPrompt,
+  settings,
+}: {
+  id: string;
+  userId: string;
+  systemPrompt?: string | null;
+  settings?: SamplingSettings | null;
+}): Promise<void> {
+  const current = await getConversationOrThrow({ id, userId });
+  const prompt = systemPrompt === undefined ? current.systemPrompt : systemPrompt;
+  if (!prompt) return;
+  const engine = await engineOrThrow();
+  const room = engine.info.contextSize - answerTokens(settings === undefined ? current.settings : (settings ?? {}));
+  // A question needs some room too: at least an image's tokens and a sentence.
+  const needed = (await engine.countTokens([{ role: "system", text: prompt }])) + engine.info.imageTokens + 64;
+  if (needed > room) {
+    throw new AppError(
+      "bad_request:conversation",
+      `The system prompt is too long for this model: with a question it needs about ${needed} tokens, and the context window leaves ${room} after the answer budget. Shorten it${settings?.maxTokens ? " or lower the answer length" : ""}.`,
+    );
+  }
+}
 
 async function engineOrThrow() {
   try {
@@ -38,17 +70,16 @@ async function engineOrThrow() {
 export async function streamChat({
   userId,
   conversationId,
-  parts,
-  replaceLast,
+  turn,
   signal,
 }: {
   userId: string;
   conversationId: string;
-  /** The new question; null to answer the last question again. */
-  parts: MessagePart[] | null;
-  replaceLast: boolean;
+  /** A new question, a new version of an earlier one, or another answer. */
+  turn: TurnKind;
   signal: AbortSignal;
 }): Promise<Response> {
+  const parts: MessagePart[] | null = turn.kind === "regenerate" ? null : turn.parts;
   const images = parts?.filter((p) => p.type === "image").length ?? 0;
   if (images > env.MAX_IMAGES_PER_MESSAGE) {
     throw new AppError("bad_request:chat", `At most ${env.MAX_IMAGES_PER_MESSAGE} images per message (this one has ${images}).`);
@@ -67,24 +98,21 @@ export async function streamChat({
     throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
   }
 
-  const { assistantMessageId } = await beginTurnOrThrow({
-    conversationId,
-    userId,
-    userParts: parts,
-    dropLast: parts === null ? 1 : replaceLast ? 2 : 0,
-    model: engine.model.id,
-  });
+  const { userMessageId, assistantMessageId } = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
 
   let text = "";
   let settled = false;
   /** The first question, while the conversation still has its default title (set once the history is loaded). */
   let untitledFirstQuestion: MessagePart[] | null = null;
   /** Saves the answer's final state once, whichever way the turn ends. */
-  const finish = async (status: "complete" | "stopped" | "error", { stats, error }: { stats?: AnswerStats; error?: string } = {}) => {
+  const finish = async (
+    status: "complete" | "stopped" | "error",
+    { stats, error, finishReason }: { stats?: AnswerStats; error?: string; finishReason?: string } = {},
+  ) => {
     if (settled) return;
     settled = true;
     clearInterval(flusher);
-    await saveAnswer({ id: assistantMessageId, text, status, error, stats });
+    await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: finishReason ?? (status === "stopped" ? "aborted" : undefined) });
     // Until the user renames it, the conversation is named after its first question.
     if (status !== "error" && untitledFirstQuestion) {
       await setDefaultTitle({ conversationId, title: titleFrom(untitledFirstQuestion, text) });
@@ -100,30 +128,35 @@ export async function streamChat({
 
   try {
     const conversation = await getConversationOrThrow({ id: conversationId, userId });
-    const history = conversation.messages.filter((m) => m.id !== assistantMessageId);
+    // The branch being answered: the new answer's ancestors.
+    const history = conversation.path.filter((m) => m.id !== assistantMessageId);
+    const settings = conversation.settings;
     if (conversation.title === DEFAULT_TITLE) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
     const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
     const input = await buildModelInput({
       engine,
       systemPrompt: conversation.systemPrompt,
       history: toEngineHistory(history, await attachmentKeys(ids)),
-      answerTokens: answerTokens(),
+      answerTokens: answerTokens(settings),
     });
 
     let stats: ChatAnswerMetadata["stats"];
     const result = streamText({
-      model: engineModel(engine, { sessionKey: conversationId }),
+      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, conversation.path) }),
       messages: input.messages,
-      maxOutputTokens: answerTokens(),
-      temperature: 0,
+      maxOutputTokens: answerTokens(settings),
+      temperature: settings.temperature ?? 0,
+      topP: settings.topP,
+      seed: settings.seed,
       abortSignal: signal,
       onChunk({ chunk }) {
         if (chunk.type === "text-delta") text += chunk.text;
       },
       async onFinish({ totalUsage, providerMetadata, finishReason }) {
         stats = statsFrom(totalUsage, providerMetadata);
-        const stopped = localMetadata(providerMetadata).finishReason === "aborted" || signal.aborted;
-        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats });
+        const reason = localMetadata(providerMetadata).finishReason;
+        const stopped = reason === "aborted" || signal.aborted;
+        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats, finishReason: stopped ? "aborted" : reason });
       },
       async onAbort() {
         await finish("stopped");
@@ -133,12 +166,18 @@ export async function streamChat({
       },
     });
 
+    let finishReason: string | undefined;
     const response = result.toUIMessageStreamResponse({
+      // The answer's id on the client is its id in the database.
+      generateMessageId: () => assistantMessageId,
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
-        if (part.type === "start") return { conversationId, assistantMessageId, droppedMessages: input.dropped };
+        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped, model: engine.model.name };
         // The step's own figures: onFinish may run after the finish part has gone out.
-        if (part.type === "finish-step") stats = statsFrom(part.usage, part.providerMetadata);
-        if (part.type === "finish") return { conversationId, assistantMessageId, stats, status: "complete" };
+        if (part.type === "finish-step") {
+          stats = statsFrom(part.usage, part.providerMetadata);
+          finishReason = localMetadata(part.providerMetadata).finishReason;
+        }
+        if (part.type === "finish") return { conversationId, assistantMessageId, userMessageId, stats, status: "complete", finishReason };
         return undefined;
       },
       onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),

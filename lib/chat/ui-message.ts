@@ -5,6 +5,14 @@ import type { StoredMessage } from "@/lib/db/conversations";
 export interface ChatAnswerMetadata {
   conversationId?: string;
   assistantMessageId?: string;
+  /** The question's id in the database (the client made up its own while sending). */
+  userMessageId?: string;
+  /** The model that wrote the answer (its catalog name). */
+  model?: string | null;
+  /** "length" when the answer stopped at its token budget. */
+  finishReason?: string | null;
+  /** This message's versions (edits of a question, regenerations of an answer), oldest first. */
+  versions?: { ids: string[]; index: number };
   /** Earlier messages left out so the prompt fits the context window. */
   droppedMessages?: number;
   stats?: { ttftMs: number; tokensPerSecond: number; promptTokens: number; reusedTokens: number; completionTokens: number };
@@ -14,9 +22,12 @@ export interface ChatAnswerMetadata {
 
 export type ChatUIMessage = UIMessage<ChatAnswerMetadata>;
 
-/** Stored messages → what useChat shows (images as their owner-only URLs). */
-export function toUIMessages(messages: StoredMessage[]): ChatUIMessage[] {
-  return messages
+/**
+ * The branch shown → what useChat shows (images as their owner-only URLs),
+ * with each message's versions.
+ */
+export function toUIMessages(path: StoredMessage[], versions?: Map<string, { ids: string[]; index: number }>): ChatUIMessage[] {
+  return path
     .filter((m) => m.role !== "system")
     .map((m) => ({
       id: m.id,
@@ -30,6 +41,9 @@ export function toUIMessages(messages: StoredMessage[]): ChatUIMessage[] {
       metadata: {
         status: m.status,
         error: m.error,
+        model: m.model,
+        finishReason: m.finishReason,
+        versions: (versions?.get(m.id)?.ids.length ?? 0) > 1 ? versions!.get(m.id) : undefined,
         stats:
           m.completionTokens !== null
             ? {

@@ -1,6 +1,9 @@
 import "server-only";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
+import { readSettings, type SamplingSettings } from "@/lib/chat/settings";
+import { activePath, allBranchKeys, newestLeaf, versionsOnPath } from "@/lib/chat/tree";
 import { AppError } from "@/lib/errors";
+import { Prisma } from "@prisma/client";
 import { db } from "./client";
 
 const summarySelect = { id: true, title: true, model: true, createdAt: true, updatedAt: true } as const;
@@ -21,6 +24,8 @@ export interface StoredMessage {
   status: MessageStatus;
   error: string | null;
   parentId: string | null;
+  finishReason: string | null;
+  model: string | null;
   promptTokens: number | null;
   reusedTokens: number | null;
   completionTokens: number | null;
@@ -77,26 +82,34 @@ export function createConversation({
   title,
   systemPrompt,
   model,
+  settings,
 }: {
   userId: string;
   title?: string;
   systemPrompt?: string;
   model?: string;
+  settings?: SamplingSettings;
 }): Promise<ConversationSummary> {
   return db.conversation.create({
-    data: { userId, title, systemPrompt, model },
+    data: { userId, title, systemPrompt, model, settings },
     select: summarySelect,
   });
 }
 
-/** The conversation with its messages; another user's id is *not found*. */
+/**
+ * The conversation with all its messages (every branch), the branch shown
+ * (`path`, root first) and, per message on it, its versions. Another user's
+ * id is *not found*.
+ */
 export async function getConversationOrThrow({ id, userId }: { id: string; userId: string }) {
   const row = await db.conversation.findFirst({
     where: { id, userId },
     select: {
       ...summarySelect,
       systemPrompt: true,
-      messages: { orderBy: { position: "asc" } },
+      settings: true,
+      activeLeafId: true,
+      messages: { orderBy: [{ position: "asc" }, { createdAt: "asc" }] },
     },
   });
   if (!row) throw notFound();
@@ -106,24 +119,44 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
     status: m.status as MessageStatus,
     parts: messagePartsSchema.parse(m.parts),
   }));
-  return { ...row, messages };
+  const path = activePath(messages, row.activeLeafId);
+  return { ...row, settings: readSettings(row.settings) as SamplingSettings, messages, path, versions: versionsOnPath(messages, path) };
 }
 
-/** Renames or changes the system prompt; another user's id is *not found*. */
+/**
+ * Shows another branch: the one through `messageId`, down its newest
+ * messages. Returns the conversation as `getConversationOrThrow` does.
+ */
+export async function switchBranchOrThrow({ id, userId, messageId }: { id: string; userId: string; messageId: string }) {
+  const nodes = await db.message.findMany({ where: { conversationId: id, conversation: { userId } }, select: { id: true, parentId: true, createdAt: true } });
+  if (!nodes.some((n) => n.id === messageId)) throw new AppError("not_found:message", "Message not found.");
+  const leaf = newestLeaf(nodes, messageId)!;
+  await db.conversation.updateMany({ where: { id, userId }, data: { activeLeafId: leaf.id, updatedAt: undefined } });
+  return getConversationOrThrow({ id, userId });
+}
+
+/** Renames, or changes the system prompt or sampling settings; another user's id is *not found*. */
 export async function updateConversationOrThrow({
   id,
   userId,
   title,
   systemPrompt,
+  settings,
 }: {
   id: string;
   userId: string;
   title?: string;
   systemPrompt?: string | null;
+  settings?: SamplingSettings | null;
 }): Promise<ConversationSummary> {
   const { count } = await db.conversation.updateMany({
     where: { id, userId },
-    data: { title, systemPrompt },
+    data: {
+      title,
+      ...(title !== undefined ? { titleByUser: true } : {}),
+      systemPrompt,
+      ...(settings !== undefined ? { settings: settings ?? Prisma.DbNull } : {}),
+    },
   });
   if (count === 0) throw notFound();
   return db.conversation.findUniqueOrThrow({ where: { id }, select: summarySelect });
@@ -140,10 +173,11 @@ export async function deleteConversationOrThrow({
 }: {
   id: string;
   userId: string;
-}): Promise<{ orphanedStorageKeys: string[] }> {
+}): Promise<{ orphanedStorageKeys: string[]; sessionKeys: string[] }> {
   return db.$transaction(async (tx) => {
     const conversation = await tx.conversation.findFirst({ where: { id, userId }, select: { id: true } });
     if (!conversation) throw notFound();
+    const nodes = await tx.message.findMany({ where: { conversationId: id }, select: { id: true, parentId: true, createdAt: true } });
     const used = await tx.messageAttachment.findMany({
       where: { message: { conversationId: id } },
       select: { attachmentId: true },
@@ -161,6 +195,6 @@ export async function deleteConversationOrThrow({
       select: { storageKey: true },
     });
     const stillUsedKeys = new Set(stillUsed.map((a) => a.storageKey));
-    return { orphanedStorageKeys: keys.filter((k) => !stillUsedKeys.has(k)) };
+    return { orphanedStorageKeys: keys.filter((k) => !stillUsedKeys.has(k)), sessionKeys: allBranchKeys(id, nodes) };
   });
 }

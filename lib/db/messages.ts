@@ -1,76 +1,95 @@
 import "server-only";
 import type { MessagePart, MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
+import { activePath } from "@/lib/chat/tree";
 import { db } from "./client";
 
 const imageIds = (parts: MessagePart[]) => [...new Set(parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])))];
 
+/** What a turn adds to the conversation's tree. */
+export type TurnKind =
+  /** A new question after the branch shown. */
+  | { kind: "ask"; parts: MessagePart[] }
+  /** A new version of an earlier question (a new branch from there). */
+  | { kind: "edit"; parts: MessagePart[]; messageId: string }
+  /** Another answer to a question: the one `messageId` answers, or the last one shown. */
+  | { kind: "regenerate"; messageId?: string };
+
 /**
- * Starts a turn in one transaction: optionally removes the conversation's
- * last messages (regenerate / edit), appends the user's message (unless
- * regenerating) and an empty assistant message in status `streaming`.
- * Ownership of the conversation and of every image is checked inside the
+ * Starts a turn in one transaction: adds the user's message (a new question,
+ * or a new version of an earlier one) unless regenerating, then an empty
+ * answer in status `streaming`, and shows that branch. Nothing is deleted:
+ * what an edit or a regeneration replaces stays as a version to switch back
+ * to. Ownership of the conversation and of every image is checked inside the
  * transaction, so nothing is written for someone else's ids.
  */
 export async function beginTurnOrThrow({
   conversationId,
   userId,
-  userParts,
-  dropLast,
+  turn,
   model,
 }: {
   conversationId: string;
   userId: string;
-  /** The new user message, or null to answer the existing last user message again. */
-  userParts: MessagePart[] | null;
-  /** Messages to remove from the end first (1 = last answer, 2 = last question and answer). */
-  dropLast: number;
+  turn: TurnKind;
   model: string;
 }): Promise<{ userMessageId: string; assistantMessageId: string }> {
   return db.$transaction(async (tx) => {
-    const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true } });
+    const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true, activeLeafId: true } });
     if (!conversation) throw new AppError("not_found:conversation", "Conversation not found.");
-    if (userParts) {
-      const ids = imageIds(userParts);
+    if (turn.kind !== "regenerate") {
+      const ids = imageIds(turn.parts);
       const owned = await tx.attachment.count({ where: { id: { in: ids }, userId } });
       if (owned !== ids.length) throw new AppError("not_found:attachment", "Image not found.");
     }
-    if (dropLast > 0) {
-      const last = await tx.message.findMany({
-        where: { conversationId },
-        orderBy: { position: "desc" },
-        take: dropLast,
-        select: { id: true, role: true, status: true },
-      });
-      if (last.some((m) => m.status === "streaming")) {
-        throw new AppError("conflict:chat", "An answer is still being written in this conversation. Stop it first.");
-      }
-      await tx.message.deleteMany({ where: { id: { in: last.map((m) => m.id) } } });
-    }
-    const tail = await tx.message.findFirst({ where: { conversationId }, orderBy: { position: "desc" }, select: { id: true, position: true, role: true, status: true } });
-    if (tail?.status === "streaming") {
+    const nodes = await tx.message.findMany({
+      where: { conversationId },
+      select: { id: true, parentId: true, createdAt: true, role: true, status: true, position: true },
+    });
+    if (nodes.some((m) => m.status === "streaming")) {
       throw new AppError("conflict:chat", "An answer is still being written in this conversation. Stop it first.");
     }
-    let position = (tail?.position ?? -1) + 1;
-    let userMessageId: string;
-    if (userParts) {
-      const user = await tx.message.create({
-        data: { conversationId, position: position++, role: "user", parts: userParts, status: "complete" },
-        select: { id: true },
-      });
-      userMessageId = user.id;
-      const ids = imageIds(userParts);
-      if (ids.length) await tx.messageAttachment.createMany({ data: ids.map((attachmentId) => ({ messageId: user.id, attachmentId })) });
+    const byId = new Map(nodes.map((m) => [m.id, m]));
+    const leaf = activePath(nodes, conversation.activeLeafId).at(-1);
+    let question: { id: string; position: number };
+    if (turn.kind === "regenerate") {
+      const target = turn.messageId ? byId.get(turn.messageId) : leaf;
+      if (turn.messageId && !target) throw new AppError("not_found:message", "Message not found.");
+      const q = target?.role === "assistant" ? (target.parentId ? byId.get(target.parentId) : undefined) : target;
+      if (q?.role !== "user") throw new AppError("bad_request:chat", "There is no question to answer again.");
+      question = q;
     } else {
-      if (tail?.role !== "user") throw new AppError("bad_request:chat", "There is no question to answer again.");
-      userMessageId = tail.id;
+      let parentId = leaf?.id ?? null;
+      let position = leaf ? leaf.position + 1 : 0;
+      if (turn.kind === "edit") {
+        const target = byId.get(turn.messageId);
+        if (!target) throw new AppError("not_found:message", "Message not found.");
+        if (target.role !== "user") throw new AppError("bad_request:chat", "Only questions can be edited.");
+        parentId = target.parentId;
+        position = target.position;
+      }
+      const user = await tx.message.create({
+        data: { conversationId, position, role: "user", parts: turn.parts, status: "complete", parentId },
+        select: { id: true, position: true },
+      });
+      const ids = imageIds(turn.parts);
+      if (ids.length) await tx.messageAttachment.createMany({ data: ids.map((attachmentId) => ({ messageId: user.id, attachmentId })) });
+      question = user;
     }
     const assistant = await tx.message.create({
-      data: { conversationId, position, role: "assistant", parts: [{ type: "text", text: "" }], status: "streaming", parentId: userMessageId },
+      data: {
+        conversationId,
+        position: question.position + 1,
+        role: "assistant",
+        parts: [{ type: "text", text: "" }],
+        status: "streaming",
+        parentId: question.id,
+        model,
+      },
       select: { id: true },
     });
-    await tx.conversation.update({ where: { id: conversationId }, data: { model } });
-    return { userMessageId, assistantMessageId: assistant.id };
+    await tx.conversation.update({ where: { id: conversationId }, data: { model, activeLeafId: assistant.id } });
+    return { userMessageId: question.id, assistantMessageId: assistant.id };
   });
 }
 
@@ -81,16 +100,19 @@ export async function saveAnswer({
   status,
   error,
   stats,
+  finishReason,
 }: {
   id: string;
   text: string;
   status: MessageStatus;
   error?: string;
   stats?: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
+  finishReason?: string;
 }): Promise<void> {
-  await db.message.update({
+  // updateMany: an answer whose conversation was deleted meanwhile is simply gone.
+  await db.message.updateMany({
     where: { id },
-    data: { parts: [{ type: "text", text }], status, error: error ?? null, ...stats },
+    data: { parts: [{ type: "text", text }], status, error: error ?? null, finishReason, ...stats },
   });
 }
 
@@ -167,6 +189,7 @@ export async function saveExchange({
         status: answer.status,
         error: answer.error ?? null,
         parentId,
+        model,
         ...answer.stats,
       },
     });

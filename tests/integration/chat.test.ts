@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { chat, newConversation, uploadFixture, userMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { tinyRandomModel } from "../helpers/engine";
 import { startServer, type RunningServer } from "../helpers/server";
@@ -10,74 +11,20 @@ import { startServer, type RunningServer } from "../helpers/server";
 // (models/tiny), which answers questions about simple shapes.
 
 const baseUrl = inject("baseUrl");
-const fixture = (name: string) => fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", name));
 
-interface Chunk {
-  type: string;
-  delta?: string;
-  messageMetadata?: Record<string, unknown>;
-  errorText?: string;
-}
-
-async function uploadFixture(client: TestClient, name: string, type: string): Promise<string> {
-  const form = new FormData();
-  form.append("file", new Blob([new Uint8Array(fixture(name))], { type }), name);
-  const res = await client.fetch("/api/uploads", { method: "POST", body: form });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { attachment: { url: string } }).attachment.url;
-}
-
-async function newConversation(client: TestClient): Promise<string> {
-  const res = await client.fetch("/api/conversations", { method: "POST", json: {} });
-  return ((await res.json()) as { conversation: { id: string } }).conversation.id;
-}
-
-const userMessage = (text: string, imageUrls: string[] = []) => ({
-  role: "user",
-  parts: [...imageUrls.map((url) => ({ type: "file", mediaType: "image/png", url })), { type: "text", text }],
-});
-
-/** Posts a chat turn and drains the UI message stream into its chunks. */
-async function chat(
-  client: TestClient,
-  body: Record<string, unknown>,
-  { onChunk }: { onChunk?: (chunk: Chunk, all: Chunk[]) => boolean | void } = {},
-): Promise<{ status: number; chunks: Chunk[]; text: string; json?: { error: { code: string; message: string } } }> {
-  const controller = new AbortController();
-  const res = await client.fetch("/api/chat", { method: "POST", json: body, signal: controller.signal });
-  if (!res.headers.get("content-type")?.includes("text/event-stream")) return { status: res.status, chunks: [], text: "", json: await res.json() };
-  const chunks: Chunk[] = [];
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buffer.indexOf("\n\n")) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 2);
-        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
-        const chunk = JSON.parse(line.slice(6)) as Chunk;
-        chunks.push(chunk);
-        if (onChunk?.(chunk, chunks) === true) {
-          controller.abort();
-          throw new Error("aborted by test");
-        }
-      }
-    }
-  } catch (err) {
-    if ((err as Error).message !== "aborted by test" && (err as Error).name !== "AbortError") throw err;
-  }
-  return { status: res.status, chunks, text: chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta!] : [])).join("") };
+interface SavedMessage {
+  id: string;
+  role: string;
+  status: string;
+  parts: { type: string; text?: string }[];
+  completionTokens: number | null;
+  reusedTokens: number | null;
 }
 
 async function conversation(client: TestClient, id: string) {
   const res = await client.fetch(`/api/conversations/${id}`);
   return ((await res.json()) as {
-    conversation: { title: string; messages: { role: string; status: string; parts: { type: string; text?: string }[]; completionTokens: number | null; reusedTokens: number | null }[] };
+    conversation: { title: string; messages: SavedMessage[]; path: SavedMessage[] };
   }).conversation;
 }
 
@@ -165,20 +112,22 @@ describe("POST /api/chat", () => {
     expect((await conversation(alice, alicesConversation)).messages).toEqual([]);
   });
 
-  it("regenerates the last answer and replaces the last question when editing", async () => {
+  it("keeps a regenerated answer and an edited question as versions instead of replacing them", async () => {
     const id = await newConversation(alice);
     const image = await uploadFixture(alice, "red-circle.png", "image/png");
     await chat(alice, { id, message: userMessage("What color is the circle?", [image]) });
     const again = await chat(alice, { id, trigger: "regenerate-message" });
     expect(again.text).toMatch(/red/);
     let saved = await conversation(alice, id);
-    expect(saved.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(saved.messages.map((m) => m.role)).toEqual(["user", "assistant", "assistant"]);
+    expect(saved.path.map((m) => m.role)).toEqual(["user", "assistant"]);
 
-    const edited = await chat(alice, { id, replaceLast: true, message: userMessage("How many shapes are there?", [image]) });
+    const edited = await chat(alice, { id, messageId: saved.path[0]!.id, message: userMessage("How many shapes are there?", [image]) });
     expect(edited.text).toBe("There is 1 shape.");
     saved = await conversation(alice, id);
-    expect(saved.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
-    expect(saved.messages[0]!.parts.at(-1)!.text).toBe("How many shapes are there?");
+    expect(saved.messages).toHaveLength(5);
+    expect(saved.path.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(saved.path[0]!.parts.at(-1)!.text).toBe("How many shapes are there?");
   });
 
   it("answers malformed bodies with 400", async () => {

@@ -2,6 +2,7 @@ import { apiHandler, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
 import type { MessagePart } from "@/lib/chat/message-parts";
 import { streamChat } from "@/lib/chat/stream-chat";
+import type { TurnKind } from "@/lib/db/messages";
 import { chatRequestSchema, UPLOAD_URL } from "./schema";
 
 export const dynamic = "force-dynamic";
@@ -14,11 +15,11 @@ export const POST = apiHandler(async (req) => {
     body.message?.parts.map((p) =>
       p.type === "text" ? { type: "text", text: p.text } : { type: "image", attachmentId: UPLOAD_URL.exec(p.url)![1]! },
     ) ?? null;
-  return streamChat({
-    userId,
-    conversationId: body.id,
-    parts: body.trigger === "regenerate-message" ? null : parts,
-    replaceLast: body.replaceLast,
-    signal: req.signal,
-  });
+  const turn: TurnKind =
+    body.trigger === "regenerate-message"
+      ? { kind: "regenerate", messageId: body.messageId }
+      : body.messageId
+        ? { kind: "edit", parts: parts!, messageId: body.messageId }
+        : { kind: "ask", parts: parts! };
+  return streamChat({ userId, conversationId: body.id, turn, signal: req.signal });
 });

@@ -23,8 +23,11 @@ export const chatRequestSchema = z
         parts: z.array(z.discriminatedUnion("type", [textPart, filePart])).min(1).max(65),
       })
       .optional(),
-    /** Edit and resend: the new message replaces the last question and its answer. */
-    replaceLast: z.boolean().default(false),
+    /**
+     * With submit-message: the question this one is a new version of (a new
+     * branch from there). With regenerate-message: the answer to write again.
+     */
+    messageId: z.string().min(1).max(64).optional(),
   })
   .refine((b) => b.trigger === "regenerate-message" || b.message, { message: "a message is required", path: ["message"] });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
 
 export const listQuerySchema = z.object({
   cursor: z.string().min(1).optional(),
@@ -8,6 +9,7 @@ export const listQuerySchema = z.object({
 
 export const createConversationSchema = z.object({
   title: z.string().trim().min(1).max(200).optional(),
-  systemPrompt: z.string().max(8000).optional(),
+  systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).optional(),
   model: z.string().max(500).optional(),
+  settings: samplingSettingsSchema.optional(),
 });

@@ -16,6 +16,12 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
     throw err;
   });
   return (
-    <ChatView key={id} conversationId={id} initialMessages={toUIMessages(conversation.messages)} maxImages={env.MAX_IMAGES_PER_MESSAGE} />
+    <ChatView
+      key={id}
+      conversationId={id}
+      initialMessages={toUIMessages(conversation.path, conversation.versions)}
+      maxImages={env.MAX_IMAGES_PER_MESSAGE}
+      initialSettings={{ systemPrompt: conversation.systemPrompt, settings: conversation.settings }}
+    />
   );
 }

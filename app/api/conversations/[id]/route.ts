@@ -2,22 +2,25 @@ import { apiHandler, json, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
 import { deleteConversation } from "@/lib/chat/delete-conversation";
 import { getConversationOrThrow, updateConversationOrThrow } from "@/lib/db/conversations";
+import { systemPromptMustFit } from "@/lib/chat/stream-chat";
 import { updateConversationSchema } from "./schema";
 
 type Ctx = { params: Promise<{ id: string }> };
 
-// GET /api/conversations/:id – one conversation with its messages (404 for another user's id)
+// GET /api/conversations/:id – one conversation with all its messages, the branch shown (`path`) and its versions (404 for another user's id)
 export const GET = apiHandler<Ctx>(async (_req, { params }) => {
   const userId = await requireUserId();
   const { id } = await params;
-  return json({ conversation: await getConversationOrThrow({ id, userId }) });
+  const { versions, ...conversation } = await getConversationOrThrow({ id, userId });
+  return json({ conversation: { ...conversation, versions: Object.fromEntries(versions) } });
 });
 
-// PATCH /api/conversations/:id – rename or change the system prompt
+// PATCH /api/conversations/:id – rename, or change the system prompt or sampling settings
 export const PATCH = apiHandler<Ctx>(async (req, { params }) => {
   const userId = await requireUserId();
   const body = await parseJson(req, updateConversationSchema);
   const { id } = await params;
+  if (body.systemPrompt || body.settings) await systemPromptMustFit({ id, userId, ...body });
   return json({ conversation: await updateConversationOrThrow({ id, userId, ...body }) });
 });
 

@@ -1,8 +1,12 @@
 import { z } from "zod";
+import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
 
 export const updateConversationSchema = z
   .object({
     title: z.string().trim().min(1).max(200).optional(),
-    systemPrompt: z.string().max(8000).nullable().optional(),
+    systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).nullable().optional(),
+    /** null = back to the defaults. */
+    settings: samplingSettingsSchema.nullable().optional(),
   })
-  .refine((v) => v.title !== undefined || v.systemPrompt !== undefined, "give a title or a systemPrompt to change");
+  .strict()
+  .refine((v) => v.title !== undefined || v.systemPrompt !== undefined || v.settings !== undefined, "give a title, a systemPrompt or settings to change");

@@ -1,0 +1,56 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+
+/** A full-window view of one image: click or +/− to zoom, Esc or × to close. */
+export function Lightbox({ src, onClose }: { src: string; onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [zoom, setZoom] = useState(1);
+  useEffect(() => {
+    const d = dialog.current;
+    d?.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    // A modal <dialog>: focus stays inside, Esc closes it (the "cancel" event).
+    <dialog
+      ref={dialog}
+      className="lightbox"
+      aria-label="Image viewer"
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+      onClick={(e) => {
+        if (e.target === e.currentTarget) onClose();
+      }}
+    >
+      <div className="lightbox-bar">
+        <button type="button" className="button" aria-label="Zoom out" disabled={zoom <= 0.5} onClick={() => setZoom((z) => Math.max(0.5, z / 1.5))}>
+          −
+        </button>
+        <span className="lightbox-zoom" aria-live="polite">
+          {Math.round(zoom * 100)}%
+        </span>
+        <button type="button" className="button" aria-label="Zoom in" disabled={zoom >= 8} onClick={() => setZoom((z) => Math.min(8, z * 1.5))}>
+          +
+        </button>
+        <a className="button" href={src} target="_blank" rel="noreferrer">
+          Open original
+        </a>
+        <button type="button" className="button" aria-label="Close the image viewer" onClick={onClose} autoFocus>
+          ×
+        </button>
+      </div>
+      <div className="lightbox-stage" onClick={(e) => e.target === e.currentTarget && onClose()}>
+        {/* eslint-disable-next-line @next/next/no-img-element */}
+        <img
+          src={src}
+          alt="Attached image, enlarged"
+          style={{ transform: `scale(${zoom})` }}
+          onClick={() => setZoom((z) => (z === 1 ? 2 : 1))}
+        />
+      </div>
+    </dialog>
+  );
+}
