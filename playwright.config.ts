@@ -6,9 +6,12 @@ import { defineConfig } from "@playwright/test";
 // Each run gets a fresh data directory: a real SQLite file and upload store.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-"));
 const slowDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-slow-"));
+const noloadDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-noload-"));
 const port = Number(process.env.E2E_PORT ?? 3210);
 /** A second app on the random-weight pair: it writes until its answer budget, so Stop always lands mid-answer. */
 export const SLOW_PORT = port + 1;
+/** A third app with ENGINE_PRELOAD=false: the model loads on the first message. */
+export const NOLOAD_PORT = port + 2;
 
 export default defineConfig({
   testDir: "tests/e2e",
@@ -60,6 +63,13 @@ export default defineConfig({
         CONTEXT_SIZE: "16384",
         MAX_ANSWER_TOKENS: "8000",
       },
+    },
+    {
+      command: "node_modules/.bin/tsx scripts/start.ts",
+      url: `http://127.0.0.1:${NOLOAD_PORT}/api/health`,
+      timeout: 300_000,
+      reuseExistingServer: false,
+      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", ENGINE_PRELOAD: "false" },
     },
   ],
 });

@@ -84,7 +84,8 @@ export function ChatView({
     onFinish: ({ message, isAbort, isDisconnect }) => {
       const draft = inFlight.current;
       inFlight.current = null;
-      if (isDisconnect && draft && message.role !== "assistant") {
+      const answered = message.role === "assistant" && message.parts.some((p) => p.type === "text" && p.text);
+      if (isDisconnect && draft && !answered) {
         // Nothing reached the server: take the question back into the composer and send it when the server is back.
         holdForServer(draft);
         return;

@@ -42,7 +42,8 @@ export function Lightbox({ src, onClose }: { src: string; onClose: () => void })
           ×
         </button>
       </div>
-      <div className="lightbox-stage" onClick={(e) => e.target === e.currentTarget && onClose()}>
+      {/* Focusable: a zoomed image scrolls, and the keyboard must reach it. */}
+      <div className="lightbox-stage" tabIndex={0} onClick={(e) => e.target === e.currentTarget && onClose()}>
         {/* eslint-disable-next-line @next/next/no-img-element */}
         <img
           src={src}

@@ -144,6 +144,8 @@ export async function streamChat({
     const result = streamText({
       model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, conversation.path) }),
       messages: input.messages,
+      // The system message is the conversation owner's own prompt, not something a third party wrote.
+      allowSystemInMessages: true,
       maxOutputTokens: answerTokens(settings),
       temperature: settings.temperature ?? 0,
       topP: settings.topP,

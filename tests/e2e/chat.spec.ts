@@ -39,6 +39,8 @@ test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and 
   await expect(page).toHaveURL(/\/c\/[a-z0-9]+$/);
   const conversationUrl = page.url();
   await expect(page.getByRole("article", { name: "You" }).getByRole("img", { name: "Attached image" })).toBeVisible();
+  // The speed line is folded into a small "i" that expands.
+  await page.getByRole("article", { name: "Assistant" }).last().getByLabel("Answer details").click();
   await expect(page.getByText(/tok\/s/).last()).toBeVisible();
   await page.screenshot({ path: path.join(SHOTS, "chat-desktop-light.png") });
 
@@ -57,10 +59,12 @@ test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and 
   await expect(assistant(page).last()).toContainText("circle");
 
   // Regenerate the last answer (the same question, answered again).
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
-  await page.getByRole("button", { name: "Regenerate" }).click();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await assistant(page).nth(1).getByRole("button", { name: "Regenerate" }).click();
   await expect(assistant(page).nth(1)).toContainText("circle");
   await expect(assistant(page)).toHaveCount(2);
+  // The earlier answer is kept as a version.
+  await expect(assistant(page).nth(1).getByRole("group", { name: "Answer versions" })).toContainText("2/2");
 
   // Reload: the conversation is in the sidebar, with its image.
   await page.reload();
@@ -94,7 +98,9 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   await signUp(page);
   await page.getByRole("button", { name: "Try the sample image" }).click();
   await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);
-  await page.getByRole("button", { name: "Send" }).click();
+  // The composer has the focus: Enter sends (it used to attach the sample a second time).
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("article", { name: "You" }).getByRole("img")).toHaveCount(1);
   await expect(assistant(page).last()).toContainText(/circle|square/);
   await page.screenshot({ path: path.join(SHOTS, "chat-desktop-light-sample.png") });
   await page.emulateMedia({ colorScheme: "dark" });
@@ -124,7 +130,7 @@ test("Stop (and Esc) ends the answer mid-stream and keeps what was written", asy
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
   await expect(assistant(page).first().locator(".markdown")).not.toBeEmpty();
   await page.getByRole("button", { name: "Stop" }).click();
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
   const shown = await assistant(page).first().locator(".markdown").innerText();
   // The answer budget is 8000 tokens; Stop came long before.
   expect(shown.length).toBeGreaterThan(0);
@@ -141,5 +147,6 @@ test("Stop (and Esc) ends the answer mid-stream and keeps what was written", asy
   await page.getByLabel("Your message").press("Enter");
   await expect(assistant(page).nth(1).locator(".markdown")).not.toBeEmpty();
   await page.keyboard.press("Escape");
-  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(assistant(page).nth(1)).toContainText("Stopped");
 });
