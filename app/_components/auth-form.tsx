@@ -1,13 +1,11 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
 
 /** Sign-in and sign-up share one form: sign-up creates the account, then signs in. */
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
-  const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -36,8 +34,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
           result?.error && result.error !== "CredentialsSignin" ? result.error : "Wrong email or password.",
         );
       }
-      router.replace("/");
-      router.refresh();
+      // A full load: the app starts clean with the new session, and no late refresh of the
+      // sign-in flow can land on a chat already started (it would remount it and lose the draft).
+      window.location.replace("/");
     } catch (err) {
       setError((err as Error).message);
       setBusy(false);

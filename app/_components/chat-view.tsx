@@ -58,6 +58,26 @@ export function ChatView({
 
   const focusInput = () => requestAnimationFrame(() => inputRef.current?.focus());
 
+  // The draft is kept in this tab's session storage, per conversation: a reload or a
+  // remount of the page (a late refresh, a navigation) gives it back.
+  const draftKey = () => `lvc:draft:${conversation.current ?? "new"}`;
+  useEffect(() => {
+    const saved = readDraft(draftKey());
+    if (!saved) return;
+    // Restoring from storage once, after hydration (the server cannot know the draft).
+    // eslint-disable-next-line react-hooks/set-state-in-effect
+    setText(saved.text);
+    setEditing(saved.editing);
+    if (saved.files.length) attachments.reset(saved.files);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const draft = JSON.stringify({ text, files: attachments.parts, editing });
+  useEffect(() => {
+    const value = JSON.parse(draft) as HeldDraft;
+    if (value.text || value.files.length) sessionStorage.setItem(draftKey(), draft);
+    else sessionStorage.removeItem(draftKey());
+  }, [draft]);
+
   const [transport] = useState(
     () =>
       new DefaultChatTransport<ChatUIMessage>({
@@ -210,6 +230,7 @@ export function ChatView({
       return;
     }
     inFlight.current = { text: value, files, editing: messageId ?? null };
+    sessionStorage.removeItem("lvc:draft:new");
     setText("");
     attachments.clear();
     setEditing(null);
@@ -385,9 +406,19 @@ export function ChatView({
   );
 }
 
-/** 1234 → "1.2k". */
+/** 1234 → "1.2k"; powers of two stay round (4096 → "4k"). */
 function formatTokens(n: number): string {
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024}k`;
   return n < 1000 ? String(n) : `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
+}
+
+function readDraft(key: string): HeldDraft | null {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(key) ?? "null") as HeldDraft | null;
+    return value && typeof value.text === "string" && Array.isArray(value.files) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function errorMessage(error: Error): string {

@@ -88,8 +88,11 @@ test("a new chat keeps what is typed and attached during its first answer; the s
   await expect(page.getByText("Checking the model…")).toHaveCount(0);
   await expect(page).toHaveURL(/\/c\/[a-z0-9]+$/);
   await expect(you(page)).toHaveCount(1);
-  // The settings were saved with the conversation.
+  // The draft survives a reload too.
   await page.reload();
+  await expect(box(page)).toHaveValue("the second question");
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
+  // The settings were saved with the conversation.
   await page.getByRole("button", { name: "Settings" }).click();
   await expect(page.getByRole("dialog", { name: "Conversation settings" }).getByLabel("Max answer tokens")).toHaveValue("400");
   await expect(page.getByRole("dialog", { name: "Conversation settings" }).getByLabel("System prompt")).toHaveValue("Answer in one short sentence.");
@@ -134,8 +137,10 @@ test("the sample image, then Enter, sends it once; example questions fill the bo
   await expect(box(page)).toHaveValue("How many shapes are there?");
   await expect(box(page)).toBeFocused();
   await page.getByRole("button", { name: "Try the sample image" }).click();
-  await expect(box(page)).toBeFocused();
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
   await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);
+  await expect(box(page)).toHaveValue("Describe the image.");
+  await expect(box(page)).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(you(page).getByRole("img")).toHaveCount(1);
   // The question shows its image at once, loaded, not after the answer.

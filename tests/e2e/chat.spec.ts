@@ -97,7 +97,9 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   fs.mkdirSync(SHOTS, { recursive: true });
   await signUp(page);
   await page.getByRole("button", { name: "Try the sample image" }).click();
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
   await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);
+  await expect(page.getByLabel("Your message")).toHaveValue("Describe the image.");
   // The composer has the focus: Enter sends (it used to attach the sample a second time).
   await page.keyboard.press("Enter");
   await expect(page.getByRole("article", { name: "You" }).getByRole("img")).toHaveCount(1);
