@@ -6,6 +6,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { Composer } from "./composer";
+import { ExportMenu } from "./export-menu";
 import { MessageView } from "./message-view";
 import { ModelStatus, useModelHealth } from "./model-status";
 import { useAttachments } from "./use-attachments";
@@ -147,6 +148,7 @@ export function ChatView({
     >
       <header className="chat-header">
         <ModelStatus health={health} />
+        <ExportMenu conversation={conversation} show={messages.length > 0} />
       </header>
       <section className="messages" aria-live="polite">
         {messages.length === 0 && (
