@@ -59,7 +59,10 @@ export function ExportMenu({ conversation, show }: { conversation: { readonly cu
       e.preventDefault();
       e.nativeEvent.stopImmediatePropagation();
       close({ focusButton: true });
-    } else if (e.key === "Tab") setOpen(false);
+    } else if (e.key === "Tab") {
+      // Back on the button first, so Tab's own move continues from there.
+      close({ focusButton: true });
+    }
   }
 
   return (
