@@ -97,6 +97,8 @@ export const envSchema = z.object({
   UPLOAD_MAX_PIXELS: intFrom(1).default(80_000_000),
   /** Longest side kept after normalisation; larger photos are downscaled. Default 2048 px. */
   UPLOAD_MAX_SIDE: intFrom(32, 16384).default(2048),
+  /** Largest accepted import file (a JSON export, images included as base64) in bytes. Default 100 MiB. */
+  IMPORT_MAX_BYTES: intFrom(1024).default(100 * 1024 * 1024),
   /** Images allowed in one message. Default 8. */
   MAX_IMAGES_PER_MESSAGE: intFrom(1, 64).default(8),
   /** Secret for session tokens; generated once into `<DATA_DIR>/auth-secret` when unset. */

@@ -8,6 +8,7 @@ import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { ChatSettings } from "./chat-settings";
 import { Composer } from "./composer";
 import { conversationsChanged } from "./events";
+import { ExportMenu } from "./export-menu";
 import { Lightbox } from "./lightbox";
 import { MessageView } from "./message-view";
 import { ModelStatus, useModelHealth } from "./model-status";
@@ -313,6 +314,7 @@ export function ChatView({
           onChange={setSettings}
           disabled={busy}
         />
+        <ExportMenu conversation={conversation} show={messages.length > 0} />
       </header>
       {offline && (
         <p className="banner" role="alert">

@@ -8,11 +8,13 @@
 export interface TreeNode {
   id: string;
   parentId: string | null;
-  createdAt: Date;
+  /** A Date from the database, an ISO string from an export file. */
+  createdAt: Date | string;
 }
 
+const time = (n: TreeNode) => new Date(n.createdAt).getTime();
 /** Oldest first; ids (cuids grow with time) break ties within a millisecond. */
-const byAge = (a: TreeNode, b: TreeNode) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byAge = (a: TreeNode, b: TreeNode) => time(a) - time(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Children of each message (`null` = first questions), oldest first. */
 export function childrenIndex<T extends TreeNode>(nodes: readonly T[]): Map<string | null, T[]> {

@@ -13,7 +13,7 @@ declare module "vitest" {
 /** One real server (real SQLite file, real route handlers) shared by the integration files. */
 export default async function setup(project: TestProject) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-it-"));
-  const server = await startServer({ dataDir, env: { TRUST_PROXY: "true", UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) } });
+  const server = await startServer({ dataDir, env: { TRUST_PROXY: "true", UPLOAD_MAX_BYTES: String(2 * 1024 * 1024), IMPORT_MAX_BYTES: String(8 * 1024 * 1024) } });
   project.provide("baseUrl", server.url);
   return async () => {
     await server.stop();

@@ -1,6 +1,7 @@
 import { ApiKeys } from "@/app/_components/api-keys";
+import { YourData } from "@/app/_components/your-data";
 
-// GET /settings – API keys for the OpenAI-compatible API
+// GET /settings – API keys for the OpenAI-compatible API, export and import of conversations
 export default function SettingsPage() {
   return (
     <main className="chat settings">
@@ -9,6 +10,7 @@ export default function SettingsPage() {
       </header>
       <div className="settings-body">
         <ApiKeys />
+        <YourData />
       </div>
     </main>
   );

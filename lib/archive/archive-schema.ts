@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { messageRoles, messageStatuses } from "@/lib/chat/message-parts";
+
+/**
+ * The JSON export format, version 1. One file holds any number of
+ * conversations (each its whole message tree) and the images they use, once
+ * each, keyed by SHA-256. Ids inside a file only link its parts together:
+ * an import gives everything new ids, so a file can never point at rows
+ * that already exist (anyone's).
+ *
+ * ```json
+ * { "format": "local-vision-chat", "version": 1, "exportedAt": "…",
+ *   "conversations": [{ "id", "title", …, "activeLeafId", "messages": [{ "id", "parentId", "parts": [
+ *     { "type": "text", "text" }, { "type": "image", "sha256" }] , … }] }],
+ *   "images": [{ "sha256", "mediaType", "width", "height", "data": "<base64>" }] }
+ * ```
+ */
+export const ARCHIVE_FORMAT = "local-vision-chat";
+export const ARCHIVE_VERSION = 1;
+
+const SHA256 = /^[0-9a-f]{64}$/;
+/** Ids are the exporter's; only their uniqueness within the file matters. */
+const fileId = z.string().min(1).max(100);
+const timestamp = z.iso.datetime({ offset: true });
+const count = z.number().int().min(0).nullable();
+
+export const archivePartSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string().max(1_000_000) }).strict(),
+  z.object({ type: z.literal("image"), sha256: z.string().regex(SHA256, "must be the image's SHA-256 (64 hex digits)") }).strict(),
+]);
+export type ArchivePart = z.infer<typeof archivePartSchema>;
+
+export const archiveMessageSchema = z.object({
+  id: fileId,
+  /** The message this one follows (an id in the same conversation), or null for a first question. */
+  parentId: fileId.nullable(),
+  /** Depth in the tree (0 = first question). */
+  position: z.number().int().min(0).max(1_000_000),
+  role: z.enum(messageRoles),
+  parts: z.array(archivePartSchema).max(1000),
+  status: z.enum(messageStatuses),
+  error: z.string().max(10_000).nullable(),
+  finishReason: z.string().max(100).nullable(),
+  model: z.string().max(500).nullable(),
+  promptTokens: count,
+  reusedTokens: count,
+  completionTokens: count,
+  ttftMs: count,
+  tokensPerSecond: z.number().min(0).nullable(),
+  createdAt: timestamp,
+});
+export type ArchiveMessage = z.infer<typeof archiveMessageSchema>;
+
+/** Per-conversation sampling settings; unknown keys are dropped. */
+export const archiveSettingsSchema = z.object({
+  temperature: z.number().min(0).max(10).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+  seed: z.number().int().optional(),
+});
+
+export const archiveConversationSchema = z
+  .object({
+    id: fileId,
+    title: z.string().max(1000),
+    titleByUser: z.boolean(),
+    model: z.string().max(500).nullable(),
+    systemPrompt: z.string().max(100_000).nullable(),
+    settings: archiveSettingsSchema.nullable(),
+    /** The last message of the branch shown; null = the newest message. */
+    activeLeafId: fileId.nullable(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    messages: z.array(archiveMessageSchema).max(100_000),
+  })
+  .superRefine((c, ctx) => {
+    const ids = new Set<string>();
+    for (const [i, m] of c.messages.entries()) {
+      if (ids.has(m.id)) ctx.addIssue({ code: "custom", path: ["messages", i, "id"], message: `the message id ${JSON.stringify(m.id)} appears twice` });
+      ids.add(m.id);
+    }
+    for (const [i, m] of c.messages.entries()) {
+      if (m.parentId !== null && !ids.has(m.parentId)) {
+        ctx.addIssue({ code: "custom", path: ["messages", i, "parentId"], message: "must be the id of a message in the same conversation" });
+      }
+    }
+    if (c.activeLeafId !== null && !ids.has(c.activeLeafId)) {
+      ctx.addIssue({ code: "custom", path: ["activeLeafId"], message: "must be the id of a message in the same conversation" });
+    }
+    if (hasCycle(c.messages)) ctx.addIssue({ code: "custom", path: ["messages"], message: "the parentId links form a loop" });
+  });
+export type ArchiveConversation = z.infer<typeof archiveConversationSchema>;
+
+export const archiveImageSchema = z.object({
+  sha256: z.string().regex(SHA256, "must be 64 lowercase hex digits"),
+  mediaType: z.enum(["image/png", "image/jpeg"]),
+  width: z.number().int().min(1),
+  height: z.number().int().min(1),
+  /** The stored bytes, base64. */
+  data: z.base64(),
+});
+export type ArchiveImage = z.infer<typeof archiveImageSchema>;
+
+export const archiveSchema = z
+  .object({
+    format: z.literal(ARCHIVE_FORMAT),
+    version: z.literal(ARCHIVE_VERSION),
+    exportedAt: timestamp,
+    conversations: z.array(archiveConversationSchema).max(10_000),
+    images: z.array(archiveImageSchema).max(100_000),
+  })
+  .superRefine((a, ctx) => {
+    const shas = new Set<string>();
+    for (const [i, image] of a.images.entries()) {
+      if (shas.has(image.sha256)) ctx.addIssue({ code: "custom", path: ["images", i, "sha256"], message: "this image appears twice" });
+      shas.add(image.sha256);
+    }
+    for (const [ci, c] of a.conversations.entries()) {
+      for (const [mi, m] of c.messages.entries()) {
+        for (const [pi, p] of m.parts.entries()) {
+          if (p.type === "image" && !shas.has(p.sha256)) {
+            ctx.addIssue({ code: "custom", path: ["conversations", ci, "messages", mi, "parts", pi, "sha256"], message: "no image with this SHA-256 is in the file" });
+          }
+        }
+      }
+    }
+  });
+export type Archive = z.infer<typeof archiveSchema>;
+
+/** True if following parentId from some message comes back to it. */
+function hasCycle(messages: { id: string; parentId: string | null }[]): boolean {
+  const parent = new Map(messages.map((m) => [m.id, m.parentId]));
+  const safe = new Set<string>();
+  for (const { id } of messages) {
+    const seen = new Set<string>();
+    let at: string | null | undefined = id;
+    while (at != null && !safe.has(at)) {
+      if (seen.has(at)) return true;
+      seen.add(at);
+      at = parent.get(at);
+    }
+    for (const s of seen) safe.add(s);
+  }
+  return false;
+}
