@@ -1,38 +1,24 @@
 import { createHash } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import { unzipSync, strFromU8 } from "fflate";
 import sharp from "sharp";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import type { Archive, ArchiveConversation } from "@/lib/archive/archive-schema";
+import { chat, fixture, uploadFixture, userMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 
 // Against the real server, a real SQLite file and the shipped demo model. The
 // server runs with IMPORT_MAX_BYTES = 8 MiB (global-setup.ts).
 
 const baseUrl = inject("baseUrl");
-const fixture = (name: string) => fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", name));
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-async function upload(client: TestClient, name: string, type: string): Promise<string> {
-  const form = new FormData();
-  form.append("file", new Blob([new Uint8Array(fixture(name))], { type }), name);
-  const res = await client.fetch("/api/uploads", { method: "POST", body: form });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as { attachment: { url: string } }).attachment.url;
-}
+const upload = (client: TestClient, name: string, type: string) => uploadFixture(client, name, type);
 
 /** One chat turn, drained; returns the answer's text. */
-async function chat(client: TestClient, id: string, text: string, imageUrl?: string): Promise<string> {
-  const parts = [...(imageUrl ? [{ type: "file", mediaType: "image/png", url: imageUrl }] : []), { type: "text", text }];
-  const res = await client.fetch("/api/chat", { method: "POST", json: { id, message: { role: "user", parts } } });
-  expect(res.status).toBe(200);
-  const body = await res.text();
-  return body
-    .split("\n\n")
-    .flatMap((frame) => (frame.startsWith("data: {") ? [JSON.parse(frame.slice(6)) as { type: string; delta?: string }] : []))
-    .flatMap((c) => (c.type === "text-delta" ? [c.delta!] : []))
-    .join("");
+async function ask(client: TestClient, id: string, text: string, imageUrl?: string): Promise<string> {
+  const r = await chat(client, { id, message: userMessage(text, imageUrl ? [imageUrl] : []) });
+  expect(r.status).toBe(200);
+  return r.text;
 }
 
 async function exportJson(client: TestClient, id?: string): Promise<{ res: Response; archive: Archive }> {
@@ -86,10 +72,10 @@ describe("export and import", () => {
     const res = await alice.fetch("/api/conversations", { method: "POST", json: {} });
     conversationId = ((await res.json()) as { conversation: { id: string } }).conversation.id;
     const png = await upload(alice, "red-circle.png", "image/png");
-    expect(await chat(alice, conversationId, "What color is the circle?", png)).toMatch(/\bred\b/);
+    expect(await ask(alice, conversationId, "What color is the circle?", png)).toMatch(/\bred\b/);
     const jpg = await upload(alice, "blue-square.jpg", "image/jpeg");
     // The tiny model answers a second image less reliably; only the export's fidelity is under test here.
-    expect((await chat(alice, conversationId, "What color is the square?", jpg)).length).toBeGreaterThan(0);
+    expect((await ask(alice, conversationId, "What color is the square?", jpg)).length).toBeGreaterThan(0);
     for (const url of [png, jpg]) {
       const bytes = Buffer.from(await (await alice.fetch(url)).arrayBuffer());
       originalBytes.set(sha256(bytes), bytes);
@@ -289,5 +275,32 @@ describe("export and import", () => {
     expect(res.body.error?.message).toMatch(/larger than the 8 MiB limit/);
     const form = await bob.fetch("/api/import", { method: "POST", body: JSON.stringify(original), headers: { "content-type": "text/plain" } });
     expect(form.status).toBe(415);
+  });
+  it("round-trips a conversation branched in the chat: every version, and the branch shown", async () => {
+    const res = await alice.fetch("/api/conversations", { method: "POST", json: {} });
+    const id = ((await res.json()) as { conversation: { id: string } }).conversation.id;
+    const png = await upload(alice, "red-circle.png", "image/png");
+    await ask(alice, id, "What color is the circle?", png);
+    await ask(alice, id, "What shape is red?");
+    const first = (await exportJson(alice, id)).archive.conversations[0]!;
+    // Regenerate the last answer, then edit the second question (a new branch, shown).
+    await chat(alice, { id, trigger: "regenerate-message" });
+    await chat(alice, { id, messageId: first.messages[2]!.id, message: userMessage("How many shapes are there?") });
+    const source = (await exportJson(alice, id)).archive;
+    expect(source.conversations[0]!.messages).toHaveLength(7);
+
+    const imported = await importJson(bob, source);
+    expect(imported.status).toBe(201);
+    const copyId = imported.body.conversations[0]!.id;
+    const copy = (await exportJson(bob, copyId)).archive.conversations[0]!;
+    expect(canonical(copy)).toEqual(canonical(source.conversations[0]!));
+    // The copy shows the edited branch, with both versions of the question to switch between.
+    const shown = ((await (await bob.fetch(`/api/conversations/${copyId}/messages`)).json()) as {
+      messages: { parts: { type: string; text?: string }[]; metadata?: { versions?: { ids: string[]; index: number } } }[];
+    }).messages;
+    expect(shown).toHaveLength(4);
+    expect(shown[2]!.parts.at(-1)!.text).toBe("How many shapes are there?");
+    expect(shown[2]!.metadata?.versions).toMatchObject({ index: 1 });
+    expect(shown[2]!.metadata?.versions?.ids).toHaveLength(2);
   });
 });
