@@ -1,15 +1,19 @@
 import "server-only";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
+import type { Prisma } from "@prisma/client";
 import { AppError } from "@/lib/errors";
 import { db } from "./client";
 
-const summarySelect = { id: true, title: true, model: true, createdAt: true, updatedAt: true } as const;
+const summarySelect = { id: true, title: true, titleByUser: true, model: true, createdAt: true, updatedAt: true } as const;
 
 export interface ConversationSummary {
   id: string;
   title: string;
+  /** True once the user renamed it; generated titles never replace such a title. */
+  titleByUser: boolean;
   model: string | null;
   createdAt: Date;
+  /** Last activity (a new message). Renames and generated titles leave it as it was. */
   updatedAt: Date;
 }
 
@@ -109,7 +113,11 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
   return { ...row, messages };
 }
 
-/** Renames or changes the system prompt; another user's id is *not found*. */
+/**
+ * Renames or changes the system prompt; another user's id is *not found*.
+ * A rename marks the title as the user's own. Neither counts as activity:
+ * the conversation keeps its place in the list.
+ */
 export async function updateConversationOrThrow({
   id,
   userId,
@@ -121,12 +129,40 @@ export async function updateConversationOrThrow({
   title?: string;
   systemPrompt?: string | null;
 }): Promise<ConversationSummary> {
-  const { count } = await db.conversation.updateMany({
+  const updated = await updateKeepingActivity({
     where: { id, userId },
-    data: { title, systemPrompt },
+    data: { title, systemPrompt, ...(title !== undefined ? { titleByUser: true } : {}) },
   });
-  if (count === 0) throw notFound();
+  if (!updated) throw notFound();
   return db.conversation.findUniqueOrThrow({ where: { id }, select: summarySelect });
+}
+
+/**
+ * Replaces the title with one the model wrote, unless the user has renamed
+ * the conversation meanwhile. Returns whether the title was replaced.
+ */
+export async function setGeneratedTitle({ id, title }: { id: string; title: string }): Promise<boolean> {
+  return updateKeepingActivity({ where: { id, titleByUser: false }, data: { title } });
+}
+
+/**
+ * Updates one conversation without moving it in the list: `updatedAt` is
+ * Prisma's @updatedAt, which any write would bump, so it is written back
+ * explicitly. Returns false when no row matched `where`.
+ */
+async function updateKeepingActivity({
+  where,
+  data,
+}: {
+  where: Prisma.ConversationWhereInput & { id: string };
+  data: Prisma.ConversationUpdateManyMutationInput;
+}): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const row = await tx.conversation.findFirst({ where, select: { updatedAt: true } });
+    if (!row) return false;
+    await tx.conversation.updateMany({ where, data: { ...data, updatedAt: row.updatedAt } });
+    return true;
+  });
 }
 
 /**
