@@ -63,7 +63,7 @@ async function writeTitle(engine: Engine, question: MessagePart[], answer: strin
   const asked = question.flatMap((p) => (p.type === "text" ? [p.text] : [])).join(" ").trim();
   const images = question.filter((p) => p.type === "image").length;
   const questionText = [images ? `(${images === 1 ? "an image" : `${images} images`})` : "", asked.slice(0, EXCERPT_CHARS)].filter(Boolean).join(" ");
-  const { text } = await generateText({
+  const { text, finishReason } = await generateText({
     model: engineModel(engine),
     messages: [
       {
@@ -76,7 +76,9 @@ async function writeTitle(engine: Engine, question: MessagePart[], answer: strin
     maxRetries: 0,
     abortSignal: AbortSignal.timeout(GENERATION_MS),
   });
-  return cleanGeneratedTitle(text);
+  // Cut off by the token cap within its first line: that line's last word may be unfinished.
+  const cutOff = finishReason === "length" && !text.trim().includes("\n");
+  return cleanGeneratedTitle(cutOff ? text.trim().replace(/\s+\S+$/, "") : text);
 }
 
 /** Resolves true once no answer runs or waits, false after IDLE_WAIT_MS. */
