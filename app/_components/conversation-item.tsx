@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useId, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import type { ConversationItem as Item } from "./use-conversations";
 
 /**
@@ -95,6 +95,12 @@ export function ConversationItem({
 /** The title field; calls `onDone` once: the new title (Enter, blur) or null (Esc, or left empty). */
 function RenameInput({ title, onDone }: { title: string; onDone: (title: string | null, viaKeyboard: boolean) => void }) {
   const done = useRef(false);
+  const input = useRef<HTMLInputElement>(null);
+  // Focused with the old title selected, so typing replaces it.
+  useEffect(() => {
+    input.current?.focus();
+    input.current?.select();
+  }, []);
   const finish = (value: string | null, viaKeyboard: boolean) => {
     if (done.current) return;
     done.current = true;
@@ -112,9 +118,8 @@ function RenameInput({ title, onDone }: { title: string; onDone: (title: string 
         name="title"
         className="rename-input"
         aria-label="New title"
+        ref={input}
         defaultValue={title}
-        autoFocus
-        onFocus={(e) => e.currentTarget.select()}
         maxLength={200}
         onKeyDown={(e) => {
           if (e.key !== "Escape") return;
