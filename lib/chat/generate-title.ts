@@ -10,12 +10,14 @@ import { cleanGeneratedTitle } from "./title";
 const TITLE_TOKENS = 16;
 /** Characters of the question and of the answer the model reads. */
 const EXCERPT_CHARS = 600;
-/** How often an engine busy with answers is checked again, in ms. */
-const IDLE_POLL_MS = 250;
+/** How often the engine's slots and queue are checked, in ms. */
+const POLL_MS = 100;
 /** A title still waiting for an idle engine after this long (ms) is dropped: the first-question title stays. */
 const IDLE_WAIT_MS = 5 * 60_000;
 /** Longest a title generation may run, in ms. */
 const GENERATION_MS = 30_000;
+/** Titles given up for answers that came in before one was written. */
+const MAX_TRIES = 3;
 
 const INSTRUCTION =
   "Write a short title (at most six words) for the conversation below. Reply with the title only, no quotes, no punctuation at the end.";
@@ -25,10 +27,11 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Names a conversation with the chat model after its first exchange, in the
- * background: it waits until the engine has no answer running or queued
- * (titles never delay an answer), then writes at most 16 tokens at
- * temperature 0 without a session key (no conversation's cached state is
- * touched). The cleaned title replaces the first-question title unless it
+ * background, never delaying an answer: it starts only once the engine has
+ * had no answer running or waiting for `quietMs`, and stops (to try again
+ * later) as soon as an answer waits for a slot. It writes at most 16 tokens
+ * at temperature 0 without a session key, so no conversation's cached state
+ * is touched. The cleaned title replaces the first-question title unless it
  * is empty or the user renamed the conversation meanwhile.
  *
  * Never rejects; resolves with the title saved, or null when none was.
@@ -38,6 +41,7 @@ export function generateTitle({
   conversationId,
   question,
   answer,
+  quietMs = 1000,
 }: {
   engine: Engine;
   conversationId: string;
@@ -45,12 +49,21 @@ export function generateTitle({
   question: MessagePart[];
   /** The first answer's text. */
   answer: string;
+  /**
+   * How long the engine must have been idle before the title starts, in ms.
+   * Default 1000: a follow-up sent right after an answer finds its slot free.
+   */
+  quietMs?: number;
 }): Promise<string | null> {
   const run = queue.then(async () => {
-    if (!(await waitUntilIdle(engine))) return null;
-    const title = await writeTitle(engine, question, answer);
-    if (!title) return null;
-    return (await setGeneratedTitle({ id: conversationId, title })) ? title : null;
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      if (!(await waitUntilIdle(engine, quietMs))) return null;
+      const title = await writeTitleUnlessAnswersWait(engine, question, answer);
+      if (title === null) continue;
+      if (!title) return null;
+      return (await setGeneratedTitle({ id: conversationId, title })) ? title : null;
+    }
+    return null;
   });
   queue = run.catch(() => {});
   return run.catch((err: unknown) => {
@@ -59,7 +72,24 @@ export function generateTitle({
   });
 }
 
-async function writeTitle(engine: Engine, question: MessagePart[], answer: string): Promise<string> {
+/** The cleaned title, or null when an answer came to wait for a slot and the title was stopped for it. */
+async function writeTitleUnlessAnswersWait(engine: Engine, question: MessagePart[], answer: string): Promise<string | null> {
+  const yieldToAnswers = new AbortController();
+  const watch = setInterval(() => {
+    if (engine.status().queueLength > 0) yieldToAnswers.abort();
+  }, POLL_MS);
+  try {
+    const title = await writeTitle(engine, question, answer, AbortSignal.any([yieldToAnswers.signal, AbortSignal.timeout(GENERATION_MS)]));
+    return yieldToAnswers.signal.aborted ? null : title;
+  } catch (err) {
+    if (yieldToAnswers.signal.aborted) return null;
+    throw err;
+  } finally {
+    clearInterval(watch);
+  }
+}
+
+async function writeTitle(engine: Engine, question: MessagePart[], answer: string, signal: AbortSignal): Promise<string> {
   const asked = question.flatMap((p) => (p.type === "text" ? [p.text] : [])).join(" ").trim();
   const images = question.filter((p) => p.type === "image").length;
   const questionText = [images ? `(${images === 1 ? "an image" : `${images} images`})` : "", asked.slice(0, EXCERPT_CHARS)].filter(Boolean).join(" ");
@@ -74,20 +104,27 @@ async function writeTitle(engine: Engine, question: MessagePart[], answer: strin
     maxOutputTokens: TITLE_TOKENS,
     temperature: 0,
     maxRetries: 0,
-    abortSignal: AbortSignal.timeout(GENERATION_MS),
+    abortSignal: signal,
   });
   // Cut off by the token cap within its first line: that line's last word may be unfinished.
   const cutOff = finishReason === "length" && !text.trim().includes("\n");
   return cleanGeneratedTitle(cutOff ? text.trim().replace(/\s+\S+$/, "") : text);
 }
 
-/** Resolves true once no answer runs or waits, false after IDLE_WAIT_MS. */
-async function waitUntilIdle(engine: Engine): Promise<boolean> {
+/** Resolves true once no answer has run or waited for `quietMs`, false after IDLE_WAIT_MS. */
+async function waitUntilIdle(engine: Engine, quietMs: number): Promise<boolean> {
   const deadline = Date.now() + IDLE_WAIT_MS;
+  let idleSince: number | null = null;
   for (;;) {
     const { slotsBusy, queueLength } = engine.status();
-    if (slotsBusy === 0 && queueLength === 0) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+    const now = Date.now();
+    if (slotsBusy === 0 && queueLength === 0) {
+      idleSince ??= now;
+      if (now - idleSince >= quietMs) return true;
+    } else {
+      idleSince = null;
+    }
+    if (now > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
