@@ -32,13 +32,17 @@ async function uploadRedCircle(client: TestClient): Promise<string> {
   return ((await res.json()) as { attachment: { url: string } }).attachment.url;
 }
 
-/** One chat turn, drained; returns the answer's text. */
-async function ask(client: TestClient, id: string, text: string, imageUrl?: string): Promise<string> {
+/** One chat turn, drained; returns the answer's text. `whileAnswering` runs at the first token. */
+async function ask(client: TestClient, id: string, text: string, { imageUrl, whileAnswering }: { imageUrl?: string; whileAnswering?: () => Promise<void> } = {}): Promise<string> {
   const parts = [...(imageUrl ? [{ type: "file", mediaType: "image/png", url: imageUrl }] : []), { type: "text", text }];
   const res = await client.fetch("/api/chat", { method: "POST", json: { id, message: { role: "user", parts } } });
   expect(res.status).toBe(200);
   let answer = "";
-  for await (const chunk of readSseJson<{ type: string; delta?: string }>(res.body!)) if (chunk.type === "text-delta") answer += chunk.delta;
+  for await (const chunk of readSseJson<{ type: string; delta?: string }>(res.body!)) {
+    if (chunk.type !== "text-delta") continue;
+    if (!answer && whileAnswering) await whileAnswering();
+    answer += chunk.delta;
+  }
   return answer;
 }
 
@@ -68,7 +72,7 @@ describe("titles", () => {
 
   it("the model writes a short title after the first answer, without moving the conversation", async () => {
     const id = await newConversation(client);
-    const answer = await ask(client, id, FIRST_QUESTION, await uploadRedCircle(client));
+    const answer = await ask(client, id, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
     expect(answer).toMatch(/\bred\b/);
     const answered = await waitFor(client, id, (s) => s.title !== "New conversation", 5_000);
     const named = await waitFor(client, id, (s) => s.title !== FIRST_QUESTION);
@@ -86,16 +90,19 @@ describe("titles", () => {
     expect((await summary(client, id)).title).toBe(named.title);
   });
 
-  it("never overwrites a title the user gave, even one given while the answer was written", async () => {
+  it("never overwrites a title the user gave while the first answer was written", async () => {
     const id = await newConversation(client);
-    // Renamed before the first answer finishes (here: before it starts).
-    const renamed = await client.fetch(`/api/conversations/${id}`, { method: "PATCH", json: { title: "My circle" } });
-    expect(renamed.status).toBe(200);
-    expect((await renamed.json()).conversation).toMatchObject({ title: "My circle", titleByUser: true });
-    await ask(client, id, FIRST_QUESTION, await uploadRedCircle(client));
-    // A control conversation asked at the same time gets its model title; by then this one's would have been written too.
+    await ask(client, id, FIRST_QUESTION, {
+      imageUrl: await uploadRedCircle(client),
+      whileAnswering: async () => {
+        const renamed = await client.fetch(`/api/conversations/${id}`, { method: "PATCH", json: { title: "My circle" } });
+        expect(renamed.status).toBe(200);
+        expect((await renamed.json()).conversation).toMatchObject({ title: "My circle", titleByUser: true });
+      },
+    });
+    // A control conversation asked afterwards gets its model title; titles are written in order, so this one's came first.
     const control = await newConversation(client);
-    await ask(client, control, FIRST_QUESTION, await uploadRedCircle(client));
+    await ask(client, control, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
     await waitFor(client, control, (s) => s.title !== FIRST_QUESTION && s.title !== "New conversation");
     expect(await summary(client, id)).toMatchObject({ title: "My circle", titleByUser: true });
   });
