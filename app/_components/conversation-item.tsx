@@ -44,10 +44,13 @@ export function ConversationItem({
       }}
     >
       {mode === "renaming" ? (
-        <RenameInput title={item.title} onDone={(title, viaKeyboard) => {
-          close(viaKeyboard);
-          if (title !== null && title !== item.title) onRename(title);
-        }} />
+        <RenameInput
+          title={item.title}
+          onDone={(title, viaKeyboard) => {
+            close(viaKeyboard);
+            if (title !== null && title !== item.title) onRename(title);
+          }}
+        />
       ) : (
         <Link href={`/c/${item.id}`} onClick={onOpen} title={item.title} aria-current={active ? "page" : undefined}>
           {item.title}

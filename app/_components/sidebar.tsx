@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import { groupByDate, startOfDay } from "@/lib/chat/group-by-date";
 import { ConversationItem } from "./conversation-item";
 import { SignOutButton } from "./sign-out-button";
@@ -32,6 +32,7 @@ export function Sidebar({
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const toggle = useRef<HTMLButtonElement>(null);
+  const idPrefix = useId();
 
   // Any navigation closes the phone sidebar.
   const [shownPath, setShownPath] = useState(pathname);
@@ -94,11 +95,12 @@ export function Sidebar({
 
   return (
     <>
-      <button ref={toggle} type="button" className="sidebar-toggle" aria-label="Conversations" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button ref={toggle} type="button" className="sidebar-toggle" aria-label="Conversations" aria-expanded={open} aria-controls={`${idPrefix}-nav`} onClick={() => setOpen(!open)}>
         ☰
       </button>
       <div className="sidebar-backdrop" hidden={!open} aria-hidden="true" onClick={() => setOpen(false)} />
       <nav
+        id={`${idPrefix}-nav`}
         className={`sidebar ${open ? "sidebar-open" : ""}`}
         aria-label="Conversations"
         onKeyDown={(e) => {
@@ -117,11 +119,15 @@ export function Sidebar({
         <div className="conversation-groups">
           {empty && <p className="muted small">{results ? "Nothing found." : "No conversations yet."}</p>}
           {groups.map(
-            (group) =>
+            (group, i) =>
               group.items.length > 0 && (
-                <section key={group.label ?? "all"} className="conversation-group" aria-label={group.label ?? undefined}>
-                  {group.label && <h2 className="conversation-group-heading">{group.label}</h2>}
-                  <ul className="conversation-list">
+                <div key={group.label ?? "all"} className="conversation-group">
+                  {group.label && (
+                    <h2 id={`${idPrefix}-group-${i}`} className="conversation-group-heading">
+                      {group.label}
+                    </h2>
+                  )}
+                  <ul className="conversation-list" aria-labelledby={group.label ? `${idPrefix}-group-${i}` : undefined}>
                     {group.items.map((c) => (
                       <ConversationItem
                         key={c.id}
@@ -133,7 +139,7 @@ export function Sidebar({
                       />
                     ))}
                   </ul>
-                </section>
+                </div>
               ),
           )}
           {!results && list.hasMore && (

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { SLOW_PORT } from "../../playwright.config";
 import { signUp } from "./helpers";
@@ -12,6 +13,12 @@ const sidebar = (page: Page) => page.getByRole("navigation", { name: "Conversati
 /** The titles in the sidebar, top to bottom (also while the phone drawer is closed). */
 const titles = (page: Page) =>
   page.getByRole("navigation", { name: "Conversations", includeHidden: true }).locator(".conversation-item > a").allTextContents();
+
+/** Accessibility problems axe finds in the sidebar, as "rule: element" lines. */
+async function axeProblems(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).include("nav.sidebar").analyze();
+  return violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
 
 /** Creates conversations through the API from the signed-in page, oldest first; returns their ids. */
 async function createConversations(page: Page, names: string[]): Promise<string[]> {
@@ -50,6 +57,7 @@ test("phone: the ☰ button sits inside the header, a tap outside or a navigatio
   await expect(sidebar(page).getByRole("link", { name: "Counting" })).toBeVisible();
   await expect(toggle).toHaveAttribute("aria-expanded", "true");
   await page.waitForTimeout(300); // the slide-in
+  expect(await axeProblems(page)).toEqual([]);
   await page.screenshot({ path: path.join(SHOTS, "sidebar-phone-light.png") });
   await page.emulateMedia({ colorScheme: "dark" });
   await page.screenshot({ path: path.join(SHOTS, "sidebar-phone-dark.png") });
@@ -144,8 +152,10 @@ test("rename: Esc cancels, Enter and leaving the field save, the keyboard reache
   await page.reload();
   expect(await titles(page)).toEqual(["Newest", "Middle, renamed by keyboard", "Oldest, renamed"]);
   await page.screenshot({ path: path.join(SHOTS, "sidebar-desktop-light.png") });
+  expect(await axeProblems(page)).toEqual([]);
   await page.emulateMedia({ colorScheme: "dark" });
   await page.screenshot({ path: path.join(SHOTS, "sidebar-desktop-dark.png") });
+  expect(await axeProblems(page)).toEqual([]);
 });
 
 test("the first page holds 30 conversations; Show more loads the rest", async ({ page }) => {
