@@ -125,6 +125,7 @@ async function waitUntilIdle(engine: Engine, quietMs: number): Promise<boolean> 
       idleSince = null;
     }
     if (now > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    // unref: a title waiting for a busy engine never keeps the process alive.
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
   }
 }
