@@ -78,7 +78,7 @@ export function useConversations({
     fetch(`/api/conversations/${encodeURIComponent(pending)}`)
       .then(async (res) => {
         if (cancelled) return;
-        const body = res.ok ? ((await res.json()) as { conversation: ConversationItem & { updatedAt: string } }) : null;
+        const body = res.ok ? ((await res.json()) as { conversation: ConversationItem }) : null;
         const c = body?.conversation;
         setFetched({ id: pending, item: c ? { id: c.id, title: c.title, titleByUser: c.titleByUser, updatedAt: c.updatedAt } : null });
       })
