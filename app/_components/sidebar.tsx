@@ -2,36 +2,44 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
-import { CONVERSATIONS_CHANGED } from "./events";
+import { useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
+import { groupByDate, startOfDay } from "@/lib/chat/group-by-date";
+import { ConversationItem } from "./conversation-item";
 import { SignOutButton } from "./sign-out-button";
+import { NEW_TITLE, useConversations, type ConversationItem as Item } from "./use-conversations";
 
-interface Item {
-  id: string;
-  title: string;
-  updatedAt: string;
-}
-
-export function Sidebar({ conversations: initial, user }: { conversations: Item[]; user: string }) {
+export function Sidebar({
+  conversations: initial,
+  nextCursor,
+  pageSize,
+  user,
+}: {
+  /** The first page, most recently active first. */
+  conversations: Item[];
+  /** Where the next page starts (GET /api/conversations?cursor=); null when this is all. */
+  nextCursor: string | null;
+  pageSize: number;
+  user: string;
+}) {
   const router = useRouter();
-  // The server's first page, refreshed in place when a chat says it changed (never by re-rendering the chat).
-  const [fetched, setFetched] = useState<{ base: Item[]; items: Item[] } | null>(null);
-  const conversations = fetched?.base === initial ? fetched.items : initial;
-  useEffect(() => {
-    const reload = async () => {
-      const res = await fetch("/api/conversations?limit=100", { cache: "no-store" }).catch(() => null);
-      if (res?.ok) setFetched({ base: initial, items: ((await res.json()) as { conversations: Item[] }).conversations });
-    };
-    window.addEventListener(CONVERSATIONS_CHANGED, reload);
-    return () => window.removeEventListener(CONVERSATIONS_CHANGED, reload);
-  }, [initial]);
   const pathname = usePathname();
+  // usePathname follows history.replaceState, so a chat created on "/" shows up here during its first answer.
+  const currentId = /^\/c\/([^/]+)$/.exec(pathname)?.[1] ?? null;
+  const list = useConversations({ initial, nextCursor, pageSize, currentId });
+  const today = useToday();
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<{ q: string; items: Item[] } | null>(null);
-  const [renaming, setRenaming] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<string | null>(null);
   const [open, setOpen] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
+  const idPrefix = useId();
+
+  // Any navigation closes the phone sidebar.
+  const [shownPath, setShownPath] = useState(pathname);
+  if (shownPath !== pathname) {
+    setShownPath(pathname);
+    setOpen(false);
+  }
 
   // Search titles and message text on the server (debounced).
   const q = query.trim();
@@ -45,28 +53,59 @@ export function Sidebar({ conversations: initial, user }: { conversations: Item[
   }, [q]);
   const results = q && found?.q === q ? found.items : null;
 
+  function close() {
+    setOpen(false);
+    toggle.current?.focus();
+  }
+
   async function rename(id: string, title: string) {
-    setRenaming(null);
+    setError(null);
+    list.patch(id, { title, titleByUser: true });
+    setFound((f) => f && { ...f, items: f.items.map((c) => (c.id === id ? { ...c, title, titleByUser: true } : c)) });
     const res = await fetch(`/api/conversations/${id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ title }) });
     if (!res.ok) setError("Could not rename the conversation.");
-    router.refresh();
+    // No router.refresh(): it would re-render the open chat and cut an answer being written.
   }
 
   async function remove(id: string) {
-    setConfirming(null);
+    setError(null);
     const res = await fetch(`/api/conversations/${id}`, { method: "DELETE" });
     if (!res.ok) return setError("Could not delete the conversation.");
-    if (pathname === `/c/${id}`) router.push("/");
-    router.refresh();
+    list.remove(id);
+    setFound((f) => f && { ...f, items: f.items.filter((c) => c.id !== id) });
+    if (currentId === id) router.push("/");
   }
 
-  const list = results ?? conversations;
+  async function showMore() {
+    setError(null);
+    if (!(await list.showMore())) setError("Could not load more conversations.");
+  }
+
+  const items = results ?? list.conversations;
+  const groups: { label: string | null; items: Item[] }[] =
+    today === null ? [{ label: null, items }] : groupByDate(items, (c) => new Date(c.updatedAt), new Date(today));
+  if (!results && list.pending) {
+    // The chat being started now: at the top of today's conversations.
+    const placeholder: Item = { id: list.pending, title: NEW_TITLE, titleByUser: false, updatedAt: "" };
+    if (groups[0] && (groups[0].label === null || groups[0].label === "Today")) groups[0] = { ...groups[0], items: [placeholder, ...groups[0].items] };
+    else groups.unshift({ label: today === null ? null : "Today", items: [placeholder] });
+  }
+  const empty = groups.every((g) => g.items.length === 0);
+
   return (
     <>
-      <button type="button" className="button sidebar-toggle" aria-label="Conversations" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <button ref={toggle} type="button" className="sidebar-toggle" aria-label="Conversations" aria-expanded={open} aria-controls={`${idPrefix}-nav`} onClick={() => setOpen(!open)}>
         ☰
       </button>
-      <nav className={`sidebar ${open ? "sidebar-open" : ""}`} aria-label="Conversations">
+      <div className="sidebar-backdrop" hidden={!open} aria-hidden="true" onClick={() => setOpen(false)} />
+      <nav
+        id={`${idPrefix}-nav`}
+        className={`sidebar ${open ? "sidebar-open" : ""}`}
+        aria-label="Conversations"
+        onKeyDown={(e) => {
+          if (e.key === "Escape" && open) close();
+        }}
+      >
         <Link className="button button-primary new-chat" href="/" onClick={() => setOpen(false)}>
           + New chat
         </Link>
@@ -76,48 +115,38 @@ export function Sidebar({ conversations: initial, user }: { conversations: Item[
             {error}
           </p>
         )}
-        <ul className="conversation-list">
-          {list.length === 0 && <li className="muted small">{results ? "Nothing found." : "No conversations yet."}</li>}
-          {list.map((c) => (
-            <li key={c.id} className={pathname === `/c/${c.id}` ? "active" : ""}>
-              {renaming === c.id ? (
-                <form
-                  onSubmit={(e) => {
-                    e.preventDefault();
-                    const title = String(new FormData(e.currentTarget).get("title") ?? "").trim();
-                    if (title) void rename(c.id, title);
-                  }}
-                >
-                  <input name="title" aria-label="New title" defaultValue={c.title} autoFocus maxLength={200} onBlur={() => setRenaming(null)} />
-                </form>
-              ) : (
-                <Link href={`/c/${c.id}`} onClick={() => setOpen(false)} title={c.title}>
-                  {c.title}
-                </Link>
-              )}
-              {confirming === c.id ? (
-                <span className="confirm">
-                  Delete?{" "}
-                  <button type="button" className="link-button danger" onClick={() => remove(c.id)}>
-                    Yes, delete
-                  </button>{" "}
-                  <button type="button" className="link-button" onClick={() => setConfirming(null)}>
-                    No
-                  </button>
-                </span>
-              ) : (
-                <span className="row-actions">
-                  <button type="button" className="link-button" aria-label={`Rename ${c.title}`} onMouseDown={(e) => e.preventDefault()} onClick={() => setRenaming(c.id)}>
-                    Rename
-                  </button>
-                  <button type="button" className="link-button" aria-label={`Delete ${c.title}`} onClick={() => setConfirming(c.id)}>
-                    Delete
-                  </button>
-                </span>
-              )}
-            </li>
-          ))}
-        </ul>
+        <div className="conversation-groups">
+          {empty && <p className="muted small">{results ? "Nothing found." : "No conversations yet."}</p>}
+          {groups.map(
+            (group, i) =>
+              group.items.length > 0 && (
+                <div key={group.label ?? "all"} className="conversation-group">
+                  {group.label && (
+                    <h2 id={`${idPrefix}-group-${i}`} className="conversation-group-heading">
+                      {group.label}
+                    </h2>
+                  )}
+                  <ul className="conversation-list" aria-labelledby={group.label ? `${idPrefix}-group-${i}` : undefined}>
+                    {group.items.map((c) => (
+                      <ConversationItem
+                        key={c.id}
+                        item={c}
+                        active={c.id === currentId}
+                        onOpen={() => setOpen(false)}
+                        onRename={(title) => void rename(c.id, title)}
+                        onDelete={() => void remove(c.id)}
+                      />
+                    ))}
+                  </ul>
+                </div>
+              ),
+          )}
+          {!results && list.hasMore && (
+            <button type="button" className="button show-more" onClick={showMore} disabled={list.loadingMore}>
+              {list.loadingMore ? "Loading…" : "Show more"}
+            </button>
+          )}
+        </div>
         <footer className="sidebar-footer">
           <span className="muted small" title={user}>
             {user}
@@ -130,4 +159,18 @@ export function Sidebar({ conversations: initial, user }: { conversations: Item[
       </nav>
     </>
   );
+}
+
+/**
+ * Local midnight today (ms), for the date headings; null while rendering on
+ * the server and hydrating, whose clock and time zone may not be the user's
+ * (the list is shown without headings until then).
+ */
+function useToday(): number | null {
+  return useSyncExternalStore(subscribeMinutes, () => startOfDay(new Date(), 0), () => null);
+}
+
+function subscribeMinutes(changed: () => void): () => void {
+  const timer = setInterval(changed, 60_000);
+  return () => clearInterval(timer);
 }

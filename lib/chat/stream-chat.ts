@@ -8,6 +8,7 @@ import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
+import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
 import type { SamplingSettings } from "./settings";
 import { titleFrom } from "./title";
@@ -116,6 +117,7 @@ export async function streamChat({
     // Until the user renames it, the conversation is named after its first question.
     if (status !== "error" && untitledFirstQuestion) {
       await setDefaultTitle({ conversationId, title: titleFrom(untitledFirstQuestion, text) });
+      void generateTitle({ engine, conversationId, question: untitledFirstQuestion, answer: text });
     }
   };
   let flushed = "";

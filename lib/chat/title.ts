@@ -1,5 +1,8 @@
 import type { MessagePart } from "./message-parts";
 
+/** Longest title shown, in characters. */
+export const MAX_TITLE_CHARS = 60;
+
 /**
  * A short title from the first question (first line, cut at a word, at most
  * 60 characters); for an image-only question, from the start of the answer.
@@ -7,8 +10,30 @@ import type { MessagePart } from "./message-parts";
 export function titleFrom(question: MessagePart[], answer: string): string {
   const text = question.flatMap((p) => (p.type === "text" ? [p.text] : [])).join(" ");
   const source = text.trim() || (answer.trim() ? `Image: ${answer.trim()}` : "Image conversation");
-  const line = source.split("\n")[0]!.replace(/\s+/g, " ").trim();
-  if (line.length <= 60) return line;
-  const cut = line.slice(0, 60);
-  return `${cut.slice(0, cut.lastIndexOf(" ") > 30 ? cut.lastIndexOf(" ") : 60).trimEnd()}…`;
+  return shorten(source.split("\n")[0]!);
+}
+
+/**
+ * A title the model wrote, cleaned: its first non-empty line without a
+ * "Title:" label, markdown marks, surrounding quotes or trailing
+ * punctuation, at most 60 characters. Empty when nothing usable is left.
+ */
+export function cleanGeneratedTitle(raw: string): string {
+  const line = raw.split("\n").find((l) => l.trim()) ?? "";
+  const cleaned = line
+    .replace(/^\s*(?:#+|[-*•]|\d+[.)])\s+/, "")
+    .replace(/^\s*title\s*:\s*/i, "")
+    .replace(/[*_`]/g, "")
+    .replace(/^[\s"'“”‘’«»]+/, "")
+    .replace(/[\s"'“”‘’«».,;:!?…-]+$/, "");
+  return cleaned ? shorten(cleaned) : "";
+}
+
+/** One line, spaces collapsed; a longer one is cut at a word and ends in "…", MAX_TITLE_CHARS in all. */
+function shorten(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  if (line.length <= MAX_TITLE_CHARS) return line;
+  const cut = line.slice(0, MAX_TITLE_CHARS - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${cut.slice(0, space > 30 ? space : cut.length).trimEnd()}…`;
 }

@@ -6,13 +6,16 @@ import { AppError } from "@/lib/errors";
 import { Prisma } from "@prisma/client";
 import { db } from "./client";
 
-const summarySelect = { id: true, title: true, model: true, createdAt: true, updatedAt: true } as const;
+const summarySelect = { id: true, title: true, titleByUser: true, model: true, createdAt: true, updatedAt: true } as const;
 
 export interface ConversationSummary {
   id: string;
   title: string;
+  /** True once the user renamed it; generated titles never replace such a title. */
+  titleByUser: boolean;
   model: string | null;
   createdAt: Date;
+  /** Last activity (a new message). Renames and generated titles leave it as it was. */
   updatedAt: Date;
 }
 
@@ -131,11 +134,16 @@ export async function switchBranchOrThrow({ id, userId, messageId }: { id: strin
   const nodes = await db.message.findMany({ where: { conversationId: id, conversation: { userId } }, select: { id: true, parentId: true, createdAt: true } });
   if (!nodes.some((n) => n.id === messageId)) throw new AppError("not_found:message", "Message not found.");
   const leaf = newestLeaf(nodes, messageId)!;
-  await db.conversation.updateMany({ where: { id, userId }, data: { activeLeafId: leaf.id, updatedAt: undefined } });
+  // Looking at another version is not activity: the conversation keeps its place in the list.
+  await updateKeepingActivity({ where: { id, userId }, data: { activeLeafId: leaf.id } });
   return getConversationOrThrow({ id, userId });
 }
 
-/** Renames, or changes the system prompt or sampling settings; another user's id is *not found*. */
+/**
+ * Renames, or changes the system prompt or sampling settings; another user's id is *not found*.
+ * A rename marks the title as the user's own. Neither counts as activity:
+ * the conversation keeps its place in the list.
+ */
 export async function updateConversationOrThrow({
   id,
   userId,
@@ -149,7 +157,7 @@ export async function updateConversationOrThrow({
   systemPrompt?: string | null;
   settings?: SamplingSettings | null;
 }): Promise<ConversationSummary> {
-  const { count } = await db.conversation.updateMany({
+  const updated = await updateKeepingActivity({
     where: { id, userId },
     data: {
       title,
@@ -158,8 +166,36 @@ export async function updateConversationOrThrow({
       ...(settings !== undefined ? { settings: settings ?? Prisma.DbNull } : {}),
     },
   });
-  if (count === 0) throw notFound();
+  if (!updated) throw notFound();
   return db.conversation.findUniqueOrThrow({ where: { id }, select: summarySelect });
+}
+
+/**
+ * Replaces the title with one the model wrote, unless the user has renamed
+ * the conversation meanwhile. Returns whether the title was replaced.
+ */
+export async function setGeneratedTitle({ id, title }: { id: string; title: string }): Promise<boolean> {
+  return updateKeepingActivity({ where: { id, titleByUser: false }, data: { title } });
+}
+
+/**
+ * Updates one conversation without moving it in the list: `updatedAt` is
+ * Prisma's @updatedAt, which any write would bump, so it is written back
+ * explicitly. Returns false when no row matched `where`.
+ */
+async function updateKeepingActivity({
+  where,
+  data,
+}: {
+  where: Prisma.ConversationWhereInput & { id: string };
+  data: Prisma.ConversationUpdateManyMutationInput;
+}): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const row = await tx.conversation.findFirst({ where, select: { updatedAt: true } });
+    if (!row) return false;
+    await tx.conversation.updateMany({ where, data: { ...data, updatedAt: row.updatedAt } });
+    return true;
+  });
 }
 
 /**

@@ -66,10 +66,12 @@ test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and 
   // The earlier answer is kept as a version.
   await expect(assistant(page).nth(1).getByRole("group", { name: "Answer versions" })).toContainText("2/2");
 
-  // Reload: the conversation is in the sidebar, with its image.
+  // Reload: the conversation is in the sidebar (by now under the title the model wrote), with its image.
   await page.reload();
   const sidebar = page.getByRole("navigation", { name: "Conversations" });
-  await expect(sidebar.getByRole("link", { name: "What color is the circle?" })).toBeVisible();
+  const listed = sidebar.locator(`a[href="${new URL(conversationUrl).pathname}"]`);
+  await expect(listed).toBeVisible();
+  const title = await listed.innerText();
   await expect(page.getByRole("article", { name: "You" }).first().getByRole("img")).toBeVisible();
   await expect(assistant(page).first()).toContainText("red");
 
@@ -77,16 +79,18 @@ test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and 
   const other = await browser.newContext();
   const otherPage = await other.newPage();
   await signUp(otherPage);
-  await expect(otherPage.getByRole("navigation", { name: "Conversations" }).getByText("What color is the circle?")).toHaveCount(0);
+  await expect(otherPage.getByRole("navigation", { name: "Conversations" }).getByText(title)).toHaveCount(0);
   const response = await otherPage.goto(conversationUrl);
   expect(response?.status()).toBe(404);
   await other.close();
 
-  // Rename, then delete with confirmation.
-  await sidebar.getByRole("button", { name: "Rename What color is the circle?" }).click();
+  // Rename, then delete with confirmation (both in the row's ⋯ menu).
+  await sidebar.getByRole("button", { name: `Actions for ${title}` }).click();
+  await sidebar.getByRole("button", { name: `Rename ${title}` }).click();
   await sidebar.getByLabel("New title").fill("Red circle");
   await sidebar.getByLabel("New title").press("Enter");
   await expect(sidebar.getByRole("link", { name: "Red circle" })).toBeVisible();
+  await sidebar.getByRole("button", { name: "Actions for Red circle" }).click();
   await sidebar.getByRole("button", { name: "Delete Red circle" }).click();
   await sidebar.getByRole("button", { name: "Yes, delete" }).click();
   await expect(sidebar.getByRole("link", { name: "Red circle" })).toHaveCount(0);
@@ -113,7 +117,7 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   await page.emulateMedia({ colorScheme: "light" });
   await page.screenshot({ path: path.join(SHOTS, "chat-phone-light.png") });
   await page.getByRole("button", { name: "Conversations" }).click();
-  await expect(page.getByRole("navigation", { name: "Conversations" }).getByRole("link", { name: "Describe the image." })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Conversations" }).locator(`a[href="${new URL(page.url()).pathname}"]`)).toBeVisible();
   await page.waitForTimeout(400);
   await page.screenshot({ path: path.join(SHOTS, "sidebar-phone-light.png") });
   await page.goto("/signin");

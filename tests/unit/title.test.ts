@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { cleanGeneratedTitle, MAX_TITLE_CHARS, titleFrom } from "@/lib/chat/title";
+
+describe("cleanGeneratedTitle", () => {
+  it.each([
+    ["Red circle on white", "Red circle on white"],
+    ['"Red circle on white."', "Red circle on white"],
+    ["Title: The blue square!\nMore text the model went on with", "The blue square"],
+    ["\n\n  **Shapes and colours**  \n", "Shapes and colours"],
+    ["“Counting shapes”…", "Counting shapes"],
+    ["# A heading title", "A heading title"],
+    ["1. First idea", "First idea"],
+    ["  many    spaces   here ", "many spaces here"],
+  ])("%j → %j", (raw, title) => {
+    expect(cleanGeneratedTitle(raw)).toBe(title);
+  });
+
+  it("is empty when nothing usable is left", () => {
+    for (const raw of ["", "   \n \n", '""', "...", "Title:", "**"]) expect(cleanGeneratedTitle(raw)).toBe("");
+  });
+
+  it("cuts a long line at a word, within the limit", () => {
+    const title = cleanGeneratedTitle("A very long title about a red circle and a blue square and a green triangle on a grey background");
+    expect(title.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+    expect(title).toBe("A very long title about a red circle and a blue square and…");
+  });
+});
+
+describe("titleFrom", () => {
+  it("names a conversation after the first line of its first question", () => {
+    expect(titleFrom([{ type: "text", text: "What colour is it?\nand more" }], "Red.")).toBe("What colour is it?");
+  });
+
+  it("uses the answer for an image-only question, within the limit", () => {
+    const title = titleFrom([{ type: "image", attachmentId: "a" }], "There is a big red circle in the middle of a picture with a white background and a frame");
+    expect(title.startsWith("Image: There is a big red circle")).toBe(true);
+    expect(title.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
+  });
+});
