@@ -11,7 +11,7 @@ import { conversationsChanged } from "./events";
 import { ExportMenu } from "./export-menu";
 import { Lightbox } from "./lightbox";
 import { MessageView } from "./message-view";
-import { ModelStatus, useModelHealth } from "./model-status";
+import { ModelPicker, ModelStatus, useModelHealth } from "./model-status";
 import { useAttachments } from "./use-attachments";
 
 const SAMPLE_IMAGE = "/samples/shapes.png";
@@ -303,6 +303,7 @@ export function ChatView({
     >
       <header className="chat-header">
         <ModelStatus health={health} />
+        <ModelPicker health={health} disabled={busy} />
         {lastStats && contextSize ? (
           <span className="context-use muted" title="Context used by the last answer (prompt and answer) of the model's window">
             {formatTokens(lastStats.promptTokens + lastStats.completionTokens)} / {formatTokens(contextSize)} tokens
@@ -356,10 +357,11 @@ export function ChatView({
             {dropped} earlier message{dropped === 1 ? "" : "s"} did not fit the model’s context and {dropped === 1 ? "was" : "were"} left out of this answer.
           </p>
         ) : null}
-        {messages.map((m) => (
+        {messages.map((m, i) => (
           <MessageView
             key={m.id}
             message={m}
+            modelChanged={m.role === "assistant" && Boolean(m.metadata?.model) && (modelBefore(messages, i) ?? m.metadata?.model) !== m.metadata?.model}
             streaming={busy && m.id === last?.id && m.role === "assistant"}
             busy={busy}
             onRegenerate={m.role === "assistant" ? () => regenerate({ messageId: m.id, body: { conversationId: conversation.current } }) : undefined}
@@ -406,6 +408,12 @@ export function ChatView({
       {viewing && <Lightbox src={viewing} onClose={() => setViewing(null)} />}
     </main>
   );
+}
+
+/** The model of the last answer before message `i` that names one (undefined for the first answer). */
+function modelBefore(messages: ChatUIMessage[], i: number): string | null | undefined {
+  for (let j = i - 1; j >= 0; j--) if (messages[j]!.role === "assistant" && messages[j]!.metadata?.model) return messages[j]!.metadata!.model;
+  return undefined;
 }
 
 /** 1234 → "1.2k"; powers of two stay round (4096 → "4k"). */

@@ -10,6 +10,7 @@ const LONG_QUESTION = 600;
 /** Memoised: while one answer streams, the earlier messages do not re-render. */
 export const MessageView = memo(function MessageView({
   message,
+  modelChanged = false,
   streaming,
   busy,
   onRegenerate,
@@ -18,6 +19,8 @@ export const MessageView = memo(function MessageView({
   onView,
 }: {
   message: ChatUIMessage;
+  /** The model differs from the previous answer's (the user switched): say so on this answer. */
+  modelChanged?: boolean;
   streaming: boolean;
   /** An answer is being written: nothing that starts another turn is offered. */
   busy: boolean;
@@ -47,6 +50,7 @@ export const MessageView = memo(function MessageView({
           ))}
         </div>
       )}
+      {modelChanged && <p className="muted small model-note">Answered by {meta?.model}</p>}
       {/* Only the answer being written is announced; the rest of the list stays quiet. */}
       <div className="message-body" aria-live={streaming ? "polite" : undefined}>
         {!user ? (

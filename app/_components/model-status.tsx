@@ -6,7 +6,7 @@ export interface ModelHealth {
   status: "not loaded" | "loading" | "ready" | "error";
   progress?: number;
   error?: string;
-  model?: { name: string; vision: boolean } | string;
+  model?: { id?: string; name: string; vision: boolean } | string;
   backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number };
   engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
   servers?: { up: number; total: number };
@@ -21,13 +21,14 @@ function engineLabel(h: ModelHealth): string {
   return [where, hw].filter(Boolean).join(" · ");
 }
 
-/** Polls /api/health until the model is ready (and slowly afterwards). */
+/** Polls /api/health until the model is ready (and slowly afterwards); `poke` asks again now. */
 export function useModelHealth(): ModelHealth | null {
   const [health, setHealth] = useState<ModelHealth | null>(null);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout>;
     let alive = true;
     const poll = async () => {
+      clearTimeout(timer);
       try {
         const res = await fetch("/api/health", { cache: "no-store" });
         const body = (await res.json()) as { model: ModelHealth };
@@ -38,12 +39,69 @@ export function useModelHealth(): ModelHealth | null {
       }
     };
     void poll();
+    window.addEventListener(MODEL_CHANGED, poll);
     return () => {
       alive = false;
       clearTimeout(timer);
+      window.removeEventListener(MODEL_CHANGED, poll);
     };
   }, []);
   return health;
+}
+
+const MODEL_CHANGED = "lvc:model-changed";
+
+interface CatalogEntry {
+  id: string;
+  name: string;
+  vision: boolean;
+}
+
+/**
+ * Picks the model when the catalog holds several. The switch is for the
+ * whole server; answers written during it are refused with a reason.
+ */
+export function ModelPicker({ health, disabled }: { health: ModelHealth | null; disabled: boolean }) {
+  const [models, setModels] = useState<CatalogEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let alive = true;
+    fetch("/api/models", { cache: "no-store" })
+      .then(async (res) => res.ok && alive && setModels(((await res.json()) as { models: CatalogEntry[] }).models))
+      .catch(() => {});
+    return () => {
+      alive = false;
+    };
+  }, []);
+  if (models.length < 2) return null;
+  const loadedId = health?.status === "ready" && typeof health.model === "object" ? health.model.id : undefined;
+  return (
+    <span className="model-picker">
+      <select
+        aria-label="Model"
+        value={loadedId ?? ""}
+        disabled={disabled || health?.status === "loading"}
+        onChange={async (e) => {
+          setError(null);
+          const res = await fetch("/api/models", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: e.target.value }) }).catch(() => null);
+          if (!res?.ok) setError(((await res?.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not switch the model.");
+          window.dispatchEvent(new Event(MODEL_CHANGED));
+        }}
+      >
+        {!loadedId && <option value="">Choose a model…</option>}
+        {models.map((m) => (
+          <option key={m.id} value={m.id}>
+            {m.name} · {m.vision ? "sees images" : "text only"}
+          </option>
+        ))}
+      </select>
+      {error && (
+        <span className="error small" role="alert">
+          {error}
+        </span>
+      )}
+    </span>
+  );
 }
 
 export function ModelStatus({ health }: { health: ModelHealth | null }) {

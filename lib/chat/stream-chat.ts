@@ -175,7 +175,7 @@ export async function streamChat({
       // The answer's id on the client is its id in the database.
       generateMessageId: () => assistantMessageId,
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
-        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped, model: engine.model.name };
+        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped, model: engine.model.id };
         // The step's own figures: onFinish may run after the finish part has gone out.
         if (part.type === "finish-step") {
           stats = statsFrom(part.usage, part.providerMetadata);

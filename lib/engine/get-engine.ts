@@ -2,6 +2,7 @@ import "server-only";
 import path from "node:path";
 import { defaultThreads } from "@/lib/env-schema";
 import { env } from "@/lib/env";
+import { AppError } from "@/lib/errors";
 import { pickModel, scanCatalog } from "./catalog";
 import { chooseEngine } from "./choose-engine";
 import { Engine, type EngineStatus } from "./engine";
@@ -18,7 +19,7 @@ type State =
   | { phase: "ready"; engine: Engine }
   | { phase: "error"; error: string; at: number };
 
-const holder = globalThis as { __engineState?: State };
+const holder = globalThis as { __engineState?: State; __modelId?: string };
 const state = (): State => (holder.__engineState ??= { phase: "idle" });
 
 async function load(): Promise<Engine> {
@@ -28,7 +29,7 @@ async function load(): Promise<Engine> {
   if (choice.kind !== "remote") {
     const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
     for (const p of catalog.problems) console.warn(`[engine] skipped ${p.path}: ${p.message}`);
-    model = pickModel(catalog);
+    model = pickModel(catalog, holder.__modelId);
     const s = state();
     if (s.phase === "loading") s.modelName = model.name;
     console.log(`[engine] loading ${model.name} (${model.path}${model.vision ? ` + ${path.basename(model.vision.mmprojPath)}` : ""}) on ${choice.kind}`);
@@ -63,7 +64,11 @@ export function getEngine(): Promise<Engine> {
   const s = state();
   if (s.phase === "ready") return Promise.resolve(s.engine);
   if (s.phase === "loading") return s.promise;
-  const promise = load().then(
+  return startLoad(load);
+}
+
+function startLoad(run: () => Promise<Engine>): Promise<Engine> {
+  const promise = run().then(
     (engine) => {
       holder.__engineState = { phase: "ready", engine };
       return engine;
@@ -76,6 +81,39 @@ export function getEngine(): Promise<Engine> {
   );
   holder.__engineState = { phase: "loading", progress: 0, promise };
   return promise;
+}
+
+/** The models this server can load (remote fleets: none; they choose their own). */
+export async function listModels(): Promise<{ id: string; name: string; vision: boolean; architecture: string; sizeBytes: number }[]> {
+  if (chooseEngine(env).kind === "remote") return [];
+  const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
+  return catalog.models.map((m) => ({ id: m.id, name: m.name, vision: m.vision !== null, architecture: m.architecture, sizeBytes: m.sizeBytes }));
+}
+
+/**
+ * Starts loading another model of the catalog in place of the current one. Refused
+ * while an answer is being written or another load runs: the switch would
+ * cut it. Conversations keep their history; answers record their model.
+ */
+export async function switchModel(id: string): Promise<void> {
+  const models = await listModels();
+  if (!models.some((m) => m.id === id)) throw new AppError("not_found:model", "No such model in the catalog.");
+  const s = state();
+  if (s.phase === "loading") throw new AppError("conflict:model", "A model is loading. Try again when it is ready.");
+  if (s.phase === "ready") {
+    if (s.engine.model.id === id) return;
+    const busy = s.engine.status();
+    if (busy.slotsBusy > 0 || busy.queueLength > 0) {
+      throw new AppError("conflict:model", "Answers are being written with the current model. Switch when they are done.");
+    }
+  }
+  const previous = s.phase === "ready" ? s.engine : null;
+  holder.__modelId = id;
+  // Not awaited: a large model takes minutes; /api/health reports the progress, and a failure.
+  startLoad(async () => {
+    await previous?.dispose();
+    return load();
+  }).catch(() => {});
 }
 
 type PublicStatus = Omit<EngineStatus, "model" | "backend" | "servers"> & {

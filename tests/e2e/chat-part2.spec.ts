@@ -294,3 +294,34 @@ test("a chat that does not exist has a way back; with ENGINE_PRELOAD=false nothi
   await box(page).press("Enter");
   await expect(assistant(page).first()).toContainText("shape", { timeout: 60_000 });
 });
+
+test("with several models in the catalog, a picker switches the model mid-conversation and the answer says so", async ({ page }) => {
+  // The slow app's catalog holds the demo model (models/) and the random-weight pair (MODEL_PATH).
+  await signUp(page, SLOW);
+  const picker = page.getByRole("combobox", { name: "Model" });
+  await expect(picker.getByRole("option")).toHaveCount(2);
+  const random = await picker.inputValue();
+  await picker.selectOption("mini-llava-shapes");
+  await expect(page.getByText("Loading the model…").or(page.getByText("mini-llava-shapes", { exact: true }))).toBeVisible();
+  await expect(page.getByText("mini-llava-shapes", { exact: true })).toBeVisible({ timeout: 60_000 });
+  await expect(picker).toHaveValue("mini-llava-shapes");
+  await box(page).fill("How many shapes are there?");
+  await box(page).press("Enter");
+  await expect(assistant(page).first()).toContainText("shape");
+  await expect(stopButton(page)).toHaveCount(0);
+  try {
+    await picker.selectOption(random);
+    await expect(page.getByText("mini-llava-shapes", { exact: true })).toHaveCount(0, { timeout: 60_000 });
+    await expect(picker).toHaveValue(random);
+    await expect(picker).toBeEnabled();
+    await box(page).fill("Hello");
+    await box(page).press("Enter");
+    await expect(assistant(page).nth(1).locator(".markdown")).not.toBeEmpty();
+    await stopButton(page).click();
+    await expect(assistant(page).nth(1)).toContainText(`Answered by ${random}`);
+    await expect(assistant(page).first()).not.toContainText("Answered by");
+  } finally {
+    // The other tests on this app expect the random-weight model.
+    await page.request.post(`${SLOW}/api/models`, { data: { id: random } });
+  }
+});
