@@ -253,7 +253,8 @@ test("polish: bubbles on the right, long questions folded, a scroll-to-bottom bu
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
   // Only the answer being written is a live region.
   await expect(page.locator("[aria-live]").filter({ has: page.locator(".markdown") })).toHaveCount(1);
-  await expect(assistant(page).first().locator(".markdown")).not.toBeEmpty();
+  // Long enough to scroll.
+  await expect.poll(async () => (await assistant(page).first().locator(".markdown").innerText()).length, { timeout: 60_000 }).toBeGreaterThan(4000);
   await stopButton(page).click();
   await expect(stopButton(page)).toHaveCount(0);
   await expect(page.locator(".messages [aria-live]")).toHaveCount(0);

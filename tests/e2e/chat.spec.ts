@@ -49,7 +49,7 @@ test("drop, paste, ask, stop, regenerate, find it again, rename, delete — and 
   await page.getByLabel("Your message").focus();
   await page.evaluate((dt) => {
     const event = new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true });
-    document.querySelector("textarea")!.dispatchEvent(event);
+    document.querySelector('textarea[aria-label="Your message"]')!.dispatchEvent(event);
   }, pasted);
   await expect(thumbs.getByRole("img")).toHaveCount(1);
   await expect(thumbs.getByRole("progressbar")).toHaveCount(0);
@@ -130,7 +130,7 @@ test("Stop (and Esc) ends the answer mid-stream and keeps what was written", asy
   await page.getByLabel("Email").fill(`e2e-${randomUUID()}@example.test`);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText("sees images", { exact: true })).toBeVisible({ timeout: 60_000 });
   await page.getByLabel("Your message").fill("Hello");
   await page.getByLabel("Your message").press("Enter");
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();

@@ -78,7 +78,9 @@ test("export a chat with an image as JSON and Markdown, import it on the setting
   const jsonDownload = page.waitForEvent("download");
   await menu.getByRole("menuitem", { name: /Export as JSON/ }).click();
   const json = await jsonDownload;
-  expect(json.suggestedFilename()).toBe("what-color-is-the-circle.json");
+  // Named after the conversation's title (the first question's, or the model's once it has written one).
+  expect(json.suggestedFilename()).toMatch(/^[a-z0-9-]+\.json$/);
+  const stem = json.suggestedFilename().replace(/\.json$/, "");
   const jsonPath = test.info().outputPath("export.json");
   await json.saveAs(jsonPath);
   const archive = JSON.parse(fs.readFileSync(jsonPath, "utf8"));
@@ -94,10 +96,10 @@ test("export a chat with an image as JSON and Markdown, import it on the setting
   const zipDownload = page.waitForEvent("download");
   await menu.getByRole("menuitem", { name: /Export as Markdown/ }).click();
   const zip = await zipDownload;
-  expect(zip.suggestedFilename()).toBe("what-color-is-the-circle.zip");
+  expect(zip.suggestedFilename()).toBe(`${stem}.zip`);
   const files = unzipSync(new Uint8Array(fs.readFileSync(await zip.path())));
-  expect(Object.keys(files).sort()).toEqual([`images/${archive.images[0].sha256}.png`, "what-color-is-the-circle.md"]);
-  expect(strFromU8(files["what-color-is-the-circle.md"]!)).toContain(answer);
+  expect(Object.keys(files).sort()).toEqual([`images/${archive.images[0].sha256}.png`, `${stem}.md`]);
+  expect(strFromU8(files[`${stem}.md`]!)).toContain(answer);
 
   // Settings → Your data.
   await page.getByRole("link", { name: "Settings" }).click();

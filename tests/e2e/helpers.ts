@@ -15,7 +15,7 @@ export async function signUpOnly(page: Page, base = ""): Promise<string> {
 /** Signs a fresh account up and waits until the model is ready; returns its email. */
 export async function signUp(page: Page, base = ""): Promise<string> {
   const email = await signUpOnly(page, base);
-  await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText("sees images", { exact: true })).toBeVisible({ timeout: 60_000 });
   // The badge says where the model runs: llama-server once `npm run engine:build` has run (npm test does), else in-process.
   await expect(page.getByTestId("engine-badge")).toHaveText(/^(llama-server|in-process) · CPU$/);
   return email;

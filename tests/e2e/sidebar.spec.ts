@@ -178,7 +178,7 @@ test("a new chat is in the sidebar while its first answer is written, then named
   await page.getByLabel("Email").fill(`e2e-${randomUUID()}@example.test`);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page.getByText("sees images")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByText("sees images", { exact: true })).toBeVisible({ timeout: 60_000 });
   await expect(sidebar(page).getByText("No conversations yet.")).toBeVisible();
 
   await page.getByLabel("Your message").fill("Hello there");
