@@ -32,8 +32,10 @@ async function shots(page: Page, name: string) {
     await page.emulateMedia({ colorScheme: scheme });
     await shot(page, `${name}-desktop-${scheme}`);
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(400); // the sidebar slides away
     await shot(page, `${name}-phone-${scheme}`);
     await page.setViewportSize(size);
+    await page.waitForTimeout(400);
   }
   await page.emulateMedia({ colorScheme: "light" });
 }
