@@ -255,8 +255,7 @@ test("polish: bubbles on the right, long questions folded, a scroll-to-bottom bu
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
   // Only the answer being written is a live region.
   await expect(page.locator("[aria-live]").filter({ has: page.locator(".markdown") })).toHaveCount(1);
-  // Long enough to scroll.
-  await expect.poll(async () => (await assistant(page).first().locator(".markdown").innerText()).length, { timeout: 60_000 }).toBeGreaterThan(4000);
+  await expect.poll(async () => (await assistant(page).first().locator(".markdown").innerText()).length, { timeout: 60_000 }).toBeGreaterThan(500);
   await stopButton(page).click();
   await expect(stopButton(page)).toHaveCount(0);
   await expect(page.locator(".messages [aria-live]")).toHaveCount(0);
@@ -275,6 +274,8 @@ test("polish: bubbles on the right, long questions folded, a scroll-to-bottom bu
   const attach = (await page.getByRole("button", { name: "Attach images" }).boundingBox())!;
   expect(Math.abs(attach.height - input.height)).toBeLessThan(2);
 
+  // A short window, so the conversation scrolls.
+  await page.setViewportSize({ width: 1280, height: 420 });
   await page.locator(".messages").evaluate((el) => el.scrollTo(0, 0));
   const down = page.getByRole("button", { name: "Scroll to the newest message" });
   await expect(down).toBeVisible();
