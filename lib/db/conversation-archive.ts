@@ -2,6 +2,7 @@ import "server-only";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
 import type { AttachmentRecord } from "./attachments";
+import type { StoredMessage } from "./conversations";
 import { db } from "./client";
 
 /** A conversation with every message of its tree (all branches), for export. */
@@ -18,23 +19,8 @@ export interface ConversationTree {
   messages: TreeMessage[];
 }
 
-export interface TreeMessage {
-  id: string;
-  parentId: string | null;
-  position: number;
-  role: MessageRole;
-  parts: MessagePart[];
-  status: MessageStatus;
-  error: string | null;
-  finishReason: string | null;
-  model: string | null;
-  promptTokens: number | null;
-  reusedTokens: number | null;
-  completionTokens: number | null;
-  ttftMs: number | null;
-  tokensPerSecond: number | null;
-  createdAt: Date;
-}
+/** A stored message, as the chat reads it. */
+export type TreeMessage = StoredMessage;
 
 const attachmentSelect = { id: true, sha256: true, mediaType: true, width: true, height: true, byteSize: true, storageKey: true, createdAt: true } as const;
 

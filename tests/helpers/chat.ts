@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
+import { readSseJson } from "../../lib/engine/sse";
 import type { TestClient } from "./client";
 
 // The chat page's requests, made by hand: upload, start a conversation, post a turn and read its UI message stream.
@@ -42,29 +43,16 @@ export async function chat(
   const res = await client.fetch("/api/chat", { method: "POST", json: body, signal: controller.signal });
   if (!res.headers.get("content-type")?.includes("text/event-stream")) return { status: res.status, chunks: [], text: "", json: await res.json() };
   const chunks: Chunk[] = [];
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buffer.indexOf("\n\n")) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 2);
-        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
-        const chunk = JSON.parse(line.slice(6)) as Chunk;
-        chunks.push(chunk);
-        if (onChunk?.(chunk, chunks) === true) {
-          controller.abort();
-          throw new Error("aborted by test");
-        }
+    for await (const chunk of readSseJson<Chunk>(res.body!)) {
+      chunks.push(chunk);
+      if (onChunk?.(chunk, chunks) === true) {
+        controller.abort();
+        break;
       }
     }
   } catch (err) {
-    if ((err as Error).message !== "aborted by test" && (err as Error).name !== "AbortError") throw err;
+    if ((err as Error).name !== "AbortError") throw err;
   }
   return { status: res.status, chunks, text: chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta!] : [])).join("") };
 }
