@@ -116,20 +116,30 @@ export function ChatView({
         setMessages((all) => all.map((m) => (m.id === message.id ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
       }
       if (!isDisconnect) void syncMessages({ stopped: isAbort ? message.id : undefined });
+      // Cut off mid-answer: the server saves the answer as it can; pick up its ids and state once it answers again.
+      else resyncWhenBack();
       conversationsChanged();
     },
   });
   const busy = status === "submitted" || status === "streaming";
 
   /** Replaces the client's copy of the branch with the server's (database ids, versions, final states). */
-  async function syncMessages({ stopped }: { stopped?: string } = {}) {
+  function resyncWhenBack() {
+    const timer = setInterval(async () => {
+      if (await syncMessages()) clearInterval(timer);
+    }, 3000);
+  }
+
+  /** Returns whether the server answered. */
+  async function syncMessages({ stopped }: { stopped?: string } = {}): Promise<boolean> {
     const id = conversation.current;
-    if (!id) return;
+    if (!id) return true;
     const res = await fetch(`/api/conversations/${id}/messages`, { cache: "no-store" }).catch(() => null);
-    if (!res?.ok) return;
+    if (!res?.ok) return false;
     const body = (await res.json()) as { messages: ChatUIMessage[] };
     // A stopped answer may not be saved as such yet when this arrives.
     setMessages(body.messages.map((m) => (m.id === stopped && m.metadata?.status === "streaming" ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
+    return true;
   }
 
   // Keep to the bottom while the answer grows, unless the reader scrolled up.
