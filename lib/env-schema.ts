@@ -119,6 +119,14 @@ export const envSchema = z.object({
   SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
   /** Requests per minute one user may make to /v1 (all their API keys together). Default 120. */
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
+  /**
+   * Who may change server-wide settings (the loaded model): comma-separated
+   * emails, or "*" for every account. Unset: the first account created.
+   */
+  ADMIN_EMAILS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.split(",").map((e) => e.trim().toLowerCase()).filter(Boolean))),
   /** Accounts created per client address per hour. Default 20. */
   SIGNUP_LIMIT_PER_IP: intFrom(1).default(20),
 });

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
+import { clearDrafts } from "./events";
 
 /** Sign-in and sign-up share one form: sign-up creates the account, then signs in. */
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
@@ -36,6 +37,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
       }
       // A full load: the app starts clean with the new session, and no late refresh of the
       // sign-in flow can land on a chat already started (it would remount it and lose the draft).
+      clearDrafts();
       window.location.replace("/");
     } catch (err) {
       setError((err as Error).message);

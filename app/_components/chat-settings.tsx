@@ -41,6 +41,7 @@ export function ChatSettings({
   const [form, setForm] = useState({ systemPrompt: "", temperature: "", topP: "", maxTokens: "", seed: "" });
   const [presets, setPresets] = useState<Preset[]>([]);
   const [presetName, setPresetName] = useState("");
+  const [chosen, setChosen] = useState("");
   const [asDefault, setAsDefault] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -114,6 +115,13 @@ export function ChatSettings({
     setPresetName("");
   }
 
+  async function deletePreset(id: string) {
+    const res = await fetch(`/api/presets/${id}`, { method: "DELETE" }).catch(() => null);
+    if (!res?.ok) return setError("Could not delete the preset.");
+    setPresets((all) => all.filter((p) => p.id !== id));
+    setChosen("");
+  }
+
   return (
     <>
       <button type="button" className="button header-button" onClick={openPanel} disabled={disabled} aria-haspopup="dialog">
@@ -140,8 +148,9 @@ export function ChatSettings({
             <label>
               Preset
               <select
-                defaultValue=""
+                value={chosen}
                 onChange={(e) => {
+                  setChosen(e.target.value);
                   const p = presets.find((x) => x.id === e.target.value);
                   if (p) load(p);
                 }}
@@ -155,6 +164,11 @@ export function ChatSettings({
                 ))}
               </select>
             </label>
+          )}
+          {chosen && (
+            <button type="button" className="link-button danger" onClick={() => void deletePreset(chosen)}>
+              Delete this preset
+            </button>
           )}
           <label>
             System prompt

@@ -7,7 +7,7 @@ import type { SamplingSettings } from "@/lib/chat/settings";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { ChatSettings } from "./chat-settings";
 import { Composer } from "./composer";
-import { conversationsChanged } from "./events";
+import { conversationsChanged, DRAFT_PREFIX } from "./events";
 import { ExportMenu } from "./export-menu";
 import { Lightbox } from "./lightbox";
 import { MessageView } from "./message-view";
@@ -53,6 +53,12 @@ export function ChatView({
   const inputRef = useRef<HTMLTextAreaElement>(null);
   /** The draft of the send in flight, to give back if the server cannot be reached. */
   const inFlight = useRef<HeldDraft | null>(null);
+  /** The messages shown before the send in flight, to go back to if it never reached the server. */
+  const shownBefore = useRef<ChatUIMessage[]>([]);
+  /** Counts sends, so the answer to an older request never overwrites a newer turn. */
+  const turn = useRef(0);
+  /** The draft an Edit replaced, given back on Cancel. */
+  const stashed = useRef<HeldDraft | null>(null);
   /** A send is waiting for the server to come back. */
   const held = useRef(false);
   const sendRef = useRef<() => Promise<void>>(async () => {});
@@ -61,7 +67,7 @@ export function ChatView({
 
   // The draft is kept in this tab's session storage, per conversation: a reload or a
   // remount of the page (a late refresh, a navigation) gives it back.
-  const draftKey = () => `lvc:draft:${conversation.current ?? "new"}`;
+  const draftKey = () => draftStorageKey(conversation.current);
   useEffect(() => {
     const saved = readDraft(draftKey());
     if (!saved) return;
@@ -87,6 +93,7 @@ export function ChatView({
         prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => ({
           body: {
             id: (body as { conversationId?: string } | undefined)?.conversationId,
+            parentId: (body as { parentId?: string } | undefined)?.parentId,
             trigger,
             message: trigger === "submit-message" ? messages.at(-1) : undefined,
             // Edit: the question this one replaces; regenerate: the answer to write again.
@@ -102,13 +109,19 @@ export function ChatView({
     transport,
     // Re-render at most every 50 ms while tokens stream in: long answers stay smooth.
     experimental_throttle: 50,
-    onFinish: ({ message, isAbort, isDisconnect }) => {
+    onFinish: ({ message, isAbort, isDisconnect, isError }) => {
       const draft = inFlight.current;
       inFlight.current = null;
-      const answered = message.role === "assistant" && message.parts.some((p) => p.type === "text" && p.text);
-      if (isDisconnect && draft && !answered) {
+      // The server names the saved question in the answer's first chunk: without it, nothing was saved.
+      const saved = message.role === "assistant" && Boolean(message.metadata?.userMessageId);
+      if (isDisconnect && draft && !saved) {
         // Nothing reached the server: take the question back into the composer and send it when the server is back.
         holdForServer(draft);
+        return;
+      }
+      if (isError && draft && !saved) {
+        // Refused before anything was saved (the model busy, a model that cannot see images…): the words go back into the box.
+        giveBack(draft);
         return;
       }
       if (isAbort) {
@@ -123,6 +136,18 @@ export function ChatView({
   });
   const busy = status === "submitted" || status === "streaming";
 
+  // The answer's first chunk names the saved question: use that id at once (Edit needs it).
+  const pendingId = (() => {
+    const i = messages.findLastIndex((m) => m.role === "assistant");
+    const named = messages[i]?.metadata?.userMessageId;
+    const question = messages[i - 1];
+    return named && question?.role === "user" && question.id !== named ? { from: question.id, to: named } : null;
+  })();
+  useEffect(() => {
+    if (!pendingId) return;
+    setMessages((all) => all.map((m) => (m.id === pendingId.from ? { ...m, id: pendingId.to } : m)));
+  }, [pendingId?.from, pendingId?.to, setMessages]); // eslint-disable-line react-hooks/exhaustive-deps
+
   /** Replaces the client's copy of the branch with the server's (database ids, versions, final states). */
   function resyncWhenBack() {
     const timer = setInterval(async () => {
@@ -134,8 +159,11 @@ export function ChatView({
   async function syncMessages({ stopped }: { stopped?: string } = {}): Promise<boolean> {
     const id = conversation.current;
     if (!id) return true;
+    const sentAt = turn.current;
     const res = await fetch(`/api/conversations/${id}/messages`, { cache: "no-store" }).catch(() => null);
     if (!res?.ok) return false;
+    // A newer turn started meanwhile: its own sync will follow.
+    if (turn.current !== sentAt) return true;
     const body = (await res.json()) as { messages: ChatUIMessage[] };
     // A stopped answer may not be saved as such yet when this arrives.
     setMessages(body.messages.map((m) => (m.id === stopped && m.metadata?.status === "streaming" ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
@@ -157,7 +185,7 @@ export function ChatView({
   // Esc stops the answer being written (a dialog's Esc belongs to the dialog).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape" && busy && !viewing) void stop();
+      if (e.key === "Escape" && busy && !viewing && !e.defaultPrevented) void stop();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -173,7 +201,7 @@ export function ChatView({
     let alive = true;
     const timer = setInterval(async () => {
       const res = await fetch("/api/health", { cache: "no-store" }).catch(() => null);
-      if (!alive || !res) return;
+      if (!alive || !res?.ok) return;
       clearInterval(timer);
       setOffline(false);
       // What the composer holds now: the kept draft, with any change made meanwhile.
@@ -188,16 +216,17 @@ export function ChatView({
 
   const dropped = messages.findLast((m) => m.role === "assistant")?.metadata?.droppedMessages;
 
-  function holdForServer(draft: HeldDraft) {
-    held.current = true;
-    setMessages((all) => {
-      // Drop the question that never arrived (and anything after it).
-      const i = all.findLastIndex((m) => m.role === "user");
-      return i >= 0 ? all.slice(0, i) : all;
-    });
+  /** Puts a draft that did not reach the server back into the composer, and the list as it was. */
+  function giveBack(draft: HeldDraft) {
+    setMessages(shownBefore.current);
     setText((current) => current || draft.text);
     if (!attachments.items.length) attachments.reset(draft.files);
     setEditing(draft.editing);
+  }
+
+  function holdForServer(draft: HeldDraft) {
+    held.current = true;
+    giveBack(draft);
     clearError();
     setOffline(true);
   }
@@ -223,6 +252,10 @@ export function ChatView({
     const value = text.trim();
     const messageId = editing ?? undefined;
     if (busy || attachments.uploading || attachments.failed || (!value && !files.length)) return;
+    if (messageId && !messages.some((m) => m.id === messageId)) {
+      setNotice("The question being edited is not shown any more. Cancel the edit, or switch back to its version.");
+      return;
+    }
     if (files.length && !canSee) {
       setNotice("This model cannot see images. Remove them to send.");
       return;
@@ -240,13 +273,27 @@ export function ChatView({
       } else setNotice((err as Error).message);
       return;
     }
-    inFlight.current = { text: value, files, editing: messageId ?? null };
-    sessionStorage.removeItem("lvc:draft:new");
+    const draft = { text: value, files, editing: messageId ?? null };
+    inFlight.current = draft;
+    shownBefore.current = messages;
+    turn.current++;
+    stashed.current = null;
+    sessionStorage.removeItem(draftStorageKey(null));
     setText("");
     attachments.clear();
     setEditing(null);
     setAtBottom(true);
-    await sendMessage(value ? { text: value, files, messageId } : { files, messageId }, { body: { conversationId } });
+    // A new question follows the last answer shown here (another tab may show another branch).
+    const last = messages.at(-1);
+    const parentId = !messageId && last?.role === "assistant" ? last.id : undefined;
+    try {
+      await sendMessage(value ? { text: value, files, messageId } : { files, messageId }, { body: { conversationId, parentId } });
+    } catch (err) {
+      // The SDK refused before sending (e.g. the edited message is gone): nothing is lost.
+      inFlight.current = null;
+      giveBack(draft);
+      setNotice((err as Error).message);
+    }
   }
 
   useEffect(() => {
@@ -254,6 +301,8 @@ export function ChatView({
   });
 
   function startEdit(message: ChatUIMessage) {
+    // An unsent draft is kept aside, and given back on Cancel.
+    if (editing === null && (text.trim() || attachments.parts.length)) stashed.current = { text, files: attachments.parts, editing: null };
     setEditing(message.id);
     setText(message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"));
     attachments.reset(message.parts.filter((p): p is FileUIPart => p.type === "file"));
@@ -269,7 +318,16 @@ export function ChatView({
       body: JSON.stringify({ messageId }),
     }).catch(() => null);
     if (!res?.ok) return setNotice("Could not switch to that version.");
-    setMessages(((await res.json()) as { messages: ChatUIMessage[] }).messages);
+    const next = ((await res.json()) as { messages: ChatUIMessage[] }).messages;
+    // The switched message is a new element: put the focus back on its version buttons.
+    const position = next.findIndex((m) => m.id === messageId || m.metadata?.versions?.ids.includes(messageId));
+    const label = (document.activeElement as HTMLElement | null)?.getAttribute("aria-label");
+    setMessages(next);
+    requestAnimationFrame(() => {
+      const group = document.querySelectorAll<HTMLElement>(".messages > .message")[position]?.querySelector<HTMLElement>(".versions");
+      const again = group?.querySelector<HTMLButtonElement>(`button[aria-label="${label}"]:not(:disabled)`) ?? group?.querySelector<HTMLButtonElement>("button:not(:disabled)");
+      again?.focus();
+    });
   }
 
   async function trySample() {
@@ -376,7 +434,7 @@ export function ChatView({
             busy={busy}
             onRegenerate={m.role === "assistant" ? () => regenerate({ messageId: m.id, body: { conversationId: conversation.current } }) : undefined}
             onEdit={m.role === "user" ? () => startEdit(m) : undefined}
-            onVersion={switchVersion}
+            onVersion={editing ? undefined : switchVersion}
             onView={setViewing}
           />
         ))}
@@ -408,12 +466,19 @@ export function ChatView({
         busy={busy}
         editing={editing !== null}
         onCancelEdit={() => {
+          const before = stashed.current;
+          stashed.current = null;
           setEditing(null);
-          setText("");
-          attachments.clear();
+          setText(before?.text ?? "");
+          if (before?.files.length) attachments.reset(before.files);
+          else attachments.clear();
+          focusInput();
         }}
         onSend={() => void send()}
-        onStop={() => void stop()}
+        onStop={() => {
+          void stop();
+          focusInput();
+        }}
       />
       {viewing && <Lightbox src={viewing} onClose={() => setViewing(null)} />}
     </main>
@@ -431,6 +496,9 @@ function formatTokens(n: number): string {
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024}k`;
   return n < 1000 ? String(n) : `${(n / 1000).toFixed(n < 10_000 ? 1 : 0)}k`;
 }
+
+/** Where a conversation's draft is kept in the tab (cleared at sign-in and sign-out: see `clearDrafts`). */
+const draftStorageKey = (conversationId: string | null) => `${DRAFT_PREFIX}${conversationId ?? "new"}`;
 
 function readDraft(key: string): HeldDraft | null {
   try {

@@ -6,10 +6,17 @@ import { useEffect, useRef, useState } from "react";
 export function Lightbox({ src, onClose }: { src: string; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [zoom, setZoom] = useState(1);
+  /** The image's width when it fits the window: zooming scales its layout size, so every part can be scrolled to. */
+  const [fitWidth, setFitWidth] = useState<number | null>(null);
   useEffect(() => {
     const d = dialog.current;
+    // Focus goes back to what opened the viewer.
+    const opener = document.activeElement as HTMLElement | null;
     d?.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      opener?.focus();
+    };
   }, []);
   return (
     // A modal <dialog>: focus stays inside, Esc closes it (the "cancel" event).
@@ -48,7 +55,9 @@ export function Lightbox({ src, onClose }: { src: string; onClose: () => void })
         <img
           src={src}
           alt="Attached image, enlarged"
-          style={{ transform: `scale(${zoom})` }}
+          className={zoom === 1 ? undefined : "zoomed"}
+          style={zoom === 1 || !fitWidth ? undefined : { width: `${Math.round(fitWidth * zoom)}px` }}
+          onLoad={(e) => setFitWidth(e.currentTarget.clientWidth)}
           onClick={() => setZoom((z) => (z === 1 ? 2 : 1))}
         />
       </div>

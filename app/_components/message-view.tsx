@@ -26,7 +26,8 @@ export const MessageView = memo(function MessageView({
   busy: boolean;
   onRegenerate?: () => void;
   onEdit?: () => void;
-  onVersion: (messageId: string) => void;
+  /** Shows another version; absent while that is not possible (an edit in progress). */
+  onVersion?: (messageId: string) => void;
   onView: (url: string) => void;
 }) {
   const [copied, setCopied] = useState(false);
@@ -80,20 +81,23 @@ export const MessageView = memo(function MessageView({
               type="button"
               className="link-button"
               aria-label="Previous version"
-              disabled={busy || versions.index === 0}
-              onClick={() => onVersion(versions.ids[versions.index - 1]!)}
+              disabled={busy || !onVersion || versions.index === 0}
+              onClick={() => onVersion?.(versions.ids[versions.index - 1]!)}
             >
               ‹
             </button>
-            <span className="muted">
+            <span className="muted" aria-hidden>
               {versions.index + 1}/{versions.ids.length}
+            </span>
+            <span className="sr-only">
+              Version {versions.index + 1} of {versions.ids.length}
             </span>
             <button
               type="button"
               className="link-button"
               aria-label="Next version"
-              disabled={busy || versions.index === versions.ids.length - 1}
-              onClick={() => onVersion(versions.ids[versions.index + 1]!)}
+              disabled={busy || !onVersion || versions.index === versions.ids.length - 1}
+              onClick={() => onVersion?.(versions.ids[versions.index + 1]!)}
             >
               ›
             </button>

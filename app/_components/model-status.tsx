@@ -58,43 +58,51 @@ interface CatalogEntry {
 }
 
 /**
- * Picks the model when the catalog holds several. The switch is for the
- * whole server; answers written during it are refused with a reason.
+ * Picks the model when the catalog holds several, for whoever may change it
+ * (ADMIN_EMAILS; by default the first account). The switch is for the whole
+ * server and is refused while answers are being written.
  */
 export function ModelPicker({ health, disabled }: { health: ModelHealth | null; disabled: boolean }) {
-  const [models, setModels] = useState<CatalogEntry[]>([]);
+  const [catalog, setCatalog] = useState<{ models: CatalogEntry[]; canSwitch: boolean }>({ models: [], canSwitch: false });
+  const [choice, setChoice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let alive = true;
     fetch("/api/models", { cache: "no-store" })
-      .then(async (res) => res.ok && alive && setModels(((await res.json()) as { models: CatalogEntry[] }).models))
+      .then(async (res) => res.ok && alive && setCatalog((await res.json()) as { models: CatalogEntry[]; canSwitch: boolean }))
       .catch(() => {});
     return () => {
       alive = false;
     };
   }, []);
-  if (models.length < 2) return null;
+  if (catalog.models.length < 2 || !catalog.canSwitch) return null;
   const loadedId = health?.status === "ready" && typeof health.model === "object" ? health.model.id : undefined;
+  const selected = choice ?? loadedId ?? "";
+  const loading = health?.status === "loading";
+
+  async function load() {
+    setError(null);
+    const res = await fetch("/api/models", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: selected }) }).catch(() => null);
+    if (!res?.ok) setError(((await res?.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not switch the model.");
+    else setChoice(null);
+    window.dispatchEvent(new Event(MODEL_CHANGED));
+  }
+
   return (
     <span className="model-picker">
-      <select
-        aria-label="Model"
-        value={loadedId ?? ""}
-        disabled={disabled || health?.status === "loading"}
-        onChange={async (e) => {
-          setError(null);
-          const res = await fetch("/api/models", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: e.target.value }) }).catch(() => null);
-          if (!res?.ok) setError(((await res?.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not switch the model.");
-          window.dispatchEvent(new Event(MODEL_CHANGED));
-        }}
-      >
-        {!loadedId && <option value="">Choose a model…</option>}
-        {models.map((m) => (
+      <select aria-label="Model" value={selected} disabled={disabled || loading} onChange={(e) => setChoice(e.target.value)}>
+        {!selected && <option value="">Choose a model…</option>}
+        {catalog.models.map((m) => (
           <option key={m.id} value={m.id}>
             {m.name} · {m.vision ? "sees images" : "text only"}
           </option>
         ))}
       </select>
+      {selected && selected !== loadedId && !loading && (
+        <button type="button" className="button header-button" disabled={disabled} onClick={load}>
+          Load
+        </button>
+      )}
       {error && (
         <span className="error small" role="alert">
           {error}

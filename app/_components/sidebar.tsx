@@ -103,7 +103,12 @@ export function Sidebar({
         className={`sidebar ${open ? "sidebar-open" : ""}`}
         aria-label="Conversations"
         onKeyDown={(e) => {
-          if (e.key === "Escape" && open) close();
+          if (e.key === "Escape" && open) {
+            // Esc closes the drawer only; it must not also stop the answer being written.
+            e.preventDefault();
+            e.stopPropagation();
+            close();
+          }
         }}
       >
         <Link className="button button-primary new-chat" href="/" onClick={() => setOpen(false)}>

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { messageRoles, messageStatuses } from "@/lib/chat/message-parts";
+import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
 
 /**
  * The JSON export format, version 1. One file holds any number of
@@ -51,21 +52,16 @@ export const archiveMessageSchema = z.object({
 });
 export type ArchiveMessage = z.infer<typeof archiveMessageSchema>;
 
-/** Per-conversation sampling settings; unknown keys are dropped. */
-export const archiveSettingsSchema = z.object({
-  temperature: z.number().min(0).max(10).optional(),
-  topP: z.number().min(0).max(1).optional(),
-  maxTokens: z.number().int().min(1).optional(),
-  seed: z.number().int().optional(),
-});
+/** Per-conversation sampling settings: the same rules as the settings panel and API (unknown keys refused). */
+export const archiveSettingsSchema = samplingSettingsSchema;
 
 export const archiveConversationSchema = z
   .object({
     id: fileId,
-    title: z.string().max(1000),
+    title: z.string().min(1).max(200),
     titleByUser: z.boolean(),
     model: z.string().max(500).nullable(),
-    systemPrompt: z.string().max(100_000).nullable(),
+    systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).nullable(),
     settings: archiveSettingsSchema.nullable(),
     /** The last message of the branch shown; null = the newest message. */
     activeLeafId: fileId.nullable(),

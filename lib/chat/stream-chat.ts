@@ -3,7 +3,7 @@ import { streamText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
 import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
-import { getEngine } from "@/lib/engine/get-engine";
+import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
@@ -12,7 +12,7 @@ import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
 import type { SamplingSettings } from "./settings";
 import { titleFrom } from "./title";
-import { branchKey } from "./tree";
+import { activePath, branchKey } from "./tree";
 import type { ChatAnswerMetadata } from "./ui-message";
 
 type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
@@ -25,26 +25,16 @@ const FLUSH_MS = 1500;
 
 /**
  * Refuses a system prompt (or a larger answer budget) that leaves no room for
- * a question: checked when it is set, so later turns never fail for it.
+ * a question: checked when it is set, so later turns never fail for it. The
+ * check needs the loaded model's tokenizer; while no model is loaded it is
+ * skipped (a turn that cannot fit still gets a clear error).
  */
-export async function systemPromptMustFit({
-  id,
-  userId,
-  systemPrompt,
-  settings,
-}: {
-  id: string;
-  userId: string;
-  systemPrompt?: string | null;
-  settings?: SamplingSettings | null;
-}): Promise<void> {
-  const current = await getConversationOrThrow({ id, userId });
-  const prompt = systemPrompt === undefined ? current.systemPrompt : systemPrompt;
-  if (!prompt) return;
-  const engine = await engineOrThrow();
-  const room = engine.info.contextSize - answerTokens(settings === undefined ? current.settings : (settings ?? {}));
+export async function systemPromptMustFit(systemPrompt: string | null | undefined, settings: SamplingSettings | null | undefined): Promise<void> {
+  const engine = loadedEngine();
+  if (!systemPrompt || !engine) return;
+  const room = engine.info.contextSize - answerTokens(settings ?? {});
   // A question needs some room too: at least an image's tokens and a sentence.
-  const needed = (await engine.countTokens([{ role: "system", text: prompt }])) + engine.info.imageTokens + 64;
+  const needed = (await engine.countTokens([{ role: "system", text: systemPrompt }])) + engine.info.imageTokens + 64;
   if (needed > room) {
     throw new AppError(
       "bad_request:conversation",
@@ -99,7 +89,11 @@ export async function streamChat({
     throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
   }
 
+  // A client that left while the model was loading or busy (Stop during "Thinking…") gets nothing written.
+  if (signal.aborted) throw new AppError("bad_request:chat", "The request was cancelled.");
   const { userMessageId, assistantMessageId } = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
+  // The engine stays loaded until this answer is saved (a model switch waits for it).
+  const release = holdEngine();
 
   let text = "";
   let settled = false;
@@ -113,6 +107,7 @@ export async function streamChat({
     if (settled) return;
     settled = true;
     clearInterval(flusher);
+    release();
     await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: finishReason ?? (status === "stopped" ? "aborted" : undefined) });
     // Until the user renames it, the conversation is named after its first question.
     if (status !== "error" && untitledFirstQuestion) {
@@ -130,8 +125,9 @@ export async function streamChat({
 
   try {
     const conversation = await getConversationOrThrow({ id: conversationId, userId });
-    // The branch being answered: the new answer's ancestors.
-    const history = conversation.path.filter((m) => m.id !== assistantMessageId);
+    // The branch being answered: the new answer's ancestors (whatever another tab shows meanwhile).
+    const path = activePath(conversation.messages, assistantMessageId);
+    const history = path.filter((m) => m.id !== assistantMessageId);
     const settings = conversation.settings;
     if (conversation.title === DEFAULT_TITLE) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
     const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
@@ -144,7 +140,7 @@ export async function streamChat({
 
     let stats: ChatAnswerMetadata["stats"];
     const result = streamText({
-      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, conversation.path) }),
+      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path) }),
       messages: input.messages,
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,

@@ -131,8 +131,11 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
  * messages. Returns the conversation as `getConversationOrThrow` does.
  */
 export async function switchBranchOrThrow({ id, userId, messageId }: { id: string; userId: string; messageId: string }) {
-  const nodes = await db.message.findMany({ where: { conversationId: id, conversation: { userId } }, select: { id: true, parentId: true, createdAt: true } });
+  const nodes = await db.message.findMany({ where: { conversationId: id, conversation: { userId } }, select: { id: true, parentId: true, createdAt: true, status: true } });
   if (!nodes.some((n) => n.id === messageId)) throw new AppError("not_found:message", "Message not found.");
+  if (nodes.some((n) => n.status === "streaming")) {
+    throw new AppError("conflict:chat", "An answer is still being written in this conversation. Switch versions when it is done.");
+  }
   const leaf = newestLeaf(nodes, messageId)!;
   // Looking at another version is not activity: the conversation keeps its place in the list.
   await updateKeepingActivity({ where: { id, userId }, data: { activeLeafId: leaf.id } });

@@ -8,8 +8,8 @@ const imageIds = (parts: MessagePart[]) => [...new Set(parts.flatMap((p) => (p.t
 
 /** What a turn adds to the conversation's tree. */
 export type TurnKind =
-  /** A new question after the branch shown. */
-  | { kind: "ask"; parts: MessagePart[] }
+  /** A new question after the branch shown: after `parentId` (the last message the asker sees) when given. */
+  | { kind: "ask"; parts: MessagePart[]; parentId?: string }
   /** A new version of an earlier question (a new branch from there). */
   | { kind: "edit"; parts: MessagePart[]; messageId: string }
   /** Another answer to a question: the one `messageId` answers, or the last one shown. */
@@ -61,6 +61,13 @@ export async function beginTurnOrThrow({
     } else {
       let parentId = leaf?.id ?? null;
       let position = leaf ? leaf.position + 1 : 0;
+      if (turn.kind === "ask" && turn.parentId) {
+        // What the asker's page shows, even if another tab switched branch meanwhile.
+        const after = byId.get(turn.parentId);
+        if (!after) throw new AppError("not_found:message", "Message not found.");
+        parentId = after.id;
+        position = after.position + 1;
+      }
       if (turn.kind === "edit") {
         const target = byId.get(turn.messageId);
         if (!target) throw new AppError("not_found:message", "Message not found.");

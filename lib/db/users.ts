@@ -48,3 +48,17 @@ export async function pingDatabase(): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Whether the user may change what the whole server runs (ADMIN_EMAILS, or
+ * without it the first account: the person who set the app up).
+ */
+export async function isAdmin({ userId, adminEmails }: { userId: string; adminEmails: string[] | undefined }): Promise<boolean> {
+  if (adminEmails?.includes("*")) return true;
+  if (adminEmails) {
+    const user = await db.user.findUnique({ where: { id: userId }, select: { email: true } });
+    return Boolean(user && adminEmails.includes(user.email.toLowerCase()));
+  }
+  const first = await db.user.findFirst({ orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } });
+  return first?.id === userId;
+}

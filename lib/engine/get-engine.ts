@@ -83,6 +83,19 @@ function startLoad(run: () => Promise<Engine>): Promise<Engine> {
   return promise;
 }
 
+/** Turns holding the engine: a model switch waits until there are none. */
+let holds = 0;
+
+/** Keeps the loaded engine from being switched until the returned release is called (once). */
+export function holdEngine(): () => void {
+  holds++;
+  let released = false;
+  return () => {
+    if (!released) holds--;
+    released = true;
+  };
+}
+
 /** The models this server can load (remote fleets: none; they choose their own). */
 export async function listModels(): Promise<{ id: string; name: string; vision: boolean; architecture: string; sizeBytes: number }[]> {
   if (chooseEngine(env).kind === "remote") return [];
@@ -103,7 +116,7 @@ export async function switchModel(id: string): Promise<void> {
   if (s.phase === "ready") {
     if (s.engine.model.id === id) return;
     const busy = s.engine.status();
-    if (busy.slotsBusy > 0 || busy.queueLength > 0) {
+    if (holds > 0 || busy.slotsBusy > 0 || busy.queueLength > 0) {
       throw new AppError("conflict:model", "Answers are being written with the current model. Switch when they are done.");
     }
   }

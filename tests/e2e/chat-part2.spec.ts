@@ -306,6 +306,7 @@ test("with several models in the catalog, a picker switches the model mid-conver
   await expect(picker.getByRole("option")).toHaveCount(2);
   const random = await picker.inputValue();
   await picker.selectOption("mini-llava-shapes");
+  await page.getByRole("button", { name: "Load" }).click();
   await expect(page.getByText("Loading the model…").or(page.getByText("mini-llava-shapes", { exact: true }))).toBeVisible();
   await expect(page.getByText("mini-llava-shapes", { exact: true })).toBeVisible({ timeout: 60_000 });
   await expect(picker).toHaveValue("mini-llava-shapes");
@@ -315,6 +316,7 @@ test("with several models in the catalog, a picker switches the model mid-conver
   await expect(stopButton(page)).toHaveCount(0);
   try {
     await picker.selectOption(random);
+    await page.getByRole("button", { name: "Load" }).click();
     await expect(page.getByText("mini-llava-shapes", { exact: true })).toHaveCount(0, { timeout: 60_000 });
     await expect(picker).toHaveValue(random);
     await expect(picker).toBeEnabled();
@@ -328,4 +330,51 @@ test("with several models in the catalog, a picker switches the model mid-conver
     // The other tests on this app expect the random-weight model.
     await page.request.post(`${SLOW}/api/models`, { data: { id: random } });
   }
+});
+
+test("a send refused before anything is saved gives the question back; an edit sent while offline is sent once the server is back", async ({ page, context }) => {
+  await signUp(page);
+  await box(page).fill("How many shapes are there?");
+  await box(page).press("Enter");
+  await expect(assistant(page).first()).toContainText("shape");
+
+  // The server refuses the next send outright (as it does when the model is busy): the words come back.
+  await page.route("**/api/chat", (route) =>
+    route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "unavailable:engine", message: "The model is busy with other answers. Try again in a few seconds." } }) }),
+  );
+  await box(page).fill("What color is the circle?");
+  await box(page).press("Enter");
+  await expect(page.getByRole("alert").filter({ hasText: "The model is busy" })).toBeVisible();
+  await expect(box(page)).toHaveValue("What color is the circle?");
+  await expect(you(page)).toHaveCount(1);
+  await page.unroute("**/api/chat");
+
+  // Edit the first question while offline: kept, then sent as a new version when the server is back.
+  await you(page).first().getByRole("button", { name: "Edit" }).click();
+  await expect(box(page)).toHaveValue("How many shapes are there?");
+  await box(page).fill("Describe the image.");
+  await context.setOffline(true);
+  await page.getByRole("button", { name: "Send edit" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Can’t reach the server" })).toBeVisible();
+  await expect(box(page)).toHaveValue("Describe the image.");
+  await expect(you(page).first()).toContainText("How many shapes are there?");
+  await context.setOffline(false);
+  await expect(you(page).first().getByRole("group", { name: "Question versions" })).toContainText("2/2", { timeout: 30_000 });
+  await expect(you(page).first()).toContainText("Describe the image.");
+  // Cancel gives back a draft an Edit set aside.
+  await box(page).fill("an unsent thought");
+  await you(page).first().getByRole("button", { name: "Edit" }).click();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(box(page)).toHaveValue("an unsent thought");
+});
+
+test("drafts are forgotten at sign-out: the next person in the tab does not see them", async ({ page }) => {
+  await signUp(page);
+  await box(page).fill("a private draft");
+  await page.reload();
+  await expect(box(page)).toHaveValue("a private draft");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await signUp(page);
+  await expect(box(page)).toHaveValue("");
 });

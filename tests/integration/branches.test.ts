@@ -94,3 +94,24 @@ describe("branches: edit any question, regenerate any answer, switch versions", 
     expect(await shown(alice, id)).toEqual(mine);
   });
 });
+
+describe("two tabs on one conversation", () => {
+  const carol = new TestClient(baseUrl);
+  beforeAll(async () => {
+    await carol.newAccount();
+  });
+
+  it("a new question follows the answer its page shows, even after another tab switched branch", async () => {
+    const id = await newConversation(carol);
+    await chat(carol, { id, message: userMessage("How many shapes are there?") });
+    const first = ((await (await carol.fetch(`/api/conversations/${id}/messages`)).json()) as { messages: UIMessage[] }).messages;
+    await chat(carol, { id, trigger: "regenerate-message", messageId: first[1]!.id });
+    const shownInA = ((await (await carol.fetch(`/api/conversations/${id}/messages`)).json()) as { messages: UIMessage[] }).messages;
+    // Tab B goes back to the first answer; tab A still shows the second and asks after it.
+    await carol.fetch(`/api/conversations/${id}/branch`, { method: "POST", json: { messageId: first[1]!.id } });
+    await chat(carol, { id, parentId: shownInA[1]!.id, message: userMessage("What color is the circle?") });
+    const now = ((await (await carol.fetch(`/api/conversations/${id}/messages`)).json()) as { messages: UIMessage[] }).messages;
+    expect(now.map((m) => m.id).slice(0, 2)).toEqual([shownInA[0]!.id, shownInA[1]!.id]);
+    expect(now).toHaveLength(4);
+  });
+});

@@ -28,6 +28,7 @@ describe("choosing the model", () => {
       fs.copyFileSync(file, path.join(modelsDir, path.basename(file)));
     }
     server = await startServer({ dataDir, env: { MODELS_DIR: modelsDir, CONTEXT_SIZE: "8192", MAX_ANSWER_TOKENS: "4000" } });
+    // The first account administers the server (no ADMIN_EMAILS).
     client = new TestClient(server.url);
     await client.newAccount();
   });
@@ -52,7 +53,8 @@ describe("choosing the model", () => {
     );
 
   it("lists the catalog, switches mid-conversation, and records each answer's model", async () => {
-    const list = (await (await client.fetch("/api/models")).json()) as { models: { id: string; vision: boolean }[]; current: string | null };
+    const list = (await (await client.fetch("/api/models")).json()) as { models: { id: string; vision: boolean }[]; current: string | null; canSwitch: boolean };
+    expect(list.canSwitch).toBe(true);
     expect(list.models.map((m) => m.id).sort()).toEqual(["mini-llava-shapes", randomId].sort());
     expect(list.models.every((m) => m.vision)).toBe(true);
     await loaded("mini-llava-shapes");
@@ -83,5 +85,11 @@ describe("choosing the model", () => {
     const stranger = new TestClient(server.url);
     expect((await stranger.fetch("/api/models")).status).toBe(401);
     expect((await stranger.fetch("/api/models", { method: "POST", json: { id: "mini-llava-shapes" } })).status).toBe(401);
+    // A second account may see the catalog but not change what everyone runs.
+    await stranger.newAccount();
+    expect(((await (await stranger.fetch("/api/models")).json()) as { canSwitch: boolean }).canSwitch).toBe(false);
+    const denied = await stranger.fetch("/api/models", { method: "POST", json: { id: "mini-llava-shapes" } });
+    expect(denied.status).toBe(403);
+    expect((await health()).model.id).toBe(randomId);
   });
 });

@@ -20,6 +20,6 @@ export const POST = apiHandler(async (req) => {
       ? { kind: "regenerate", messageId: body.messageId }
       : body.messageId
         ? { kind: "edit", parts: parts!, messageId: body.messageId }
-        : { kind: "ask", parts: parts! };
+        : { kind: "ask", parts: parts!, parentId: body.parentId };
   return streamChat({ userId, conversationId: body.id, turn, signal: req.signal });
 });

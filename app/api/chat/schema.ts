@@ -28,6 +28,8 @@ export const chatRequestSchema = z
      * branch from there). With regenerate-message: the answer to write again.
      */
     messageId: z.string().min(1).max(64).optional(),
+    /** With a new question: the last message the page shows, which the question follows. */
+    parentId: z.string().min(1).max(64).optional(),
   })
   .refine((b) => b.trigger === "regenerate-message" || b.message, { message: "a message is required", path: ["message"] });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;

@@ -1,5 +1,6 @@
 import { apiHandler, json, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
+import { systemPromptMustFit } from "@/lib/chat/stream-chat";
 import { createConversation, listConversations } from "@/lib/db/conversations";
 import { createConversationSchema, listQuerySchema } from "./schema";
 
@@ -14,5 +15,6 @@ export const GET = apiHandler(async (req) => {
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
   const body = await parseJson(req, createConversationSchema);
+  await systemPromptMustFit(body.systemPrompt, body.settings);
   return json({ conversation: await createConversation({ userId, ...body }) }, { status: 201 });
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { apiHandler, json, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
 import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
+import { systemPromptMustFit } from "@/lib/chat/stream-chat";
 import { listPresets, savePreset } from "@/lib/db/presets";
 
 export const dynamic = "force-dynamic";
@@ -25,5 +26,6 @@ export const GET = apiHandler(async () => {
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
   const body = await parseJson(req, presetSchema);
+  await systemPromptMustFit(body.systemPrompt, body.settings);
   return json({ preset: await savePreset({ userId, ...body }) }, { status: 201 });
 });

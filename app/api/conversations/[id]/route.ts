@@ -20,7 +20,11 @@ export const PATCH = apiHandler<Ctx>(async (req, { params }) => {
   const userId = await requireUserId();
   const body = await parseJson(req, updateConversationSchema);
   const { id } = await params;
-  if (body.systemPrompt || body.settings) await systemPromptMustFit({ id, userId, ...body });
+  if (body.systemPrompt !== undefined || body.settings !== undefined) {
+    // The prompt and budget the conversation will have after this change.
+    const current = await getConversationOrThrow({ id, userId });
+    await systemPromptMustFit(body.systemPrompt === undefined ? current.systemPrompt : body.systemPrompt, body.settings === undefined ? current.settings : body.settings);
+  }
   return json({ conversation: await updateConversationOrThrow({ id, userId, ...body }) });
 });
 
