@@ -46,6 +46,16 @@ describe("request body limits", () => {
     expect(rssMiB(pid) - before).toBeLessThan(100);
   });
 
+  it("holds at most 64 KiB of a large POST to a page (Next.js copies page request bodies for proxy.ts)", async () => {
+    const pid = serverPid();
+    const before = rssMiB(pid);
+    for (const page of ["/", "/signin"]) {
+      const res = await rawRequest(`${baseUrl}${page}`, { headers: { cookie, "content-type": "text/plain" }, streamBytes: 200 * MiB });
+      expect(res.status, page).toBeLessThan(500);
+    }
+    expect(rssMiB(pid) - before).toBeLessThan(100);
+  });
+
   // Each route with its limit: a declared length one byte over is refused before any body is sent.
   it.each([
     ["/api/signup", 64 * 1024, false],
