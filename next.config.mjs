@@ -14,6 +14,37 @@ const nextConfig = {
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
   reactStrictMode: true,
+  experimental: {
+    // The proxy (proxy.ts) runs on pages only; a page never needs a body, so
+    // what Next.js buffers for it stays small.
+    proxyClientMaxBodySize: "64kb",
+  },
+  async headers() {
+    return [
+      {
+        // Every response. Pages get their Content-Security-Policy (with a nonce) from proxy.ts.
+        source: "/:path*",
+        headers: [
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          // Not no-referrer: with it browsers send `Origin: null` on same-origin POSTs, which the origin check refuses.
+          { key: "Referrer-Policy", value: "same-origin" },
+          { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=(), payment=(), usb=()" },
+        ],
+      },
+      // Private data: never stored by a browser or a proxy cache, and nothing
+      // in an API response may run or be framed. Headers set here win over a
+      // route's own, so the images (/api/uploads/:id), which set private,
+      // immutable caching and a sandboxing CSP themselves, are left out.
+      ...["/api/:path((?!uploads/[^/]+$).*)", "/v1/:path*"].map((source) => ({
+        source,
+        headers: [
+          { key: "Cache-Control", value: "no-store" },
+          { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" },
+        ],
+      })),
+    ];
+  },
 };
 
 export default nextConfig;

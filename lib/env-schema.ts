@@ -108,9 +108,23 @@ export const envSchema = z.object({
   /** Port to listen on. Default 3000. */
   PORT: intFrom(1, 65535).default(3000),
   /**
-   * Trust `X-Forwarded-For` from a reverse proxy in front of the app. Default
-   * false: the server overwrites it with the socket address, so sign-in
-   * rate limits per IP cannot be dodged by forging the header.
+   * The origin people reach the app at, e.g. `https://chat.example.com`.
+   * Sign-in redirects and the callback-url cookie use it, never the request's
+   * `Host` or `X-Forwarded-Host`, and state-changing requests must come from
+   * it (or from the address the server listens on). Default
+   * `http://<HOST>:<PORT>` (127.0.0.1 when HOST listens on every interface).
+   */
+  APP_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .refine((u) => new URL(u).pathname === "/" && !new URL(u).search, "must be an origin like https://chat.example.com, without a path")
+    .transform((u) => new URL(u).origin)
+    .optional(),
+  /**
+   * Trust `X-Forwarded-For` and `X-Forwarded-Proto` from a reverse proxy in
+   * front of the app. Default false: the server overwrites the first with the
+   * socket address (so sign-in rate limits per IP cannot be dodged by forging
+   * it) and drops the other forwarded headers. `X-Forwarded-Host` is never
+   * used: the canonical host is APP_URL's.
    */
   TRUST_PROXY: z.stringbool().default(false),
   /** Sign-in attempts allowed per client address in 10 minutes. Default 30. */
@@ -133,7 +147,8 @@ export const envSchema = z.object({
 
 export type RawEnv = z.infer<typeof envSchema>;
 
-export type Env = Omit<RawEnv, "DATABASE_URL" | "UPLOAD_DIR" | "AUTH_SECRET"> & {
+export type Env = Omit<RawEnv, "DATABASE_URL" | "UPLOAD_DIR" | "AUTH_SECRET" | "APP_URL"> & {
+  APP_URL: string;
   DATABASE_URL: string;
   UPLOAD_DIR: string;
   AUTH_SECRET: string;
@@ -167,6 +182,14 @@ export function resolveDatabaseUrl(source: Record<string, string | undefined> = 
   return `file:${path.join(abs(source.DATA_DIR || "./data"), "app.db")}`;
 }
 
+const WILDCARD_HOSTS: Record<string, string> = { "0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1" };
+
+/** `http://<host>:<port>` for a HOST value: IPv6 in brackets, a wildcard address as its loopback. */
+export function listenOrigin(host: string, port: number): string {
+  const h = WILDCARD_HOSTS[host] ?? host;
+  return `http://${h.includes(":") && !h.startsWith("[") ? `[${h}]` : h}:${port}`;
+}
+
 /** Validates `source` (default `process.env`) and fills in derived defaults. */
 export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
   const blankToUndefined = Object.fromEntries(
@@ -182,6 +205,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   const dataDir = abs(raw.DATA_DIR);
   return {
     ...raw,
+    APP_URL: raw.APP_URL ?? listenOrigin(raw.HOST, raw.PORT),
     DATA_DIR: dataDir,
     MODELS_DIR: abs(raw.MODELS_DIR),
     MODEL_PATH: raw.MODEL_PATH && abs(raw.MODEL_PATH),

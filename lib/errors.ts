@@ -83,7 +83,7 @@ export function errorResponse(err: unknown): Response {
   if (appError.type === "internal") console.error("[api] unexpected error:", err);
   const body: ErrorBody = { error: { code: appError.code, message: appError.message } };
   if (appError.extra.details !== undefined) body.error.details = appError.extra.details;
-  const headers = new Headers({ "content-type": "application/json" });
+  const headers = new Headers({ "content-type": "application/json", "cache-control": "no-store" });
   if (appError.extra.retryAfterSeconds !== undefined) {
     headers.set("retry-after", String(Math.ceil(appError.extra.retryAfterSeconds)));
   }

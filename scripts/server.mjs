@@ -1,6 +1,7 @@
 // The production HTTP server: Next's request handler behind a plain Node
 // server, so the client address that rate limits see is the socket's own
-// (a forged X-Forwarded-For is overwritten unless TRUST_PROXY=true).
+// (a forged X-Forwarded-For is overwritten, and the other forwarded headers
+// dropped, unless TRUST_PROXY=true).
 // Started by scripts/start.ts after setup; configuration comes from the env.
 import http from "node:http";
 import path from "node:path";
@@ -16,10 +17,14 @@ const app = next({ dev: false, dir, hostname, port });
 const handle = app.getRequestHandler();
 await app.prepare();
 
+/** What a reverse proxy reports about the original request; forgeable when no proxy is there. */
+const FORWARDED = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix"];
+
 const server = http.createServer((req, res) => {
   if (!trustProxy || !req.headers["x-forwarded-for"]) {
     req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
   }
+  if (!trustProxy) for (const name of FORWARDED) delete req.headers[name];
   handle(req, res);
 });
 

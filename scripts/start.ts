@@ -42,7 +42,7 @@ function sourceHash(): string {
       hash.update(rel).update("\0").update(fs.readFileSync(abs)).update("\0");
     }
   };
-  for (const entry of ["app", "lib", "types", "public", "instrumentation.ts", "next.config.mjs", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]) {
+  for (const entry of ["app", "lib", "types", "public", "instrumentation.ts", "proxy.ts", "next.config.mjs", "tsconfig.json", "package-lock.json", "prisma/schema.prisma"]) {
     walk(entry);
   }
   return hash.digest("hex");
@@ -65,6 +65,7 @@ function main() {
   const env = readEnv();
   if (!["127.0.0.1", "localhost", "::1"].includes(env.HOST)) {
     console.warn(`! HOST=${env.HOST} is not a loopback address: other machines on the network can reach this app.`);
+    if (!process.env.APP_URL) console.warn(`! APP_URL is not set: sign-in redirects go to ${env.APP_URL}. Set it to the address people type.`);
   }
   fs.mkdirSync(env.UPLOAD_DIR, { recursive: true });
 
@@ -76,6 +77,9 @@ function main() {
     DATABASE_URL: env.DATABASE_URL,
     HOST: env.HOST,
     PORT: String(env.PORT),
+    APP_URL: env.APP_URL,
+    // next-auth's canonical origin: never the request's Host or X-Forwarded-Host.
+    NEXTAUTH_URL: env.APP_URL,
   };
 
   console.log(`• Database: ${env.DATABASE_URL}`);

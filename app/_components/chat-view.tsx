@@ -1,5 +1,6 @@
 "use client";
 
+import "./zod-without-eval";
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport, type FileUIPart } from "ai";
 import { useEffect, useRef, useState } from "react";

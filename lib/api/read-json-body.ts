@@ -1,34 +1,24 @@
 import { AppError } from "@/lib/errors";
+import { readBodyOrThrow, SMALL_BODY_MAX_BYTES, type ReadBodyOptions } from "./read-body";
+
+const isJson = (req: Request) => /^application\/json\s*(;|$)/i.test(req.headers.get("content-type") ?? "");
 
 /**
- * Reads and parses a JSON body of at most `maxBytes`, refusing a larger one
- * (413) by its declared length and again while reading, before it is
- * buffered whole (the declared length can lie). A body that is not JSON is
- * a 400 `bad_request:<surface>`.
+ * Reads and parses a JSON body of at most `maxBytes` (default
+ * {@link SMALL_BODY_MAX_BYTES}), refused while it streams in (see
+ * {@link readBodyOrThrow}). Anything but `application/json` is a 415: a
+ * cross-site form or `text/plain` POST cannot carry that type without a CORS
+ * preflight, which this app never grants. Malformed JSON is a 400.
  */
-export async function readJsonBodyOrThrow(req: Request, { maxBytes, surface }: { maxBytes: number; surface: string }): Promise<unknown> {
-  const tooLarge = () =>
-    new AppError(`payload_too_large:${surface}`, `The file is larger than the ${(maxBytes / 1024 / 1024).toFixed(0)} MiB limit.`);
-  if (Number(req.headers.get("content-length") ?? "0") > maxBytes) throw tooLarge();
-  if (!/^application\/json\b/i.test(req.headers.get("content-type") ?? "")) {
-    throw new AppError(`unsupported_media_type:${surface}`, "Send the file as application/json.");
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body?.getReader();
-  for (;;) {
-    const next = await reader?.read();
-    if (!next || next.done) break;
-    size += next.value.byteLength;
-    if (size > maxBytes) {
-      await reader!.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(next.value);
-  }
+export async function readJsonBodyOrThrow(
+  req: Request,
+  { maxBytes = SMALL_BODY_MAX_BYTES, surface = "api", what, notJson = "The request body must be valid JSON." }: Partial<ReadBodyOptions> & { notJson?: string } = {},
+): Promise<unknown> {
+  if (!isJson(req)) throw new AppError(`unsupported_media_type:${surface}`, "Send the request as application/json.");
+  const bytes = await readBodyOrThrow(req, { maxBytes, surface, what });
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new AppError(`bad_request:${surface}`, "The file is not JSON. Choose a .json file made by Export.");
+    throw new AppError(`bad_request:${surface}`, notJson);
   }
 }

@@ -9,10 +9,11 @@ import { dummyHash, verifyPassword } from "./password";
 import { limitSignIn, resetSignInLimit } from "./rate-limit";
 import { credentialsSchema } from "./schema";
 
-// The app is reached by whatever host name the user typed (localhost,
-// 127.0.0.1, a LAN name when HOST is opened up); next-auth must take the
-// origin from the request instead of a fixed NEXTAUTH_URL.
-process.env.AUTH_TRUST_HOST ??= "true";
+// next-auth builds redirects and the callback-url cookie from NEXTAUTH_URL
+// when it is set, and otherwise (with AUTH_TRUST_HOST) from the request's
+// Host / X-Forwarded-Host, which anyone can forge. `npm start` sets it from
+// APP_URL; this covers `next dev` and any other way of starting the server.
+process.env.NEXTAUTH_URL = env.APP_URL;
 
 export const authOptions: NextAuthOptions = {
   secret: env.AUTH_SECRET,

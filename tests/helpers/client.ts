@@ -16,10 +16,15 @@ export class TestClient {
     this.ip = ip ?? `10.${rnd()}.${rnd()}.${rnd()}`;
   }
 
+  /** The `Cookie` header this client sends, for requests made by other means (raw node:http). */
+  cookieHeader(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
   async fetch(path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("x-forwarded-for", this.ip);
-    if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (this.cookies.size) headers.set("cookie", this.cookieHeader());
     let body = init.body;
     if (init.json !== undefined) {
       headers.set("content-type", "application/json");

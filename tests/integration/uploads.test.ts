@@ -97,7 +97,7 @@ describe("POST /api/uploads", () => {
     const big = Buffer.alloc(3 * 1024 * 1024, 7);
     const res = await upload(alice, big);
     expect(res.status).toBe(413);
-    expect(res.body.error.message).toMatch(/larger than the 2\.0 MiB limit/);
+    expect(res.body.error.message).toMatch(/larger than the 2 MiB limit/);
   });
 
   it("applies EXIF orientation, strips metadata and downscales huge photos", async () => {

@@ -32,6 +32,16 @@ describe("loadEnv", () => {
     expect(physicalCores()).toBeLessThanOrEqual(cores);
   });
 
+  it("takes APP_URL as an origin, defaulting to the address the server listens on", () => {
+    const dir = tmp();
+    expect(loadEnv({ DATA_DIR: dir }).APP_URL).toBe("http://127.0.0.1:3000");
+    expect(loadEnv({ DATA_DIR: dir, HOST: "0.0.0.0", PORT: "8080" }).APP_URL).toBe("http://127.0.0.1:8080");
+    expect(loadEnv({ DATA_DIR: dir, HOST: "::1" }).APP_URL).toBe("http://[::1]:3000");
+    expect(loadEnv({ DATA_DIR: dir, APP_URL: "https://Chat.Example.com/" }).APP_URL).toBe("https://chat.example.com");
+    expect(() => loadEnv({ DATA_DIR: dir, APP_URL: "https://chat.example.com/app" })).toThrow(/APP_URL=.*without a path/);
+    expect(() => loadEnv({ DATA_DIR: dir, APP_URL: "ftp://chat.example.com" })).toThrow(/APP_URL=.*http\(s\) URL/);
+  });
+
   it("reads ENGINE_URL as a list of http(s) URLs and refuses anything else", () => {
     const dir = tmp();
     expect(loadEnv({ DATA_DIR: dir, ENGINE_URL: "http://127.0.0.1:8080, http://10.0.0.2:11434/v1" }).ENGINE_URL).toEqual([

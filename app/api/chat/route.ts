@@ -3,14 +3,14 @@ import { requireUserId } from "@/lib/auth/session";
 import type { MessagePart } from "@/lib/chat/message-parts";
 import { streamChat } from "@/lib/chat/stream-chat";
 import type { TurnKind } from "@/lib/db/messages";
-import { chatRequestSchema, UPLOAD_URL } from "./schema";
+import { CHAT_BODY_MAX_BYTES, chatRequestSchema, UPLOAD_URL } from "./schema";
 
 export const dynamic = "force-dynamic";
 
 // POST /api/chat – save the question, stream the answer (AI SDK UI message stream), save the answer
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
-  const body = await parseJson(req, chatRequestSchema);
+  const body = await parseJson(req, chatRequestSchema, { maxBytes: CHAT_BODY_MAX_BYTES });
   const parts: MessagePart[] | null =
     body.message?.parts.map((p) =>
       p.type === "text" ? { type: "text", text: p.text } : { type: "image", attachmentId: UPLOAD_URL.exec(p.url)![1]! },

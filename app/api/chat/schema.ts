@@ -3,7 +3,18 @@ import { z } from "zod";
 /** Images are referenced by the URL the upload returned; nothing else is accepted. */
 export const UPLOAD_URL = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
 
-const textPart = z.object({ type: z.literal("text"), text: z.string().max(32_000) });
+/** Longest text part, in characters (UTF-16 units). */
+export const TEXT_PART_MAX_CHARS = 32_000;
+/** Most parts in one message (text and images). */
+export const PARTS_MAX = 65;
+/**
+ * Largest request body: every part a full text part, each character up to
+ * 3 bytes of UTF-8, plus 1 KiB of JSON per part and 4 KiB for the rest
+ * (about 6.3 MB). Anything this schema accepts fits.
+ */
+export const CHAT_BODY_MAX_BYTES = PARTS_MAX * (TEXT_PART_MAX_CHARS * 3 + 1024) + 4096;
+
+const textPart = z.object({ type: z.literal("text"), text: z.string().max(TEXT_PART_MAX_CHARS) });
 const filePart = z.object({
   type: z.literal("file"),
   mediaType: z.string().regex(/^image\//, "only images can be attached"),
@@ -20,7 +31,7 @@ export const chatRequestSchema = z
       .object({
         id: z.string().max(100).optional(),
         role: z.literal("user"),
-        parts: z.array(z.discriminatedUnion("type", [textPart, filePart])).min(1).max(65),
+        parts: z.array(z.discriminatedUnion("type", [textPart, filePart])).min(1).max(PARTS_MAX),
       })
       .optional(),
     /**

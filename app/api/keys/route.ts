@@ -2,7 +2,6 @@ import { apiHandler, json, parseJson } from "@/lib/api/handler";
 import { issueApiKey } from "@/lib/auth/api-key";
 import { requireUserId } from "@/lib/auth/session";
 import { listApiKeys } from "@/lib/db/api-keys";
-import { AppError } from "@/lib/errors";
 import { createApiKeySchema } from "./schema";
 
 export const dynamic = "force-dynamic";
@@ -15,10 +14,6 @@ export const GET = apiHandler(async () => {
 
 // POST /api/keys – create a key; the secret is in this response and nowhere else
 export const POST = apiHandler(async (req) => {
-  // JSON only: a cross-site form or text/plain POST cannot be sent as JSON without a CORS preflight.
-  if (!/^application\/json\b/i.test(req.headers.get("content-type") ?? "")) {
-    throw new AppError("unsupported_media_type:api_key", "Send the request as application/json.");
-  }
   const userId = await requireUserId();
   const body = await parseJson(req, createApiKeySchema);
   const { key, secret } = await issueApiKey({ userId, name: body.name, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null });

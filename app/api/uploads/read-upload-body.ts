@@ -1,31 +1,15 @@
-import { AppError } from "@/lib/errors";
+import { readBodyOrThrow } from "@/lib/api/read-body";
+
+/** Multipart framing (boundaries, part headers) allowed on top of the file itself. */
+const FRAMING_BYTES = 64 * 1024;
 
 /**
- * The uploaded bytes, refusing early what is too large: first by the
- * declared length, then while reading (the declared length can lie).
+ * The uploaded bytes: the multipart field "file", or the raw body. At most
+ * `maxBytes` (plus framing) is ever read, refused by the declared length
+ * before reading and while reading (see readBodyOrThrow).
  */
 export async function readUploadBody(req: Request, maxBytes: number): Promise<Uint8Array | null> {
-  // Multipart framing adds a little; allow 64 KiB of it.
-  const limit = maxBytes + 64 * 1024;
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  const tooLarge = () =>
-    new AppError("payload_too_large:upload", `The file is larger than the ${(maxBytes / 1024 / 1024).toFixed(1)} MiB limit.`);
-  if (declared > limit) throw tooLarge();
-  if (!req.body) return null;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const raw = Buffer.concat(chunks);
+  const raw = await readBodyOrThrow(req, { maxBytes: maxBytes + FRAMING_BYTES, surface: "upload", what: "file", shownLimit: maxBytes });
   const type = req.headers.get("content-type") ?? "";
   if (!type.startsWith("multipart/form-data")) return raw.length ? raw : null;
   const form = await new Response(raw, { headers: { "content-type": type } }).formData().catch(() => null);
