@@ -2,6 +2,7 @@
 // server, so the client address that rate limits see is the socket's own
 // (a forged X-Forwarded-For is overwritten unless TRUST_PROXY=true).
 // Started by scripts/start.ts after setup; configuration comes from the env.
+import "./app-output.mjs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

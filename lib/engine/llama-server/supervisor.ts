@@ -169,6 +169,8 @@ export class LlamaServerProcess {
   private async launch(): Promise<void> {
     this.phase = "starting";
     this.port = await freePort();
+    // A fresh log per process: an earlier one quoted prompts, and the tail is printed if this start fails.
+    this.log.length = 0;
     // stop() may have run while we waited: start nothing then.
     if ((this.phase as Phase) === "stopped") throw new EngineError("disposed", "The model server was stopped.");
     fs.mkdirSync(this.opts.slotSaveDir, { recursive: true });
