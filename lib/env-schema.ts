@@ -115,7 +115,11 @@ export const envSchema = z.object({
   TRUST_PROXY: z.stringbool().default(false),
   /** Sign-in attempts allowed per client address in 10 minutes. Default 30. */
   SIGNIN_LIMIT_PER_IP: intFrom(1).default(30),
-  /** Sign-in attempts allowed per email in 10 minutes (reset by a success). Default 8. */
+  /**
+   * Sign-in attempts allowed per client address and email in 10 minutes
+   * (reset by a success). Other addresses are not affected; they only see the
+   * per-email delay (up to 4 s) after failures. Default 8.
+   */
   SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
   /** Requests per minute one user may make to /v1 (all their API keys together). Default 120. */
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
