@@ -125,6 +125,11 @@ export const envSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
   /** Accounts created per client address per hour. Default 20. */
   SIGNUP_LIMIT_PER_IP: intFrom(1).default(20),
+  /**
+   * On SIGTERM/SIGINT, how long answers being written get to be saved and the
+   * model to be unloaded before the process exits anyway, in milliseconds. Default 10 s.
+   */
+  SHUTDOWN_TIMEOUT_MS: intFrom(1000, 600_000).default(10_000),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

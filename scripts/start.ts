@@ -87,6 +87,7 @@ function main() {
     DATABASE_URL: env.DATABASE_URL,
     HOST: env.HOST,
     PORT: String(env.PORT),
+    SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS),
   };
 
   console.log(`• Database: ${env.DATABASE_URL}`);

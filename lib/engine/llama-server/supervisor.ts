@@ -181,6 +181,9 @@ export class LlamaServerProcess {
       : [this.opts.binary, this.args(this.port)];
     const child = spawn(cmd, args, {
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: a signal to the app's group (Ctrl-C, a service manager's
+      // SIGTERM) reaches the app, which stops its answers first and then this server.
+      detached: true,
       // No host-RAM prompt cache: conversation states are ours (slot files under a byte budget).
       env: { ...process.env, ...MEDIA_MARKER_ENV, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_CACHE_RAM: "0" },
     });
