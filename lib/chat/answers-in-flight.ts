@@ -11,6 +11,8 @@ export const SERVER_STOP_MESSAGES: Record<ServerStopReason, string> = {
 
 interface Answer {
   conversationId: string;
+  /** Whose answer: only its owner can stop it. */
+  userId: string;
   controller: AbortController;
   /** Resolves once the answer's final state is saved. */
   saved: Promise<void>;
@@ -33,11 +35,11 @@ const answers = (holder.__answersInFlight ??= new Set<Answer>());
  * Registers an answer being written for a conversation, so that deleting the
  * conversation or shutting the server down can stop it at once.
  */
-export function trackAnswer({ conversationId }: { conversationId: string }): AnswerInFlight {
+export function trackAnswer({ conversationId, userId }: { conversationId: string; userId: string }): AnswerInFlight {
   const controller = new AbortController();
   let end = () => {};
   const saved = new Promise<void>((resolve) => (end = resolve));
-  const answer: Answer = { conversationId, controller, saved };
+  const answer: Answer = { conversationId, userId, controller, saved };
   answers.add(answer);
   return {
     signal: controller.signal,
@@ -49,11 +51,14 @@ export function trackAnswer({ conversationId }: { conversationId: string }): Ans
   };
 }
 
-/** Stops the answers being written for one conversation; returns how many. */
-export function stopConversationAnswers({ conversationId }: { conversationId: string }): number {
+/**
+ * Stops the answers being written for one of the user's conversations;
+ * returns how many. Someone else's conversation id matches nothing.
+ */
+export function stopConversationAnswers({ conversationId, userId }: { conversationId: string; userId: string }): number {
   let n = 0;
   for (const a of answers) {
-    if (a.conversationId !== conversationId) continue;
+    if (a.conversationId !== conversationId || a.userId !== userId) continue;
     a.controller.abort("deleted" satisfies ServerStopReason);
     n++;
   }

@@ -103,7 +103,7 @@ export async function streamChat({
   }
 
   // Tracked before the rows exist: a delete that lands meanwhile still stops this answer.
-  const answer = trackAnswer({ conversationId });
+  const answer = trackAnswer({ conversationId, userId });
   let ids: Awaited<ReturnType<typeof beginTurnOrThrow>>;
   try {
     ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
