@@ -28,7 +28,7 @@ export interface AnswerInFlight {
 }
 
 // On globalThis, like the engine: one registry per process, whatever module copy asks.
-const holder = globalThis as { __answersInFlight?: Set<Answer> };
+const holder = globalThis as { __answersInFlight?: Set<Answer>; __answersClosed?: boolean };
 const answers = (holder.__answersInFlight ??= new Set<Answer>());
 
 /**
@@ -41,6 +41,8 @@ export function trackAnswer({ conversationId, userId }: { conversationId: string
   const saved = new Promise<void>((resolve) => (end = resolve));
   const answer: Answer = { conversationId, userId, controller, saved };
   answers.add(answer);
+  // A request that got past the server's door just before shutdown stops at once too.
+  if (holder.__answersClosed) controller.abort("shutdown" satisfies ServerStopReason);
   return {
     signal: controller.signal,
     stopReason: () => (controller.signal.aborted ? (controller.signal.reason as ServerStopReason) : undefined),
@@ -66,11 +68,12 @@ export function stopConversationAnswers({ conversationId, userId }: { conversati
 }
 
 /**
- * Stops every answer being written (shutdown) and resolves once each has
- * saved its partial text, or after `timeoutMs` (milliseconds). Returns how
- * many were stopped.
+ * Stops every answer being written (shutdown), and any started later in
+ * this process, and resolves once each has saved its partial text, or after
+ * `timeoutMs` (milliseconds). Returns how many were stopped.
  */
 export async function stopAllAnswers({ timeoutMs }: { timeoutMs: number }): Promise<number> {
+  holder.__answersClosed = true;
   const all = [...answers];
   for (const a of all) a.controller.abort("shutdown" satisfies ServerStopReason);
   let timer: NodeJS.Timeout | undefined;

@@ -27,6 +27,9 @@ const PATTERNS: RegExp[] = [
   /^\S+:\d+: GGML_ASSERT\(/,
   /^terminate called /,
   /^\s+what\(\): /,
+  // Node's own fatal errors are printed from C++ to fd 2 as well (out of memory, aborts).
+  /^FATAL ERROR: /,
+  /^#\s*Fatal error\b/,
 ];
 
 /** The line as it may appear in the server log, or null to drop it. */

@@ -26,6 +26,7 @@ describe("nativeLogLine", () => {
       "[native] mtmd_tokenize: error: number of media markers in text (2) exceeds number of bitmaps (1)",
     );
     expect(nativeLogLine("terminate called after throwing an instance of 'std::runtime_error'")).not.toBeNull();
+    expect(nativeLogLine("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory")).not.toBeNull();
     expect(nativeLogLine(`[ERROR] f:1 ${"x".repeat(1000)}`)!.length).toBeLessThan(330);
   });
 });
