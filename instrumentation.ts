@@ -1,9 +1,12 @@
 // Runs once when the server starts: closes answers a previous process left
 // half-written, removes uploads that were never sent (older than a day; then
-// hourly), and starts loading the model so the first chat does not wait for
-// the weights (the UI shows progress meanwhile).
+// hourly), starts loading the model so the first chat does not wait for
+// the weights (the UI shows progress meanwhile), and hands scripts/server.mjs
+// the app's shutdown step (lib/shutdown.ts).
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { shutdown } = await import("@/lib/shutdown");
+  (globalThis as { __appShutdown?: typeof shutdown }).__appShutdown = shutdown;
   const { closeOrphanedAnswers } = await import("@/lib/db/messages");
   const closed = await closeOrphanedAnswers();
   if (closed) console.log(`[chat] marked ${closed} answer(s) interrupted by the last shutdown as stopped`);

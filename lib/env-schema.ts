@@ -129,7 +129,11 @@ export const envSchema = z.object({
   TRUST_PROXY: z.stringbool().default(false),
   /** Sign-in attempts allowed per client address in 10 minutes. Default 30. */
   SIGNIN_LIMIT_PER_IP: intFrom(1).default(30),
-  /** Sign-in attempts allowed per email in 10 minutes (reset by a success). Default 8. */
+  /**
+   * Sign-in attempts allowed per client address and email in 10 minutes
+   * (reset by a success). Other addresses are not affected; they only see the
+   * per-email delay (up to 4 s) after failures. Default 8.
+   */
   SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
   /** Requests per minute one user may make to /v1 (all their API keys together). Default 120. */
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
@@ -143,6 +147,11 @@ export const envSchema = z.object({
     .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.split(",").map((e) => e.trim().toLowerCase()).filter(Boolean))),
   /** Accounts created per client address per hour. Default 20. */
   SIGNUP_LIMIT_PER_IP: intFrom(1).default(20),
+  /**
+   * On SIGTERM/SIGINT, how long answers being written get to be saved and the
+   * model to be unloaded before the process exits anyway, in milliseconds. Default 10 s.
+   */
+  SHUTDOWN_TIMEOUT_MS: intFrom(1000, 600_000).default(10_000),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -3,6 +3,7 @@
 // (a forged X-Forwarded-For is overwritten, and the other forwarded headers
 // dropped, unless TRUST_PROXY=true).
 // Started by scripts/start.ts after setup; configuration comes from the env.
+import "./app-output.mjs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,8 +20,18 @@ await app.prepare();
 
 /** What a reverse proxy reports about the original request; forgeable when no proxy is there. */
 const FORWARDED = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix"];
+/** How long a graceful stop may take before the process exits anyway (SHUTDOWN_TIMEOUT_MS, milliseconds). */
+const shutdownMs = Number(process.env.SHUTDOWN_TIMEOUT_MS || 10_000);
+/** When the first stop signal came; 0 while serving. */
+let closingSince = 0;
 
 const server = http.createServer((req, res) => {
+  // A keep-alive connection can still bring a request after close(): refuse it.
+  if (closingSince) {
+    res.writeHead(503, { "content-type": "application/json", "retry-after": "10", connection: "close" });
+    res.end(JSON.stringify({ error: { code: "unavailable:server", message: "The server is shutting down. Try again in a moment." } }));
+    return;
+  }
   if (!trustProxy || !req.headers["x-forwarded-for"]) {
     req.headers["x-forwarded-for"] = req.socket.remoteAddress ?? "unknown";
   }
@@ -33,14 +44,46 @@ server.listen(port, hostname, () => {
   console.log(`Ready on http://${shown}:${port}`);
 });
 
-let closing = false;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Graceful stop: no new connections or requests; the app stops the answers
+ * being written (saved as `stopped`, each client told why) and unloads the
+ * model (lib/shutdown.ts, registered by instrumentation.ts); the streams then
+ * end and the process exits 0. Past the deadline it exits 1 regardless.
+ */
+async function stop(signal) {
+  console.log(`[server] ${signal}: shutting down (at most ${shutdownMs} ms)`);
+  const forced = setTimeout(() => {
+    console.error(`[server] shutdown took longer than ${shutdownMs} ms; exiting anyway`);
+    process.exit(1);
+  }, shutdownMs);
+  const closed = new Promise((resolve) => server.close(resolve));
+  // Connections between requests would hold close() open; ones mid-response finish first.
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+  try {
+    await globalThis.__appShutdown?.({ timeoutMs: Math.max(0, shutdownMs - 2000) });
+  } catch (err) {
+    console.error("[server] shutdown step failed:", err);
+  }
+  // The stopped answers' streams end with their error part: give them a moment to flush.
+  await Promise.race([closed, sleep(1000)]);
+  clearInterval(idleSweep);
+  server.closeAllConnections();
+  clearTimeout(forced);
+  process.exit(0);
+}
+
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    if (closing) process.exit(1);
-    closing = true;
-    server.close(() => process.exit(0));
-    // Streaming answers keep sockets open; do not wait for them forever.
-    setTimeout(() => process.exit(0), 3000).unref();
-    server.closeIdleConnections?.();
+    if (!closingSince) {
+      closingSince = Date.now();
+      void stop(signal);
+    } else if (Date.now() - closingSince > 1000) {
+      // A second signal a while later (Ctrl-C again) means "now". Copies of
+      // the first that arrive at once (a signal to the whole process group,
+      // also forwarded by npm start) are not.
+      process.exit(1);
+    }
   });
 }

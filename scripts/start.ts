@@ -5,7 +5,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
+import type { Readable } from "node:stream";
 import { ConfigError, loadEnv, type Env } from "../lib/env-schema";
+import { nativeLogLine } from "../lib/logging/native-log-filter";
 
 const root = path.resolve(import.meta.dirname, "..");
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
@@ -61,6 +64,14 @@ function buildIfStale(childEnv: NodeJS.ProcessEnv) {
   fs.writeFileSync(stamp, want);
 }
 
+/** Prints the lines of native output that may be logged (warnings and errors, never prompt text). */
+function filterNativeOutput(stream: Readable) {
+  readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+    const kept = nativeLogLine(line);
+    if (kept) process.stderr.write(`${kept}\n`);
+  });
+}
+
 function main() {
   const env = readEnv();
   if (!["127.0.0.1", "localhost", "::1"].includes(env.HOST)) {
@@ -80,17 +91,22 @@ function main() {
     APP_URL: env.APP_URL,
     // next-auth's canonical origin: never the request's Host or X-Forwarded-Host.
     NEXTAUTH_URL: env.APP_URL,
+    SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS),
   };
 
   console.log(`• Database: ${env.DATABASE_URL}`);
   run(bin("prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], childEnv, "Applying database migrations");
   if (!process.argv.includes("--no-build")) buildIfStale(childEnv);
 
+  // The server's fds 1 and 2 carry native output that can quote prompts: it
+  // is filtered here; the app's own output goes straight to ours as fds 3
+  // and 4 (scripts/app-output.mjs).
   const server = spawn(process.execPath, [path.join(root, "scripts", "server.mjs")], {
     cwd: root,
-    env: childEnv,
-    stdio: "inherit",
+    env: { ...childEnv, APP_OUTPUT_FDS: "3,4" },
+    stdio: ["ignore", "pipe", "pipe", 1, 2],
   });
+  for (const stream of [server.stdout!, server.stderr!]) filterNativeOutput(stream);
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
   server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { getUserCredentialsByEmail } from "@/lib/db/users";
@@ -6,7 +7,8 @@ import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { clientIp } from "./client-ip";
 import { dummyHash, verifyPassword } from "./password";
-import { limitSignIn, resetSignInLimit } from "./rate-limit";
+import { throttleSignIn } from "./rate-limit";
+import { revokeToken, tokenIsCurrent } from "./revocation";
 import { credentialsSchema } from "./schema";
 
 // next-auth builds redirects and the callback-url cookie from NEXTAUTH_URL
@@ -32,28 +34,38 @@ export const authOptions: NextAuthOptions = {
         if (!parsed.success) return null;
         const { email, password } = parsed.data;
         try {
-          await limitSignIn({ ip: clientIp(req?.headers?.["x-forwarded-for"]), email });
+          const user = await throttleSignIn({ ip: clientIp(req?.headers?.["x-forwarded-for"]), email }, async () => {
+            const found = await getUserCredentialsByEmail({ email });
+            const ok = await verifyPassword(password, found?.passwordHash ?? dummyHash);
+            return found && ok ? found : null;
+          });
+          return user && { id: user.id, email: user.email, name: user.name, tokenVersion: user.tokenVersion };
         } catch (err) {
           // next-auth turns a thrown Error into `?error=<message>` for the page.
           if (err instanceof AppError) throw new Error(err.message);
           throw err;
         }
-        const user = await getUserCredentialsByEmail({ email });
-        const ok = await verifyPassword(password, user?.passwordHash ?? dummyHash);
-        if (!user || !ok) return null;
-        await resetSignInLimit({ email });
-        return { id: user.id, email: user.email, name: user.name };
       },
     }),
   ],
   callbacks: {
-    jwt({ token, user }) {
-      if (user) token.sub = user.id;
-      return token;
+    // Runs at sign-in (with `user`) and on every request that reads the session.
+    async jwt({ token, user }) {
+      if (user) return { ...token, sub: user.id, ver: user.tokenVersion ?? 0, sid: randomUUID() };
+      if (!token.sub) return token;
+      // A revoked token is re-issued empty: signed out on this device from now on.
+      return (await tokenIsCurrent(token)) ? token : {};
     },
     session({ session, token }) {
-      if (session.user && token.sub) session.user.id = token.sub;
+      if (!token.sub) return { expires: session.expires };
+      if (session.user) session.user.id = token.sub;
       return session;
+    },
+  },
+  events: {
+    // Plain sign-out ends this token only; "sign out everywhere" is POST /api/sessions/revoke.
+    async signOut({ token }) {
+      if (token) await revokeToken(token);
     },
   },
 };

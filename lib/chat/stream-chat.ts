@@ -1,5 +1,5 @@
 import "server-only";
-import { streamText } from "ai";
+import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
 import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
@@ -7,6 +7,7 @@ import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
@@ -56,7 +57,9 @@ async function engineOrThrow() {
  * is saved as `streaming`, flushed while it grows, and finally saved as
  * `complete`, `stopped` (Stop or a client that went away, with the partial
  * text) or `error` (with a plain message). The client disconnecting aborts
- * generation and frees the slot.
+ * generation and frees the slot; so do deleting the conversation and shutting
+ * the server down (see answers-in-flight.ts), which also end the client's
+ * stream with an error part that says why.
  */
 export async function streamChat({
   userId,
@@ -91,7 +94,18 @@ export async function streamChat({
 
   // A client that left while the model was loading or busy (Stop during "Thinking…") gets nothing written.
   if (signal.aborted) throw new AppError("bad_request:chat", "The request was cancelled.");
-  const { userMessageId, assistantMessageId } = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
+  // Tracked before the rows exist: a delete that lands meanwhile still stops this answer.
+  const answer = trackAnswer({ conversationId, userId });
+  let ids: Awaited<ReturnType<typeof beginTurnOrThrow>>;
+  try {
+    ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
+  } catch (err) {
+    answer.end();
+    throw err;
+  }
+  const { userMessageId, assistantMessageId } = ids;
+  // The reader going away, or the server stopping the answer.
+  const abortSignal = AbortSignal.any([signal, answer.signal]);
   // The engine stays loaded until this answer is saved (a model switch waits for it).
   const release = holdEngine();
 
@@ -108,11 +122,21 @@ export async function streamChat({
     settled = true;
     clearInterval(flusher);
     release();
-    await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: finishReason ?? (status === "stopped" ? "aborted" : undefined) });
-    // Until the user renames it, the conversation is named after its first question.
-    if (status !== "error" && untitledFirstQuestion) {
-      await setDefaultTitle({ conversationId, title: titleFrom(untitledFirstQuestion, text) });
-      void generateTitle({ engine, conversationId, question: untitledFirstQuestion, answer: text });
+    const serverStop = answer.stopReason();
+    if (serverStop && status !== "error") {
+      status = "stopped";
+      error = SERVER_STOP_MESSAGES[serverStop];
+    }
+    try {
+      await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: finishReason ?? (status === "stopped" ? "aborted" : undefined) });
+      // Until the user renames it, the conversation is named after its first question
+      // (not when it was deleted, nor while the model is being unloaded).
+      if (status !== "error" && untitledFirstQuestion && !serverStop) {
+        await setDefaultTitle({ conversationId, title: titleFrom(untitledFirstQuestion, text) });
+        void generateTitle({ engine, conversationId, question: untitledFirstQuestion, answer: text });
+      }
+    } finally {
+      answer.end();
     }
   };
   let flushed = "";
@@ -148,14 +172,14 @@ export async function streamChat({
       temperature: settings.temperature ?? 0,
       topP: settings.topP,
       seed: settings.seed,
-      abortSignal: signal,
+      abortSignal,
       onChunk({ chunk }) {
         if (chunk.type === "text-delta") text += chunk.text;
       },
       async onFinish({ totalUsage, providerMetadata, finishReason }) {
         stats = statsFrom(totalUsage, providerMetadata);
         const reason = localMetadata(providerMetadata).finishReason;
-        const stopped = reason === "aborted" || signal.aborted;
+        const stopped = reason === "aborted" || abortSignal.aborted;
         await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats, finishReason: stopped ? "aborted" : reason });
       },
       async onAbort() {
@@ -167,7 +191,7 @@ export async function streamChat({
     });
 
     let finishReason: string | undefined;
-    const response = result.toUIMessageStreamResponse({
+    const stream = result.toUIMessageStream({
       // The answer's id on the client is its id in the database.
       generateMessageId: () => assistantMessageId,
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
@@ -182,17 +206,33 @@ export async function streamChat({
       },
       onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),
     });
-    // A client that goes away (Stop, a closed tab) cancels the response body:
-    // save what was written so far as stopped.
-    signal.addEventListener("abort", () => void finish("stopped"), { once: true });
-    const headers = new Headers(response.headers);
-    // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
-    headers.set("cache-control", "no-cache, no-transform");
-    return new Response(onCancel(response.body!, () => void finish("stopped")), { status: response.status, headers });
+    // A client that goes away (Stop, a closed tab) cancels the response body;
+    // the server may stop the answer too: save what was written so far as stopped.
+    abortSignal.addEventListener("abort", () => void finish("stopped"), { once: true });
+    const response = createUIMessageStreamResponse({
+      stream: stream.pipeThrough(withServerStopError(answer)),
+      // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
+      headers: { "cache-control": "no-cache, no-transform" },
+    });
+    return new Response(onCancel(response.body!, () => void finish("stopped")), { status: response.status, headers: response.headers });
   } catch (err) {
     await finish("error", { error: err instanceof AppError ? err.message : "The answer could not be started." });
     throw err;
   }
+}
+
+/**
+ * Ends the client's stream with an error part when the server stopped the
+ * answer (deleted conversation, shutdown), so the client says why instead of
+ * showing a silently cut answer.
+ */
+function withServerStopError(answer: AnswerInFlight): TransformStream<UIMessageChunk, UIMessageChunk> {
+  return new TransformStream({
+    flush(controller) {
+      const reason = answer.stopReason();
+      if (reason) controller.enqueue({ type: "error", errorText: SERVER_STOP_MESSAGES[reason] });
+    },
+  });
 }
 
 /** Passes a stream through, calling `cancelled` when its reader cancels it. */

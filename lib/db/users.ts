@@ -35,7 +35,7 @@ export async function createUser({
 export function getUserCredentialsByEmail({ email }: { email: string }) {
   return db.user.findUnique({
     where: { email },
-    select: { id: true, email: true, name: true, passwordHash: true },
+    select: { id: true, email: true, name: true, passwordHash: true, tokenVersion: true },
   });
 }
 
@@ -61,4 +61,15 @@ export async function isAdmin({ userId, adminEmails }: { userId: string; adminEm
   }
   const first = await db.user.findFirst({ orderBy: [{ createdAt: "asc" }, { id: "asc" }], select: { id: true } });
   return first?.id === userId;
+}
+
+/** The user's current session token version, or null when the user is gone. */
+export async function getTokenVersion({ userId }: { userId: string }): Promise<number | null> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { tokenVersion: true } });
+  return user?.tokenVersion ?? null;
+}
+
+/** Bumps the user's session token version: every token issued before no longer counts. */
+export async function bumpTokenVersion({ userId }: { userId: string }): Promise<void> {
+  await db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
 }

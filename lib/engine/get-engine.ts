@@ -17,7 +17,9 @@ type State =
   | { phase: "idle" }
   | { phase: "loading"; progress: number; modelName?: string; promise: Promise<Engine> }
   | { phase: "ready"; engine: Engine }
-  | { phase: "error"; error: string; at: number };
+  | { phase: "error"; error: string; at: number }
+  /** Unloaded for shutdown: nothing loads again in this process. */
+  | { phase: "stopped" };
 
 const holder = globalThis as { __engineState?: State; __modelId?: string };
 const state = (): State => (holder.__engineState ??= { phase: "idle" });
@@ -64,6 +66,7 @@ export function getEngine(): Promise<Engine> {
   const s = state();
   if (s.phase === "ready") return Promise.resolve(s.engine);
   if (s.phase === "loading") return s.promise;
+  if (s.phase === "stopped") return Promise.reject(new Error("The server is shutting down."));
   return startLoad(load);
 }
 
@@ -112,6 +115,7 @@ export async function switchModel(id: string): Promise<void> {
   const models = await listModels();
   if (!models.some((m) => m.id === id)) throw new AppError("not_found:model", "No such model in the catalog.");
   const s = state();
+  if (s.phase === "stopped") throw new AppError("unavailable:engine", "The server is shutting down.", { retryAfterSeconds: 30 });
   if (s.phase === "loading") throw new AppError("conflict:model", "A model is loading. Try again when it is ready.");
   if (s.phase === "ready") {
     if (s.engine.model.id === id) return;
@@ -135,6 +139,18 @@ type PublicStatus = Omit<EngineStatus, "model" | "backend" | "servers"> & {
   /** Model servers up and in all (their addresses stay private). */
   servers?: { up: number; total: number };
 };
+
+/**
+ * Unloads the model for good (server shutdown): waits for a load in
+ * progress, then disposes the engine, which stops a supervised llama-server.
+ * Requests after this get "not loaded" and start nothing new.
+ */
+export async function unloadEngine(): Promise<void> {
+  const s = state();
+  const engine = s.phase === "ready" ? s.engine : s.phase === "loading" ? await s.promise.catch(() => null) : null;
+  holder.__engineState = { phase: "stopped" };
+  await engine?.dispose();
+}
 
 /** The engine if it is already loaded; never starts a load. */
 export function loadedEngine(): Engine | null {
@@ -169,5 +185,7 @@ export function engineHealth(): EngineHealth {
       return { status: "ready", ...publicStatus(s.engine.status()) };
     case "error":
       return { status: "error", error: s.error };
+    case "stopped":
+      return { status: "error", error: "The server is shutting down." };
   }
 }

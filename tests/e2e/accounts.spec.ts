@@ -41,3 +41,27 @@ test("signing up twice with one email shows a clear message", async ({ page }) =
     "An account with this email already exists.",
   );
 });
+
+test("Sign out everywhere in Settings ends this session and the one in another browser", async ({ page, browser }) => {
+  const email = `e2e-${randomUUID()}@example.test`;
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
+
+  const elsewhere = await browser.newContext();
+  const other = await elsewhere.newPage();
+  await other.goto("/signin");
+  await other.getByLabel("Email").fill(email);
+  await other.getByLabel("Password").fill("correct horse battery");
+  await other.getByRole("button", { name: "Sign in" }).click();
+  await expect(other.getByRole("heading", { name: "What would you like to know about an image?" })).toBeVisible();
+
+  await page.goto("/settings");
+  await page.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  await other.goto("/");
+  await expect(other).toHaveURL(/\/signin/);
+  await elsewhere.close();
+});

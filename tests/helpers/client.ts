@@ -56,6 +56,27 @@ export class TestClient {
     });
   }
 
+  /** Signs out through next-auth's route, the way the Sign out button does. */
+  async signOut(): Promise<Response> {
+    const { csrfToken } = (await (await this.fetch("/api/auth/csrf")).json()) as { csrfToken: string };
+    return this.fetch("/api/auth/signout", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken, json: "true" }).toString(),
+    });
+  }
+
+  /**
+   * Another client holding a copy of this one's cookies (a copied or stolen
+   * session), from its own address; optionally for another server address
+   * (the same app restarted on a new port).
+   */
+  copy(baseUrl = this.baseUrl): TestClient {
+    const other = new TestClient(baseUrl);
+    for (const [k, v] of this.cookies) other.cookies.set(k, v);
+    return other;
+  }
+
   async session(): Promise<{ user?: { id: string; email: string } } | null> {
     const body = await (await this.fetch("/api/auth/session")).json();
     return body && Object.keys(body).length ? body : null;

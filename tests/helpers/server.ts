@@ -9,6 +9,10 @@ export interface RunningServer {
   port: number;
   /** Everything the server printed so far. */
   output: () => string;
+  /** Sends a signal to the server's whole process group (npm start, the server, llama-server). */
+  signal: (signal: NodeJS.Signals) => void;
+  /** The exit code of `npm start` (null if killed by a signal), once it exits. */
+  exited: Promise<number | null>;
   stop: () => Promise<void>;
 }
 
@@ -38,7 +42,7 @@ export async function startServer({
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -60,6 +64,8 @@ export async function startServer({
     url,
     port,
     output: () => log,
+    signal: (signal) => process.kill(-child.pid!, signal),
+    exited,
     stop: async () => {
       if (child.exitCode !== null) return;
       process.kill(-child.pid!, "SIGTERM");

@@ -108,16 +108,32 @@ describe("session required", () => {
 });
 
 describe("sign-in rate limits", () => {
-  it("locks one email after 8 attempts, whatever the client address", async () => {
+  it("stops one address after 8 wrong passwords for an account, slowing each failure more, while the owner elsewhere gets in", async () => {
     const address = email();
     await new TestClient(baseUrl).signUp(address, "the-right-one");
+    const attacker = "10.251.1.1";
+    const took: number[] = [];
     for (let i = 0; i < 8; i++) {
-      expect((await new TestClient(baseUrl).signIn(address, `wrong-${i}`)).status).toBe(401);
+      const started = Date.now();
+      expect((await new TestClient(baseUrl, attacker).signIn(address, `wrong-${i}`)).status).toBe(401);
+      took.push(Date.now() - started);
     }
-    const client = new TestClient(baseUrl);
-    const blocked = await client.signIn(address, "the-right-one");
+    // Each failure delays the next attempt more: about 0, 0.25, 0.5, 1, 2, 4, 4, 4 s.
+    expect(took[4]! - took[0]!).toBeGreaterThan(1500);
+    expect(took[5]!).toBeGreaterThan(took[3]! + 1000);
+    const blocked = await new TestClient(baseUrl, attacker).signIn(address, "the-right-one");
     expect(decodeURIComponent((await blocked.json()).url)).toMatch(/Too many attempts/);
-    expect(await client.session()).toBeNull();
+
+    // The owner at another address waits a few seconds at most, and is in.
+    const owner = new TestClient(baseUrl);
+    const started = Date.now();
+    await owner.signIn(address, "the-right-one");
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect((await owner.session())?.user?.email).toBe(address);
+    // A success clears the failures: the next attempt is not delayed.
+    const again = Date.now();
+    expect((await new TestClient(baseUrl).signIn(address, "wrong-again")).status).toBe(401);
+    expect(Date.now() - again).toBeLessThan(1000);
   });
 
   it("limits one client address to 30 attempts across emails", async () => {
@@ -129,5 +145,37 @@ describe("sign-in rate limits", () => {
     expect(decodeURIComponent((await blocked.json()).url)).toMatch(/Too many attempts/);
     // Another address is unaffected.
     expect((await new TestClient(baseUrl).signIn(email(), "nope-nope")).status).toBe(401);
+  });
+});
+
+describe("revoking sessions", () => {
+  it("sign out everywhere: a session token copied before no longer works on API routes", async () => {
+    const owner = new TestClient(baseUrl);
+    const address = await owner.newAccount("sign-out-everywhere");
+    const copied = owner.copy();
+    expect((await copied.fetch("/api/conversations")).status).toBe(200);
+
+    expect((await owner.fetch("/api/sessions", { method: "DELETE" })).status).toBe(204);
+    expect((await copied.fetch("/api/conversations")).status).toBe(401);
+    expect((await owner.fetch("/api/conversations")).status).toBe(401);
+    expect((await copied.session())?.user).toBeUndefined();
+
+    // Signing in again works: a new token carries the new version.
+    await owner.signIn(address, "sign-out-everywhere");
+    expect((await owner.fetch("/api/conversations")).status).toBe(200);
+    expect((await copied.fetch("/api/conversations")).status).toBe(401);
+  });
+
+  it("plain sign-out ends that session only, copies of it included", async () => {
+    const laptop = new TestClient(baseUrl);
+    const address = await laptop.newAccount("one-device-only");
+    const phone = new TestClient(baseUrl);
+    await phone.signIn(address, "one-device-only");
+    const copied = laptop.copy();
+
+    expect((await laptop.signOut()).status).toBe(200);
+    expect((await laptop.fetch("/api/conversations")).status).toBe(401);
+    expect((await copied.fetch("/api/conversations")).status).toBe(401);
+    expect((await phone.fetch("/api/conversations")).status).toBe(200);
   });
 });

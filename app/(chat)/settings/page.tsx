@@ -1,7 +1,8 @@
 import { ApiKeys } from "@/app/_components/api-keys";
+import { SignOutEverywhere } from "@/app/_components/sign-out-everywhere";
 import { YourData } from "@/app/_components/your-data";
 
-// GET /settings – API keys for the OpenAI-compatible API, export and import of conversations
+// GET /settings – API keys for the OpenAI-compatible API, export and import of conversations, sign out everywhere
 export default function SettingsPage() {
   return (
     <main className="chat settings">
@@ -11,6 +12,7 @@ export default function SettingsPage() {
       <div className="settings-body">
         <ApiKeys />
         <YourData />
+        <SignOutEverywhere />
       </div>
     </main>
   );

@@ -169,6 +169,8 @@ export class LlamaServerProcess {
   private async launch(): Promise<void> {
     this.phase = "starting";
     this.port = await freePort();
+    // A fresh log per process: an earlier one quoted prompts, and the tail is printed if this start fails.
+    this.log.length = 0;
     // stop() may have run while we waited: start nothing then.
     if ((this.phase as Phase) === "stopped") throw new EngineError("disposed", "The model server was stopped.");
     fs.mkdirSync(this.opts.slotSaveDir, { recursive: true });
@@ -179,6 +181,9 @@ export class LlamaServerProcess {
       : [this.opts.binary, this.args(this.port)];
     const child = spawn(cmd, args, {
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: a signal to the app's group (Ctrl-C, a service manager's
+      // SIGTERM) reaches the app, which stops its answers first and then this server.
+      detached: true,
       // No host-RAM prompt cache: conversation states are ours (slot files under a byte budget).
       env: { ...process.env, ...MEDIA_MARKER_ENV, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_CACHE_RAM: "0" },
     });
