@@ -21,6 +21,9 @@ type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
 /** Answer budget in tokens: the conversation's own or MAX_ANSWER_TOKENS, at most half the context. */
 export const answerTokens = (settings: SamplingSettings = {}) => Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
 
+/** How long after an abort the answer is saved at the latest, if the SDK's own callbacks have not. */
+const ABORT_GRACE_MS = 500;
+
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
 
@@ -208,7 +211,9 @@ export async function streamChat({
     });
     // A client that goes away (Stop, a closed tab) cancels the response body;
     // the server may stop the answer too: save what was written so far as stopped.
-    abortSignal.addEventListener("abort", () => void finish("stopped"), { once: true });
+    // The SDK's onAbort/onFinish normally save it, after the last chunk has been counted; this
+    // saves it if they never run, a moment later, so the saved text holds all the client saw.
+    abortSignal.addEventListener("abort", () => void setTimeout(() => void finish("stopped"), ABORT_GRACE_MS).unref(), { once: true });
     const response = createUIMessageStreamResponse({
       stream: stream.pipeThrough(withServerStopError(answer)),
       // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
