@@ -19,10 +19,10 @@ const switchSchema = z.object({ id: z.string().min(1).max(500) }).strict();
 // POST /api/models – load another model for everyone on this server (202: loading; /api/health shows progress); admins only
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
+  const { id } = await parseJson(req, switchSchema);
   if (!(await isAdmin({ userId, adminEmails: env.ADMIN_EMAILS }))) {
     throw new AppError("forbidden:model", "Only the server's administrator can change the model (ADMIN_EMAILS; by default the first account).");
   }
-  const { id } = await parseJson(req, switchSchema);
   await switchModel(id);
   return json({ loading: id }, { status: 202 });
 });
