@@ -21,9 +21,6 @@ type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
 /** Answer budget in tokens: the conversation's own or MAX_ANSWER_TOKENS, at most half the context. */
 export const answerTokens = (settings: SamplingSettings = {}) => Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
 
-/** How long after an abort the answer is saved at the latest, if the SDK's own callbacks have not. */
-const ABORT_GRACE_MS = 500;
-
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
 
@@ -114,6 +111,9 @@ export async function streamChat({
 
   let text = "";
   let settled = false;
+  /** Resolves when the client's stream has ended (or was cancelled): every chunk it got has been counted in `text`. */
+  let streamEnded!: () => void;
+  const clientStreamDone = new Promise<void>((resolve) => (streamEnded = resolve));
   /** The first question, while the conversation still has its default title (set once the history is loaded). */
   let untitledFirstQuestion: MessagePart[] | null = null;
   /** Saves the answer's final state once, whichever way the turn ends. */
@@ -125,6 +125,8 @@ export async function streamChat({
     settled = true;
     clearInterval(flusher);
     release();
+    // A stop is seen before the chunks already on their way have passed: save once they have (at most a second).
+    if (status === "stopped") await Promise.race([clientStreamDone, new Promise((r) => setTimeout(r, 1000).unref())]);
     const serverStop = answer.stopReason();
     if (serverStop && status !== "error") {
       status = "stopped";
@@ -211,15 +213,19 @@ export async function streamChat({
     });
     // A client that goes away (Stop, a closed tab) cancels the response body;
     // the server may stop the answer too: save what was written so far as stopped.
-    // The SDK's onAbort/onFinish normally save it, after the last chunk has been counted; this
-    // saves it if they never run, a moment later, so the saved text holds all the client saw.
-    abortSignal.addEventListener("abort", () => void setTimeout(() => void finish("stopped"), ABORT_GRACE_MS).unref(), { once: true });
+    abortSignal.addEventListener("abort", () => void finish("stopped"), { once: true });
     const response = createUIMessageStreamResponse({
-      stream: stream.pipeThrough(withServerStopError(answer)),
+      stream: stream.pipeThrough(withServerStopError(answer, streamEnded)),
       // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
       headers: { "cache-control": "no-cache, no-transform" },
     });
-    return new Response(onCancel(response.body!, () => void finish("stopped")), { status: response.status, headers: response.headers });
+    return new Response(
+      onCancel(response.body!, () => {
+        streamEnded();
+        void finish("stopped");
+      }),
+      { status: response.status, headers: response.headers },
+    );
   } catch (err) {
     await finish("error", { error: err instanceof AppError ? err.message : "The answer could not be started." });
     throw err;
@@ -231,9 +237,10 @@ export async function streamChat({
  * answer (deleted conversation, shutdown), so the client says why instead of
  * showing a silently cut answer.
  */
-function withServerStopError(answer: AnswerInFlight): TransformStream<UIMessageChunk, UIMessageChunk> {
+function withServerStopError(answer: AnswerInFlight, ended: () => void): TransformStream<UIMessageChunk, UIMessageChunk> {
   return new TransformStream({
     flush(controller) {
+      ended();
       const reason = answer.stopReason();
       if (reason) controller.enqueue({ type: "error", errorText: SERVER_STOP_MESSAGES[reason] });
     },
