@@ -1,7 +1,9 @@
 // Runs once when the server starts: closes answers a previous process left
 // half-written, removes uploads that were never sent (older than a day; then
-// hourly), and starts loading the model so the first chat does not wait for
-// the weights (the UI shows progress meanwhile).
+// hourly), starts the background image indexer (CLIP embeddings, captions;
+// it resumes the queue a previous process left), and starts loading the
+// model so the first chat does not wait for the weights (the UI shows
+// progress meanwhile).
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { closeOrphanedAnswers } = await import("@/lib/db/messages");
@@ -17,6 +19,11 @@ export async function register() {
   await sweep();
   // Hourly too: images sent through the API without `store` are never linked to a message.
   setInterval(() => void sweep().catch((err) => console.error("[uploads] cleanup failed:", err)), 3600 * 1000).unref();
+  const { env } = await import("@/lib/env");
+  if (env.IMAGE_INDEXER) {
+    const { startImageIndexer } = await import("@/lib/images/image-indexer");
+    startImageIndexer();
+  }
   if (process.env.ENGINE_PRELOAD !== "false") {
     const { getEngine } = await import("@/lib/engine/get-engine");
     getEngine().catch(() => {

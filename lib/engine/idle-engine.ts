@@ -1,0 +1,48 @@
+import type { Engine } from "./engine";
+
+/** How often the engine's slots and queue are checked, in ms. */
+const POLL_MS = 100;
+
+/**
+ * Resolves true once no answer has run or waited for `quietMs`, false after
+ * `maxWaitMs`. Background work (titles, image captions) waits here so it
+ * never takes a slot an answer could use.
+ */
+export async function waitUntilIdle(engine: Engine, { quietMs, maxWaitMs }: { quietMs: number; maxWaitMs: number }): Promise<boolean> {
+  const deadline = Date.now() + maxWaitMs;
+  let idleSince: number | null = null;
+  for (;;) {
+    const { slotsBusy, queueLength } = engine.status();
+    const now = Date.now();
+    if (slotsBusy === 0 && queueLength === 0) {
+      idleSince ??= now;
+      if (now - idleSince >= quietMs) return true;
+    } else {
+      idleSince = null;
+    }
+    if (now > deadline) return false;
+    // unref: work waiting for a busy engine never keeps the process alive.
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
+  }
+}
+
+/**
+ * Runs background generation `work`, aborting it as soon as an answer waits
+ * for a slot (or after `timeoutMs`). Resolves with its result, or null when
+ * it gave way to an answer (the caller tries again later).
+ */
+export async function runUnlessAnswersWait<T>(engine: Engine, work: (signal: AbortSignal) => Promise<T>, { timeoutMs }: { timeoutMs: number }): Promise<T | null> {
+  const yieldToAnswers = new AbortController();
+  const watch = setInterval(() => {
+    if (engine.status().queueLength > 0) yieldToAnswers.abort();
+  }, POLL_MS);
+  try {
+    const result = await work(AbortSignal.any([yieldToAnswers.signal, AbortSignal.timeout(timeoutMs)]));
+    return yieldToAnswers.signal.aborted ? null : result;
+  } catch (err) {
+    if (yieldToAnswers.signal.aborted) return null;
+    throw err;
+  } finally {
+    clearInterval(watch);
+  }
+}

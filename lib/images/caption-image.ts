@@ -1,0 +1,51 @@
+import "server-only";
+import { pathToFileURL } from "node:url";
+import { generateText } from "ai";
+import { engineModel } from "@/lib/ai/provider";
+import type { Engine } from "@/lib/engine/engine";
+import { runUnlessAnswersWait, waitUntilIdle } from "@/lib/engine/idle-engine";
+
+/** Tokens the model may spend on a caption. */
+const CAPTION_TOKENS = 48;
+/** Longest a caption generation may run, in ms. */
+const GENERATION_MS = 30_000;
+/** The engine must have had no answer running or waiting this long (ms) before a caption starts. */
+const QUIET_MS = 1500;
+/** The phrasing the shipped model was trained on; real VLMs answer it with one sentence too. */
+const PROMPT = "Describe the image.";
+
+/**
+ * Writes a one-sentence caption of a stored image with the chat model,
+ * without a session key (no conversation's cached state is touched), at
+ * temperature 0. It waits for an idle engine and gives way to any answer
+ * that comes to wait for a slot.
+ *
+ * Resolves with the caption, "" when the model wrote nothing usable, or null
+ * when it gave way (or the engine stayed busy for `maxWaitMs`): try again later.
+ */
+export async function captionImage({ engine, file, mediaType, maxWaitMs }: { engine: Engine; file: string; mediaType: string; maxWaitMs: number }): Promise<string | null> {
+  if (!(await waitUntilIdle(engine, { quietMs: QUIET_MS, maxWaitMs }))) return null;
+  const text = await runUnlessAnswersWait(
+    engine,
+    async (signal) =>
+      (
+        await generateText({
+          model: engineModel(engine),
+          messages: [{ role: "user", content: [{ type: "file", data: pathToFileURL(file), mediaType }, { type: "text", text: PROMPT }] }],
+          maxOutputTokens: CAPTION_TOKENS,
+          temperature: 0,
+          maxRetries: 0,
+          abortSignal: signal,
+        })
+      ).text,
+    { timeoutMs: GENERATION_MS },
+  );
+  return text === null ? null : firstSentence(text);
+}
+
+/** The first sentence, trimmed, at most 200 characters. */
+export function firstSentence(text: string): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  const end = t.search(/[.!?](\s|$)/);
+  return (end >= 0 ? t.slice(0, end + 1) : t).slice(0, 200);
+}
