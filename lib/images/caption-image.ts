@@ -4,6 +4,7 @@ import { generateText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import type { Engine } from "@/lib/engine/engine";
 import { runUnlessAnswersWait, waitUntilIdle } from "@/lib/engine/idle-engine";
+import { CAPTION_PROMPT, firstSentence } from "./caption-text";
 
 /** Tokens the model may spend on a caption. */
 const CAPTION_TOKENS = 48;
@@ -11,8 +12,6 @@ const CAPTION_TOKENS = 48;
 const GENERATION_MS = 30_000;
 /** The engine must have had no answer running or waiting this long (ms) before a caption starts. */
 const QUIET_MS = 1500;
-/** The phrasing the shipped model was trained on; real VLMs answer it with one sentence too. */
-const PROMPT = "Describe the image.";
 
 /**
  * Writes a one-sentence caption of a stored image with the chat model,
@@ -31,7 +30,7 @@ export async function captionImage({ engine, file, mediaType, maxWaitMs }: { eng
       (
         await generateText({
           model: engineModel(engine),
-          messages: [{ role: "user", content: [{ type: "file", data: pathToFileURL(file), mediaType }, { type: "text", text: PROMPT }] }],
+          messages: [{ role: "user", content: [{ type: "file", data: pathToFileURL(file), mediaType }, { type: "text", text: CAPTION_PROMPT }] }],
           maxOutputTokens: CAPTION_TOKENS,
           temperature: 0,
           maxRetries: 0,
@@ -41,11 +40,4 @@ export async function captionImage({ engine, file, mediaType, maxWaitMs }: { eng
     { timeoutMs: GENERATION_MS },
   );
   return text === null ? null : firstSentence(text);
-}
-
-/** The first sentence, trimmed, at most 200 characters. */
-export function firstSentence(text: string): string {
-  const t = text.replace(/\s+/g, " ").trim();
-  const end = t.search(/[.!?](\s|$)/);
-  return (end >= 0 ? t.slice(0, end + 1) : t).slice(0, 200);
 }

@@ -65,12 +65,16 @@ export function rankHybrid({
     }
     const mean = sum / visual.length;
     const span = best - mean;
-    ids.forEach((id, i) => {
+    const textIds = new Set(text.map((h) => h.id));
+    // Only images that can end up in the result get an entry: a visual match, or a text hit.
+    for (let i = 0; i < ids.length; i++) {
       // One image alone (span 0) is its own best match.
       const v = span > 1e-6 ? (visual[i]! - mean) / span : 1;
-      if (v >= VISUAL_MATCH) entry(id).reasons.add("visual");
-      if (v > 0) entry(id).v = v;
-    });
+      if (v < VISUAL_MATCH && !textIds.has(ids[i]!)) continue;
+      const e = entry(ids[i]!);
+      if (v >= VISUAL_MATCH) e.reasons.add("visual");
+      if (v > 0) e.v = v;
+    }
   }
   const bestText = Math.min(0, ...text.map((h) => h.bm25));
   const covered = (found: string[]) => words.filter((w) => found.some((f) => f.startsWith(w) || w.startsWith(f))).length / Math.max(1, words.length);
