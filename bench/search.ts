@@ -21,7 +21,7 @@ import sharp from "sharp";
 import { scanCatalog } from "../lib/engine/catalog";
 import { Engine } from "../lib/engine/engine";
 import { CAPTION_PROMPT, firstSentence } from "../lib/images/caption-text";
-import { queryWords, rankHybrid, toClipPrompt, toFtsQuery, type TextHitScore } from "../lib/images/hybrid-rank";
+import { queryWords, rankHybrid, toClipPrompt, toFtsQuery, VISUAL_WEIGHT, type TextHitScore } from "../lib/images/hybrid-rank";
 import { loadClipModel } from "../lib/images/load-clip-model";
 import { cosineScores, normalize, topK } from "../lib/images/vector-search";
 import { zeroShotProbabilities } from "../lib/images/zero-shot";
@@ -128,6 +128,9 @@ async function main() {
   const descriptions = [...new Set(gallery.map((s) => s.caption))];
   const relevant = descriptions.map((d) => new Set(ids.filter((_, i) => gallery[i]!.caption === d)));
   const rank = { clip: [] as string[][], caption: [] as string[][], hybrid: [] as string[][] };
+  // The app's weight, and a sweep around it (measured on this gallery only).
+  const WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.9];
+  const sweep = new Map(WEIGHTS.map((w) => [w, [] as string[][]]));
   for (const d of descriptions) {
     const q = d.replace(/\.$/, "").toLowerCase();
     const [t] = await clip.embedTexts([toClipPrompt(q)]);
@@ -137,6 +140,7 @@ async function main() {
     rank.clip.push(topK(visual, 5).map(String));
     rank.caption.push(rankHybrid({ ids: [], visual: new Float32Array(), text: hits, words, visualWeight: 0 }).map((r) => r.id));
     rank.hybrid.push(rankHybrid({ ids, visual, text: hits, words }).map((r) => r.id));
+    for (const w of WEIGHTS) sweep.get(w)!.push(rankHybrid({ ids, visual, text: hits, words, visualWeight: w }).map((r) => r.id));
   }
   const r = {
     clip: [recallAt(rank.clip, relevant, 1), recallAt(rank.clip, relevant, 5)],
@@ -168,7 +172,8 @@ async function main() {
 
   console.log(`\n${SCENES} scenes, ${descriptions.length} distinct descriptions as queries; captions exactly right: ${f3(captionExact)}\n`);
   console.log("| ranking | recall@1 | recall@5 |\n| --- | ---: | ---: |");
-  for (const [name, [r1, r5]] of Object.entries(r)) console.log(`| ${name} | ${f3(r1!)} | ${f3(r5!)} |`);
+  for (const [name, [r1, r5]] of Object.entries(r)) console.log(`| ${name === "hybrid" ? `hybrid (app, visual weight ${VISUAL_WEIGHT})` : `${name} only`} | ${f3(r1!)} | ${f3(r5!)} |`);
+  for (const [w, ranked] of sweep) console.log(`| hybrid, visual weight ${w} | ${f3(recallAt(ranked, relevant, 1))} | ${f3(recallAt(ranked, relevant, 5))} |`);
   console.log(`\nzero-shot shape accuracy (${total} single-shape scenes, labels circle/square/triangle): ${f3(zeroShot)}\n`);
   console.log("| vectors × dimensions | search p50 | search p95 | naive baseline p95 (number[] + full sort) |\n| --- | ---: | ---: | ---: |");
   for (const [name, l] of Object.entries(lat)) console.log(`| ${name.includes("·") ? name.replace("·", " × ") : `${name} × ${clip.dim}`} | ${l.p50.toFixed(1)} ms | ${l.p95.toFixed(1)} ms | ${l.naiveP95.toFixed(1)} ms |`);

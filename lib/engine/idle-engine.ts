@@ -28,13 +28,28 @@ export async function waitUntilIdle(engine: Engine, { quietMs, maxWaitMs }: { qu
 
 /**
  * Runs background generation `work`, aborting it as soon as an answer waits
- * for a slot (or after `timeoutMs`). Resolves with its result, or null when
- * it gave way to an answer (the caller tries again later).
+ * for a slot (or after `timeoutMs`). With `giveWayTo: "any"` it also stops
+ * when an answer merely starts beside it in another slot, so it never
+ * shares the CPU with one. Resolves with its result, or null when it gave
+ * way to an answer (the caller tries again later).
  */
-export async function runUnlessAnswersWait<T>(engine: Engine, work: (signal: AbortSignal) => Promise<T>, { timeoutMs }: { timeoutMs: number }): Promise<T | null> {
+export async function runUnlessAnswersWait<T>(
+  engine: Engine,
+  work: (signal: AbortSignal) => Promise<T>,
+  {
+    timeoutMs,
+    giveWayTo = "waiting",
+  }: {
+    timeoutMs: number;
+    /** "waiting" (default): answers waiting for a slot; "any": any other generation running or waiting. */
+    giveWayTo?: "waiting" | "any";
+  },
+): Promise<T | null> {
   const yieldToAnswers = new AbortController();
   const watch = setInterval(() => {
-    if (engine.status().queueLength > 0) yieldToAnswers.abort();
+    const { queueLength, slotsBusy } = engine.status();
+    // Our own generation holds one slot.
+    if (queueLength > 0 || (giveWayTo === "any" && slotsBusy > 1)) yieldToAnswers.abort();
   }, POLL_MS);
   try {
     const result = await work(AbortSignal.any([yieldToAnswers.signal, AbortSignal.timeout(timeoutMs)]));

@@ -16,8 +16,8 @@ const QUIET_MS = 1500;
 /**
  * Writes a one-sentence caption of a stored image with the chat model,
  * without a session key (no conversation's cached state is touched), at
- * temperature 0. It waits for an idle engine and gives way to any answer
- * that comes to wait for a slot.
+ * temperature 0. It waits for an idle engine and stops as soon as any
+ * answer starts (even in a free slot), so it never shares the CPU with one.
  *
  * Resolves with the caption, "" when the model wrote nothing usable, or null
  * when it gave way (or the engine stayed busy for `maxWaitMs`): try again later.
@@ -37,7 +37,8 @@ export async function captionImage({ engine, file, mediaType, maxWaitMs }: { eng
           abortSignal: signal,
         })
       ).text,
-    { timeoutMs: GENERATION_MS },
+    // Captions are never worth slowing an answer down: stop as soon as one starts.
+    { timeoutMs: GENERATION_MS, giveWayTo: "any" },
   );
   return text === null ? null : firstSentence(text);
 }

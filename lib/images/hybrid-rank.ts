@@ -28,6 +28,8 @@ export interface RankedImage {
  * 0 = the library's mean similarity) counts as a visual match.
  */
 export const VISUAL_MATCH = 0.75;
+/** Text relevance kept when a text has every word but not in the query's order. */
+export const OUT_OF_ORDER = 0.7;
 /** Weight of the visual relevance in the hybrid score (the text relevance has the rest). */
 export const VISUAL_WEIGHT = 0.5;
 
@@ -77,12 +79,19 @@ export function rankHybrid({
     }
   }
   const bestText = Math.min(0, ...text.map((h) => h.bm25));
-  const covered = (found: string[]) => words.filter((w) => found.some((f) => f.startsWith(w) || w.startsWith(f))).length / Math.max(1, words.length);
+  const matches = (f: string, w: string) => f.startsWith(w) || w.startsWith(f);
+  const covered = (found: string[]) => words.filter((w) => found.some((f) => matches(f, w))).length / Math.max(1, words.length);
+  // The words in the query's order ("red circle left of a blue square" is not "blue square … red circle").
+  const inOrder = (found: string[]) => {
+    let at = -1;
+    return words.every((w) => (at = found.findIndex((f, i) => i > at && matches(f, w))) >= 0);
+  };
   for (const hit of text) {
     const e = entry(hit.id);
     const inCaption = covered(hit.captionWords);
     const inChat = covered(hit.chatWords);
-    e.t = (bestText < 0 ? hit.bm25 / bestText : 1) * Math.max(inCaption, covered([...hit.captionWords, ...hit.chatWords]));
+    const ordered = inOrder(hit.captionWords) || inOrder(hit.chatWords);
+    e.t = (bestText < 0 ? hit.bm25 / bestText : 1) * Math.max(inCaption, covered([...hit.captionWords, ...hit.chatWords])) * (ordered ? 1 : OUT_OF_ORDER);
     if (inCaption === 1) e.reasons.add("caption");
     if (inChat === 1) e.reasons.add("chat");
   }

@@ -62,6 +62,20 @@ describe("hybrid ranking", () => {
   });
 });
 
+it("ranks a text with the query's words in its order above one with them swapped", () => {
+  const ranked = rankHybrid({
+    ids: [],
+    visual: new Float32Array(),
+    words: ["red", "circle", "blue", "square"],
+    visualWeight: 0,
+    text: [
+      { id: "swapped", bm25: -3, captionWords: ["blue", "square", "red", "circle"], chatWords: [] },
+      { id: "ordered", bm25: -3, captionWords: ["red", "circle", "blue", "square"], chatWords: [] },
+    ],
+  });
+  expect(ranked.map((r) => r.id)).toEqual(["ordered", "swapped"]);
+});
+
 describe("query forms", () => {
   it("quotes every word for FTS5 and drops stopwords", () => {
     expect(queryWords('The "red" circle OR NEAR(x)')).toEqual(["red", "circle", "near", "x"]);
