@@ -39,10 +39,13 @@ export async function runUnlessAnswersWait<T>(
   {
     timeoutMs,
     giveWayTo = "waiting",
+    pollMs = POLL_MS,
   }: {
     timeoutMs: number;
     /** "waiting" (default): answers waiting for a slot; "any": any other generation running or waiting. */
     giveWayTo?: "waiting" | "any";
+    /** How often the engine is checked, in ms (the longest an answer shares the CPU with the work). Default 100. */
+    pollMs?: number;
   },
 ): Promise<T | null> {
   const yieldToAnswers = new AbortController();
@@ -50,7 +53,7 @@ export async function runUnlessAnswersWait<T>(
     const { queueLength, slotsBusy } = engine.status();
     // Our own generation holds one slot.
     if (queueLength > 0 || (giveWayTo === "any" && slotsBusy > 1)) yieldToAnswers.abort();
-  }, POLL_MS);
+  }, pollMs);
   try {
     const result = await work(AbortSignal.any([yieldToAnswers.signal, AbortSignal.timeout(timeoutMs)]));
     return yieldToAnswers.signal.aborted ? null : result;

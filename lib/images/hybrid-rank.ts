@@ -30,8 +30,12 @@ export interface RankedImage {
 export const VISUAL_MATCH = 0.75;
 /** Text relevance kept when a text has every word but not in the query's order. */
 export const OUT_OF_ORDER = 0.7;
-/** Weight of the visual relevance in the hybrid score (the text relevance has the rest). */
-export const VISUAL_WEIGHT = 0.5;
+/**
+ * Weight of the visual relevance in the hybrid score (the text relevance has
+ * the rest). Chosen with `npm run bench:search` on one gallery (0.5–0.9
+ * swept; 0.8 best at recall@1 and @5) and confirmed on another seed (bench/RESULTS.md).
+ */
+export const VISUAL_WEIGHT = 0.8;
 
 /**
  * Ranks the images that match visually or by text, best first. Visual

@@ -128,8 +128,12 @@ describe("image index and search", () => {
     const r = await chat(alice, { id: conversationId, message: userMessage("This is the logo of Zanzibar Bakery. What color is the square?", [`/api/uploads/${ids["blue square"]}`]) });
     expect(r.status).toBe(200);
     const { body } = await getJson<{ items: Item[] }>(alice, "/api/images?q=zanzibar%20bakery");
-    expect(body.items[0]).toMatchObject({ id: ids["blue square"], conversationId });
-    expect(body.items[0]!.reasons).toContain("chat");
+    // CLIP still finds a "closest" shape for words it never learned, and the hybrid weighs it
+    // more (bench/RESULTS.md): the chat match is listed, saying why, but not necessarily first.
+    const hit = body.items.find((i) => i.id === ids["blue square"]);
+    expect(hit).toMatchObject({ conversationId });
+    expect(hit!.reasons).toContain("chat");
+    expect(body.items.filter((i) => i.reasons.includes("chat")).map((i) => i.id)).toEqual([ids["blue square"]]);
     // Filters: only that conversation's images.
     const inChat = await getJson<{ items: Item[] }>(alice, `/api/images?conversationId=${conversationId}`);
     expect(inChat.body.items.map((i) => i.id)).toEqual([ids["blue square"]]);

@@ -60,20 +60,20 @@ describe("hybrid ranking", () => {
     // b (a yellow circle, say) stays below the visual match and has no reason of its own.
     expect(ranked.map((r) => r.id)).toEqual(["a"]);
   });
-});
 
-it("ranks a text with the query's words in its order above one with them swapped", () => {
-  const ranked = rankHybrid({
-    ids: [],
-    visual: new Float32Array(),
-    words: ["red", "circle", "blue", "square"],
-    visualWeight: 0,
-    text: [
-      { id: "swapped", bm25: -3, captionWords: ["blue", "square", "red", "circle"], chatWords: [] },
-      { id: "ordered", bm25: -3, captionWords: ["red", "circle", "blue", "square"], chatWords: [] },
-    ],
+  it("ranks a text with the query's words in its order above one with them swapped", () => {
+    const ranked = rankHybrid({
+      ids: [],
+      visual: new Float32Array(),
+      words: ["red", "circle", "blue", "square"],
+      visualWeight: 0,
+      text: [
+        { id: "swapped", bm25: -3, captionWords: ["blue", "square", "red", "circle"], chatWords: [] },
+        { id: "ordered", bm25: -3, captionWords: ["red", "circle", "blue", "square"], chatWords: [] },
+      ],
+    });
+    expect(ranked.map((r) => r.id)).toEqual(["ordered", "swapped"]);
   });
-  expect(ranked.map((r) => r.id)).toEqual(["ordered", "swapped"]);
 });
 
 describe("query forms", () => {
