@@ -1,8 +1,10 @@
 // Runs once when the server starts: closes answers a previous process left
 // half-written, removes uploads that were never sent (older than a day; then
-// hourly), starts loading the model so the first chat does not wait for
-// the weights (the UI shows progress meanwhile), and hands scripts/server.mjs
-// the app's shutdown step (lib/shutdown.ts).
+// hourly), starts the background image indexer (CLIP embeddings, captions;
+// it resumes the queue a previous process left), starts loading the model
+// so the first chat does not wait for the weights (the UI shows progress
+// meanwhile), and hands scripts/server.mjs the app's shutdown step
+// (lib/shutdown.ts).
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { shutdown } = await import("@/lib/shutdown");
@@ -20,6 +22,11 @@ export async function register() {
   await sweep();
   // Hourly too: images sent through the API without `store` are never linked to a message.
   setInterval(() => void sweep().catch((err) => console.error("[uploads] cleanup failed:", err)), 3600 * 1000).unref();
+  const { env } = await import("@/lib/env");
+  if (env.IMAGE_INDEXER) {
+    const { startImageIndexer } = await import("@/lib/images/image-indexer");
+    startImageIndexer();
+  }
   if (process.env.ENGINE_PRELOAD !== "false") {
     const { getEngine } = await import("@/lib/engine/get-engine");
     getEngine().catch(() => {

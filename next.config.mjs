@@ -8,6 +8,8 @@ const nextConfig = {
     "@prisma/adapter-better-sqlite3",
     "@prisma/client",
     "sharp",
+    "@huggingface/transformers",
+    "onnxruntime-node",
   ],
   // `npm test` runs `tsc --noEmit` itself; checking again inside every build
   // would only slow down `npm start` on a fresh clone.

@@ -57,6 +57,18 @@ export const envSchema = z.object({
   UPLOAD_DIR: z.string().min(1).optional(),
   /** Folder scanned for GGUF models. Default `./models`. */
   MODELS_DIR: z.string().min(1).default("./models"),
+  /**
+   * The CLIP model that indexes images (a transformers.js folder: config.json,
+   * tokenizer and preprocessor files, onnx/{text,vision}_model.onnx). Default
+   * the shipped `models/clip/shapes-clip`.
+   */
+  CLIP_MODEL_DIR: z.string().min(1).default("./models/clip/shapes-clip"),
+  /** Index stored images in the background (CLIP embeddings, captions). Default true. */
+  IMAGE_INDEXER: z.stringbool().default(true),
+  /** Let the chat model caption images while it is idle. Default true. */
+  IMAGE_CAPTIONS: z.stringbool().default(true),
+  /** Pause between two indexed images, in ms (spreads the back-fill of a large library). Default 0. */
+  IMAGE_INDEX_PAUSE_MS: intFrom(0, 60_000).default(0),
   /** Explicit language-model GGUF; overrides the catalog's default pick. */
   MODEL_PATH: z.string().min(1).optional(),
   /** Explicit mmproj GGUF for MODEL_PATH. */
@@ -217,6 +229,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     APP_URL: raw.APP_URL ?? listenOrigin(raw.HOST, raw.PORT),
     DATA_DIR: dataDir,
     MODELS_DIR: abs(raw.MODELS_DIR),
+    CLIP_MODEL_DIR: abs(raw.CLIP_MODEL_DIR),
     MODEL_PATH: raw.MODEL_PATH && abs(raw.MODEL_PATH),
     MMPROJ_PATH: raw.MMPROJ_PATH && abs(raw.MMPROJ_PATH),
     LLAMA_SERVER_PATH: raw.LLAMA_SERVER_PATH && abs(raw.LLAMA_SERVER_PATH),

@@ -30,10 +30,13 @@ export function ChatView({
   conversationId: initialId,
   initialMessages,
   maxImages,
+  initialFiles = [],
   initialSettings = { systemPrompt: null, settings: {} },
 }: {
   conversationId: string | null;
   initialMessages: ChatUIMessage[];
+  /** Already-uploaded images attached to the first message ("Ask about this image"). */
+  initialFiles?: FileUIPart[];
   maxImages: number;
   initialSettings?: { systemPrompt: string | null; settings: SamplingSettings };
 }) {
@@ -71,12 +74,14 @@ export function ChatView({
   const draftKey = () => draftStorageKey(conversation.current);
   useEffect(() => {
     const saved = readDraft(draftKey());
-    if (!saved) return;
+    if (!saved && !initialFiles.length) return;
     // Restoring from storage once, after hydration (the server cannot know the draft).
     // eslint-disable-next-line react-hooks/set-state-in-effect
-    setText(saved.text);
-    setEditing(saved.editing);
-    if (saved.files.length) attachments.reset(saved.files);
+    setText(saved?.text ?? "");
+    setEditing(saved?.editing ?? null);
+    // Asked about an image from the Images page: that image, whatever the draft held.
+    const files = initialFiles.length ? initialFiles : (saved?.files ?? []);
+    if (files.length) attachments.reset(files);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   const draft = JSON.stringify({ text, files: attachments.parts, editing });

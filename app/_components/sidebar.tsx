@@ -156,6 +156,9 @@ export function Sidebar({
           <span className="muted small" title={user}>
             {user}
           </span>
+          <Link className="link-button" href="/images" onClick={() => setOpen(false)}>
+            Images
+          </Link>
           <Link className="link-button" href="/settings" onClick={() => setOpen(false)}>
             Settings
           </Link>

@@ -3,6 +3,7 @@ import { generateText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { setGeneratedTitle } from "@/lib/db/conversations";
 import type { Engine } from "@/lib/engine/engine";
+import { runUnlessAnswersWait, waitUntilIdle } from "@/lib/engine/idle-engine";
 import type { MessagePart } from "./message-parts";
 import { cleanGeneratedTitle } from "./title";
 
@@ -10,8 +11,6 @@ import { cleanGeneratedTitle } from "./title";
 const TITLE_TOKENS = 16;
 /** Characters of the question and of the answer the model reads. */
 const EXCERPT_CHARS = 600;
-/** How often the engine's slots and queue are checked, in ms. */
-const POLL_MS = 100;
 /** A title still waiting for an idle engine after this long (ms) is dropped: the first-question title stays. */
 const IDLE_WAIT_MS = 5 * 60_000;
 /** Longest a title generation may run, in ms. */
@@ -57,8 +56,8 @@ export function generateTitle({
 }): Promise<string | null> {
   const run = queue.then(async () => {
     for (let tries = 0; tries < MAX_TRIES; tries++) {
-      if (!(await waitUntilIdle(engine, quietMs))) return null;
-      const title = await writeTitleUnlessAnswersWait(engine, question, answer);
+      if (!(await waitUntilIdle(engine, { quietMs, maxWaitMs: IDLE_WAIT_MS }))) return null;
+      const title = await runUnlessAnswersWait(engine, (signal) => writeTitle(engine, question, answer, signal), { timeoutMs: GENERATION_MS });
       if (title === null) continue;
       if (!title) return null;
       return (await setGeneratedTitle({ id: conversationId, title })) ? title : null;
@@ -70,23 +69,6 @@ export function generateTitle({
     console.warn(`[title] no title for ${conversationId}: ${err instanceof Error ? err.message : String(err)}`);
     return null;
   });
-}
-
-/** The cleaned title, or null when an answer came to wait for a slot and the title was stopped for it. */
-async function writeTitleUnlessAnswersWait(engine: Engine, question: MessagePart[], answer: string): Promise<string | null> {
-  const yieldToAnswers = new AbortController();
-  const watch = setInterval(() => {
-    if (engine.status().queueLength > 0) yieldToAnswers.abort();
-  }, POLL_MS);
-  try {
-    const title = await writeTitle(engine, question, answer, AbortSignal.any([yieldToAnswers.signal, AbortSignal.timeout(GENERATION_MS)]));
-    return yieldToAnswers.signal.aborted ? null : title;
-  } catch (err) {
-    if (yieldToAnswers.signal.aborted) return null;
-    throw err;
-  } finally {
-    clearInterval(watch);
-  }
 }
 
 async function writeTitle(engine: Engine, question: MessagePart[], answer: string, signal: AbortSignal): Promise<string> {
@@ -109,23 +91,4 @@ async function writeTitle(engine: Engine, question: MessagePart[], answer: strin
   // Cut off by the token cap within its first line: that line's last word may be unfinished.
   const cutOff = finishReason === "length" && !text.trim().includes("\n");
   return cleanGeneratedTitle(cutOff ? text.trim().replace(/\s+\S+$/, "") : text);
-}
-
-/** Resolves true once no answer has run or waited for `quietMs`, false after IDLE_WAIT_MS. */
-async function waitUntilIdle(engine: Engine, quietMs: number): Promise<boolean> {
-  const deadline = Date.now() + IDLE_WAIT_MS;
-  let idleSince: number | null = null;
-  for (;;) {
-    const { slotsBusy, queueLength } = engine.status();
-    const now = Date.now();
-    if (slotsBusy === 0 && queueLength === 0) {
-      idleSince ??= now;
-      if (now - idleSince >= quietMs) return true;
-    } else {
-      idleSince = null;
-    }
-    if (now > deadline) return false;
-    // unref: a title waiting for a busy engine never keeps the process alive.
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
-  }
 }

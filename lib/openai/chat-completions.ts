@@ -13,12 +13,12 @@ import { saveUpload } from "@/lib/storage/save-upload";
 import type { MessagePart } from "@/lib/chat/message-parts";
 import { titleFrom } from "@/lib/chat/title";
 import { OpenAiError } from "./errors";
+import { decodeImageDataUri } from "./image-data-uri";
 import { unsupportedParameter, type ChatCompletionMessage, type ChatCompletionRequest } from "./schema";
 import { StopFilter } from "./stop-filter";
 
 /** Our own uploads are the only image URLs accepted (no server-side fetching). */
 const UPLOAD_PATH = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
-const DATA_URI = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)?((?:;[a-z0-9-]+=[^;,]*)*)(;base64)?,/i;
 
 interface ResolvedMessage {
   role: "system" | "user" | "assistant";
@@ -45,22 +45,7 @@ async function resolveImage(userId: string, url: string, param: string): Promise
       throw err;
     }
   }
-  const data = DATA_URI.exec(url);
-  if (!data) {
-    throw new OpenAiError(
-      400,
-      "Only data: URIs and the URLs of your own uploads (/api/uploads/ID) are accepted; remote URLs and file paths are never fetched.",
-      param,
-      "invalid_image_url",
-    );
-  }
-  if (!data[3]) throw new OpenAiError(400, "Image data: URIs must be base64-encoded.", param, "invalid_image_url");
-  const b64 = url.slice(data[0].length);
-  // Refuse oversize payloads before decoding them.
-  if (Math.floor((b64.length * 3) / 4) > env.UPLOAD_MAX_BYTES + 4) {
-    throw new OpenAiError(413, `The image is larger than the ${Math.round(env.UPLOAD_MAX_BYTES / 1024 / 1024)} MiB limit.`, param, "image_too_large");
-  }
-  const bytes = Buffer.from(b64, "base64");
+  const bytes = decodeImageDataUri(url, param, "Only data: URIs and the URLs of your own uploads (/api/uploads/ID) are accepted; remote URLs and file paths are never fetched.");
   try {
     return await saveUpload({ userId, bytes });
   } catch (err) {

@@ -1,0 +1,215 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useEffect, useState } from "react";
+
+interface ImageItem {
+  id: string;
+  url: string;
+  caption: string | null;
+  score: number | null;
+  reasons: string[];
+  conversationId: string | null;
+  createdAt: string;
+  width: number;
+  height: number;
+}
+
+interface Page {
+  items: ImageItem[];
+  nextCursor: string | null;
+}
+
+type View = { kind: "all" } | { kind: "search"; q: string } | { kind: "similar"; id: string };
+
+const REASON_TEXT: Record<string, string> = { visual: "visual match", caption: "caption match", chat: "chat text match" };
+
+/** How often progress is refreshed while images are still being indexed, in ms. */
+const STATUS_POLL_MS = 3000;
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body?.error?.message ?? `Request failed (${res.status}).`);
+  return body as T;
+}
+
+/** The Images page: grid, search, "more like this", zero-shot labels, indexing progress. */
+export function ImageLibrary() {
+  const [view, setView] = useState<View>({ kind: "all" });
+  const [query, setQuery] = useState("");
+  const [page, setPage] = useState<Page | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<{ total: number; indexed: number } | null>(null);
+  const [labels, setLabels] = useState("circle, square, triangle");
+  const [classified, setClassified] = useState<Record<string, { label: string; probability: number }[] | string>>({});
+
+  const urlFor = useCallback((v: View, cursor?: string | null) => {
+    if (v.kind === "similar") return `/api/images/${v.id}/similar`;
+    const params = new URLSearchParams();
+    if (v.kind === "search") params.set("q", v.q);
+    if (cursor) params.set("cursor", cursor);
+    return `/api/images?${params}`;
+  }, []);
+
+  useEffect(() => {
+    let cancelled = false;
+    getJson<Page>(urlFor(view))
+      .then((p) => !cancelled && (setPage({ items: p.items, nextCursor: p.nextCursor ?? null }), setError(null)))
+      .catch((err: Error) => !cancelled && setError(err.message));
+    return () => {
+      cancelled = true;
+    };
+  }, [view, urlFor]);
+
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () =>
+      getJson<{ total: number; indexed: number }>("/api/images/status")
+        .then((s) => {
+          setStatus(s);
+          if (s.indexed < s.total) timer = setTimeout(poll, STATUS_POLL_MS);
+        })
+        .catch(() => (timer = setTimeout(poll, STATUS_POLL_MS)));
+    void poll();
+    return () => clearTimeout(timer);
+  }, []);
+
+  const showMore = async () => {
+    if (!page?.nextCursor) return;
+    setLoadingMore(true);
+    try {
+      const next = await getJson<Page>(urlFor(view, page.nextCursor));
+      setPage({ items: [...page.items, ...next.items], nextCursor: next.nextCursor });
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  const classify = async (id: string) => {
+    const list = labels.split(",").map((l) => l.trim()).filter(Boolean);
+    try {
+      const body = await getJson<{ labels: { label: string; probability: number }[] }>(`/api/images/${id}/classify`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ labels: list }),
+      });
+      setClassified((c) => ({ ...c, [id]: body.labels }));
+    } catch (err) {
+      setClassified((c) => ({ ...c, [id]: (err as Error).message }));
+    }
+  };
+
+  const heading =
+    view.kind === "search" ? `Results for “${view.q}”` : view.kind === "similar" ? "More like this" : "All images, newest first";
+
+  return (
+    <div className="images-body">
+      <form
+        className="images-toolbar"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const q = query.trim();
+          setPage(null);
+          setView(q ? { kind: "search", q } : { kind: "all" });
+        }}
+      >
+        <input type="search" aria-label="Search your images" placeholder="Search by what is in them, e.g. red circle" value={query} onChange={(e) => setQuery(e.target.value)} />
+        <button type="submit" className="button button-primary">
+          Search
+        </button>
+        {view.kind !== "all" && (
+          <button
+            type="button"
+            className="button"
+            onClick={() => {
+              setQuery("");
+              setPage(null);
+              setView({ kind: "all" });
+            }}
+          >
+            Show all
+          </button>
+        )}
+      </form>
+      <div className="images-toolbar">
+        <label className="small">
+          Labels{" "}
+          <input aria-label="Zero-shot labels, separated by commas" value={labels} onChange={(e) => setLabels(e.target.value)} />
+        </label>
+        {status && (
+          <span className="muted small" data-testid="index-progress" aria-live="polite">
+            indexed {status.indexed} / {status.total}
+          </span>
+        )}
+      </div>
+      <h2 className="images-heading">{heading}</h2>
+      {error && <p className="notice" role="alert">{error}</p>}
+      {page && !page.items.length && <p className="muted">{view.kind === "all" ? "No images yet: attach one in a chat." : "No image matches."}</p>}
+      <ul className="image-grid" aria-label="Images">
+        {page?.items.map((item) => {
+          const labelled = classified[item.id];
+          return (
+            <li key={item.id} className="image-card" data-testid="image-card" data-image-id={item.id}>
+              {/* eslint-disable-next-line @next/next/no-img-element -- private per-user images, served by our own route */}
+              <img src={item.url} alt={item.caption ?? "An image from your chats"} loading="lazy" />
+              <p className="image-caption">{item.caption ?? <span className="muted">No caption yet</span>}</p>
+              {item.reasons.length > 0 && (
+                <p className="image-reasons small">
+                  {item.reasons.map((r) => (
+                    <span key={r} className="badge">
+                      {REASON_TEXT[r] ?? r}
+                    </span>
+                  ))}
+                  {item.score !== null && <span className="muted"> score {item.score.toFixed(2)}</span>}
+                </p>
+              )}
+              <div className="image-actions small">
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() => {
+                    setPage(null);
+                    setView({ kind: "similar", id: item.id });
+                  }}
+                >
+                  More like this
+                </button>
+                {item.conversationId && (
+                  <Link className="link-button" href={`/c/${item.conversationId}`}>
+                    Open the conversation
+                  </Link>
+                )}
+                <Link className="link-button" href={`/?image=${item.id}`}>
+                  Ask about this image
+                </Link>
+                <button type="button" className="link-button" onClick={() => void classify(item.id)}>
+                  Labels
+                </button>
+              </div>
+              {typeof labelled === "string" && <p className="small error">{labelled}</p>}
+              {Array.isArray(labelled) && (
+                <ul className="image-labels small" aria-label="Label probabilities">
+                  {labelled.map((l) => (
+                    <li key={l.label}>
+                      <span>{l.label}</span> <meter min={0} max={1} value={l.probability} /> {(l.probability * 100).toFixed(1)}%
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {page?.nextCursor && (
+        <button type="button" className="button show-more" onClick={showMore} disabled={loadingMore}>
+          {loadingMore ? "Loading…" : "Show more"}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,247 @@
+import "server-only";
+import { messagePartsSchema } from "@/lib/chat/message-parts";
+import { db } from "./client";
+
+/** Attempts before an image that fails to index is left as `failed`. */
+const MAX_ATTEMPTS = 3;
+
+export interface PendingImage {
+  attachmentId: string;
+  userId: string;
+  storageKey: string;
+}
+
+/**
+ * Makes sure every attachment has an index entry (the migration's trigger
+ * adds one on insert; this covers databases restored from elsewhere), and
+ * queues again the images embedded with another CLIP model than `model`.
+ */
+export async function ensureImageIndexEntries({ model }: { model: string }): Promise<void> {
+  await db.$executeRaw`INSERT OR IGNORE INTO "ImageIndex" ("attachmentId", "userId", "createdAt") SELECT "id", "userId", "createdAt" FROM "Attachment"`;
+  await db.imageIndex.updateMany({ where: { status: "indexed", NOT: { embeddingModel: model } }, data: { status: "pending", attempts: 0 } });
+}
+
+/** The next images waiting for an embedding, newest first (a new upload is found soon, even during a long back-fill). */
+export async function nextPendingImages({ limit }: { limit: number }): Promise<PendingImage[]> {
+  const rows = await db.imageIndex.findMany({
+    where: { status: "pending" },
+    orderBy: [{ createdAt: "desc" }, { attachmentId: "desc" }],
+    take: limit,
+    select: { attachmentId: true, userId: true, attachment: { select: { storageKey: true } } },
+  });
+  return rows.map((r) => ({ attachmentId: r.attachmentId, userId: r.userId, storageKey: r.attachment.storageKey }));
+}
+
+/** Stores an image's embedding; false when the attachment was deleted meanwhile. */
+export async function saveImageEmbedding({ attachmentId, embedding, model }: { attachmentId: string; embedding: Uint8Array<ArrayBuffer>; model: string }): Promise<boolean> {
+  const { count } = await db.imageIndex.updateMany({
+    where: { attachmentId },
+    data: { status: "indexed", embedding, embeddingModel: model, indexedAt: new Date(), error: null },
+  });
+  return count > 0;
+}
+
+/** Records a failed attempt; after MAX_ATTEMPTS the image stays `failed` (and is counted as not indexed). */
+export async function markImageIndexFailed({ attachmentId, error }: { attachmentId: string; error: string }): Promise<void> {
+  const row = await db.imageIndex.findUnique({ where: { attachmentId }, select: { attempts: true } });
+  if (!row) return;
+  const attempts = row.attempts + 1;
+  await db.imageIndex.updateMany({ where: { attachmentId }, data: { attempts, error: error.slice(0, 500), status: attempts >= MAX_ATTEMPTS ? "failed" : "pending" } });
+}
+
+/** How many of the user's images there are, and how many have their embedding. */
+export async function getImageIndexStatus({ userId }: { userId: string }): Promise<{ total: number; indexed: number; captioned: number }> {
+  const [total, indexed, captioned] = await Promise.all([
+    db.imageIndex.count({ where: { userId } }),
+    db.imageIndex.count({ where: { userId, status: "indexed" } }),
+    db.imageIndex.count({ where: { userId, captionStatus: "done" } }),
+  ]);
+  return { total, indexed, captioned };
+}
+
+export interface ImageEmbeddings {
+  ids: string[];
+  /** Row-major, `dim` floats per id. */
+  matrix: Float32Array;
+  dim: number;
+}
+
+/** Every indexed embedding of the user's (the input of an exact cosine search). */
+export async function getUserEmbeddings({ userId, model }: { userId: string; model: string }): Promise<ImageEmbeddings> {
+  const rows = await db.imageIndex.findMany({
+    where: { userId, status: "indexed", embeddingModel: model },
+    select: { attachmentId: true, embedding: true },
+  });
+  const usable = rows.filter((r) => r.embedding && r.embedding.byteLength > 0);
+  const dim = usable.length ? usable[0]!.embedding!.byteLength / 4 : 0;
+  const matrix = new Float32Array(usable.length * dim);
+  usable.forEach((r, i) => matrix.set(new Float32Array(r.embedding!.buffer.slice(r.embedding!.byteOffset, r.embedding!.byteOffset + dim * 4) as ArrayBuffer), i * dim));
+  return { ids: usable.map((r) => r.attachmentId), matrix, dim };
+}
+
+/** One image's embedding, if it is the user's and indexed. */
+export async function getImageEmbedding({ id, userId }: { id: string; userId: string }): Promise<Uint8Array | null> {
+  const row = await db.imageIndex.findFirst({ where: { attachmentId: id, userId, status: "indexed" }, select: { embedding: true } });
+  return row?.embedding ?? null;
+}
+
+export interface ImageCard {
+  id: string;
+  mediaType: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  createdAt: Date;
+  caption: string | null;
+  /** The conversation (and message) the image was first sent in; null for an upload never sent. */
+  conversationId: string | null;
+  messageId: string | null;
+}
+
+const cardSelect = {
+  attachmentId: true,
+  caption: true,
+  createdAt: true,
+  attachment: {
+    select: {
+      mediaType: true,
+      width: true,
+      height: true,
+      byteSize: true,
+      messages: { take: 1, orderBy: { message: { createdAt: "asc" } }, select: { message: { select: { id: true, conversationId: true } } } },
+    },
+  },
+} as const;
+
+type CardRow = {
+  attachmentId: string;
+  caption: string | null;
+  createdAt: Date;
+  attachment: { mediaType: string; width: number; height: number; byteSize: number; messages: { message: { id: string; conversationId: string } }[] };
+};
+
+const toCard = (r: CardRow): ImageCard => ({
+  id: r.attachmentId,
+  mediaType: r.attachment.mediaType,
+  width: r.attachment.width,
+  height: r.attachment.height,
+  byteSize: r.attachment.byteSize,
+  createdAt: r.createdAt,
+  caption: r.caption,
+  conversationId: r.attachment.messages[0]?.message.conversationId ?? null,
+  messageId: r.attachment.messages[0]?.message.id ?? null,
+});
+
+export interface ImageFilter {
+  userId: string;
+  /** Only images sent in this conversation. */
+  conversationId?: string;
+  /** Only images stored at or after this time. */
+  from?: Date;
+  /** Only images stored before this time. */
+  to?: Date;
+}
+
+const filterWhere = ({ userId, conversationId, from, to }: ImageFilter) => ({
+  userId,
+  ...(from || to ? { createdAt: { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) } } : {}),
+  ...(conversationId ? { attachment: { messages: { some: { message: { conversationId } } } } } : {}),
+});
+
+/** A page of the user's images, newest first; `cursor` is the last id of the previous page. */
+export async function listImages({ cursor, limit, ...filter }: ImageFilter & { cursor?: string; limit: number }): Promise<{ items: ImageCard[]; nextCursor: string | null }> {
+  const rows = await db.imageIndex.findMany({
+    where: filterWhere(filter),
+    orderBy: [{ createdAt: "desc" }, { attachmentId: "desc" }],
+    ...(cursor ? { cursor: { attachmentId: cursor }, skip: 1 } : {}),
+    take: limit + 1,
+    select: cardSelect,
+  });
+  const page = rows.slice(0, limit);
+  return { items: page.map(toCard), nextCursor: rows.length > limit ? page.at(-1)!.attachmentId : null };
+}
+
+/** The user's images with these ids that pass the filter, in the given order (others are skipped). */
+export async function getImageCards({ ids, ...filter }: ImageFilter & { ids: string[] }): Promise<ImageCard[]> {
+  if (!ids.length) return [];
+  const rows = await db.imageIndex.findMany({ where: { ...filterWhere(filter), attachmentId: { in: ids } }, select: cardSelect });
+  const byId = new Map(rows.map((r) => [r.attachmentId, toCard(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/**
+ * Rebuilds the full-text rows (caption + chat text around the image) of up
+ * to `limit` images whose text is marked stale (by the migration's triggers,
+ * or by a new caption). Returns how many were rebuilt.
+ */
+export async function refreshStaleImageText({ limit, userId }: { limit: number; userId?: string }): Promise<number> {
+  const stale = await db.imageIndex.findMany({
+    where: { textStale: true, ...(userId ? { userId } : {}) },
+    take: limit,
+    select: { attachmentId: true, userId: true, caption: true },
+  });
+  for (const row of stale) {
+    // Cleared before reading: a message written meanwhile marks it stale again, never lost.
+    await db.imageIndex.updateMany({ where: { attachmentId: row.attachmentId }, data: { textStale: false } });
+    const context = await chatTextAround(row.attachmentId);
+    const caption = (await db.imageIndex.findUnique({ where: { attachmentId: row.attachmentId }, select: { caption: true } }))?.caption ?? null;
+    await db.$transaction([
+      db.$executeRaw`DELETE FROM "ImageText" WHERE "attachmentId" = ${row.attachmentId}`,
+      db.$executeRaw`INSERT INTO "ImageText" ("attachmentId", "userId", "caption", "context") SELECT ${row.attachmentId}, ${row.userId}, ${caption ?? ""}, ${context} WHERE EXISTS (SELECT 1 FROM "ImageIndex" WHERE "attachmentId" = ${row.attachmentId})`,
+    ]);
+  }
+  return stale.length;
+}
+
+/** The text of the questions an image was sent with and of their finished answers. */
+async function chatTextAround(attachmentId: string): Promise<string> {
+  const questions = await db.message.findMany({
+    where: { attachments: { some: { attachmentId } } },
+    select: { parts: true, children: { where: { role: "assistant", status: { in: ["complete", "stopped"] } }, select: { parts: true } } },
+  });
+  const text = (parts: unknown) =>
+    (messagePartsSchema.safeParse(parts).data ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join(" ");
+  return questions.flatMap((q) => [text(q.parts), ...q.children.map((c) => text(c.parts))]).join("\n").slice(0, 20_000);
+}
+
+export interface TextHit {
+  id: string;
+  /** SQLite's bm25 (lower is better; always negative for a hit). */
+  bm25: number;
+  /** The words that matched in the caption, lower-case. */
+  captionWords: string[];
+  /** The words that matched in the chat text around the image, lower-case. */
+  chatWords: string[];
+}
+
+/** The words FTS5's highlight() wrapped in \u0001…\u0002 (adjacent matches share one pair). */
+const marked = (s: string) => [...s.matchAll(/\u0001([^\u0002]*)\u0002/g)].flatMap((m) => m[1]!.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+
+/** Full-text hits among the user's images for an FTS5 match expression, best first. */
+export async function searchImageText({ userId, match, limit }: { userId: string; match: string; limit: number }): Promise<TextHit[]> {
+  const rows = await db.$queryRaw<{ id: string; bm25: number; c: string; x: string }[]>`
+    SELECT "attachmentId" AS id, bm25("ImageText", 0, 0, 2.0, 1.0) AS bm25,
+           highlight("ImageText", 2, char(1), char(2)) AS c, highlight("ImageText", 3, char(1), char(2)) AS x
+    FROM "ImageText" WHERE "ImageText" MATCH ${match} AND "userId" = ${userId}
+    ORDER BY bm25 LIMIT ${limit}`;
+  return rows.map((r) => ({ id: r.id, bm25: Number(r.bm25), captionWords: marked(r.c), chatWords: marked(r.x) }));
+}
+
+/** The next indexed images that still need a caption, oldest first. */
+export async function nextImagesToCaption({ limit }: { limit: number }): Promise<PendingImage[]> {
+  const rows = await db.imageIndex.findMany({
+    where: { status: "indexed", captionStatus: "pending" },
+    orderBy: [{ createdAt: "desc" }, { attachmentId: "desc" }],
+    take: limit,
+    select: { attachmentId: true, userId: true, attachment: { select: { storageKey: true } } },
+  });
+  return rows.map((r) => ({ attachmentId: r.attachmentId, userId: r.userId, storageKey: r.attachment.storageKey }));
+}
+
+/** Stores a caption (or records that none could be written) and queues its full-text row. */
+export async function saveImageCaption({ attachmentId, caption }: { attachmentId: string; caption: string | null }): Promise<void> {
+  await db.imageIndex.updateMany({
+    where: { attachmentId },
+    data: caption ? { caption, captionStatus: "done", textStale: true } : { captionStatus: "failed" },
+  });
+}

@@ -1,0 +1,96 @@
+import "server-only";
+import fs from "node:fs/promises";
+import {
+  ensureImageIndexEntries,
+  markImageIndexFailed,
+  nextImagesToCaption,
+  nextPendingImages,
+  refreshStaleImageText,
+  saveImageCaption,
+  saveImageEmbedding,
+} from "@/lib/db/image-index";
+import { loadedEngine } from "@/lib/engine/get-engine";
+import { env } from "@/lib/env";
+import { blobPath } from "@/lib/storage/blob-store";
+import { captionImage } from "./caption-image";
+import { getClipModel } from "./clip-model";
+import { embeddingsChanged } from "./user-embeddings";
+import { vectorToBytes } from "./vector-search";
+
+/** Images embedded per database round trip. */
+const BATCH = 8;
+/** Sleep when there is nothing to do, in ms. */
+const IDLE_MS = 500;
+/** A caption waits at most this long (ms) for an idle engine before the loop looks for new images again. */
+const CAPTION_WAIT_MS = 5_000;
+
+const globalForIndexer = globalThis as { __imageIndexer?: Promise<void> };
+
+/**
+ * Starts the process's background image indexer once. The work queue is
+ * the ImageIndex table (pending rows), so a restart resumes where the last
+ * process stopped. Each round: embed pending images with CLIP, rebuild the
+ * full-text rows whose chat text changed, and — only when nothing else is
+ * waiting and the chat engine is idle — caption one image.
+ */
+export function startImageIndexer(): void {
+  globalForIndexer.__imageIndexer ??= runForever();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+async function runForever(): Promise<void> {
+  const clip = await getClipModel().catch((err: Error) => {
+    console.error(`[images] indexing is off: the CLIP model in ${env.CLIP_MODEL_DIR} did not load: ${err.message}`);
+    return null;
+  });
+  if (!clip) return;
+  await ensureImageIndexEntries({ model: clip.id });
+  console.log(`[images] indexer started (CLIP ${clip.id}, ${clip.dim} dimensions)`);
+  for (;;) {
+    try {
+      const embedded = await embedPending(clip.id);
+      const rebuilt = await refreshStaleImageText({ limit: 50 });
+      if (embedded || rebuilt) continue;
+      if (!(await captionNext())) await sleep(IDLE_MS);
+    } catch (err) {
+      console.error("[images] indexing round failed:", err);
+      await sleep(5_000);
+    }
+  }
+}
+
+async function embedPending(model: string): Promise<number> {
+  const clip = await getClipModel();
+  const batch = await nextPendingImages({ limit: BATCH });
+  for (const image of batch) {
+    try {
+      const vector = await clip.embedImage(await fs.readFile(blobPath(image.storageKey)));
+      if (await saveImageEmbedding({ attachmentId: image.attachmentId, embedding: vectorToBytes(vector), model })) embeddingsChanged(image.userId);
+    } catch (err) {
+      console.warn(`[images] could not index ${image.attachmentId}: ${(err as Error).message}`);
+      await markImageIndexFailed({ attachmentId: image.attachmentId, error: (err as Error).message });
+    }
+    if (env.IMAGE_INDEX_PAUSE_MS) await sleep(env.IMAGE_INDEX_PAUSE_MS);
+  }
+  return batch.length;
+}
+
+/** Captions one image if captions are on, the model is loaded and idle; true when one was written. */
+async function captionNext(): Promise<boolean> {
+  const engine = env.IMAGE_CAPTIONS ? loadedEngine() : null;
+  if (!engine?.info.vision) return false;
+  const [image] = await nextImagesToCaption({ limit: 1 });
+  if (!image) return false;
+  const file = blobPath(image.storageKey);
+  let caption: string | null;
+  try {
+    caption = await captionImage({ engine, file, mediaType: file.endsWith(".jpg") ? "image/jpeg" : "image/png", maxWaitMs: CAPTION_WAIT_MS });
+  } catch (err) {
+    console.warn(`[images] no caption for ${image.attachmentId}: ${(err as Error).message}`);
+    caption = "";
+  }
+  if (caption === null) return false;
+  await saveImageCaption({ attachmentId: image.attachmentId, caption: caption || null });
+  return true;
+}
