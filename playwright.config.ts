@@ -45,7 +45,7 @@ export default defineConfig({
       timeout: 300_000,
       reuseExistingServer: false,
       stdout: "pipe",
-      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "" },
+      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000" },
     },
     {
       // Starts after the first, so the build is already there.
@@ -57,7 +57,7 @@ export default defineConfig({
         DATA_DIR: slowDataDir,
         PORT: String(SLOW_PORT),
         HOST: "127.0.0.1",
-        DATABASE_URL: "",
+        DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000",
         MODEL_PATH: ".cache/models/random-tiny-llava-s1.gguf",
         MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-s1.gguf",
         CONTEXT_SIZE: "16384",
@@ -71,7 +71,7 @@ export default defineConfig({
       url: `http://127.0.0.1:${NOLOAD_PORT}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,
-      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", ENGINE_PRELOAD: "false" },
+      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", ENGINE_PRELOAD: "false" },
     },
   ],
 });

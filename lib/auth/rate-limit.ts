@@ -35,8 +35,9 @@ async function consume(limiter: RateLimiterMemory, key: string, surface = "auth"
   try {
     await limiter.consume(key);
   } catch (res) {
-    if (!(res instanceof RateLimiterRes)) throw res;
-    const retryAfterSeconds = Math.ceil(res.msBeforeNext / 1000);
+    // A refusal is a RateLimiterRes; checked by shape, because the bundle can hold two copies of the class.
+    if (!(res instanceof RateLimiterRes) && !(typeof res === "object" && res !== null && "msBeforeNext" in res)) throw res;
+    const retryAfterSeconds = Math.ceil((res as RateLimiterRes).msBeforeNext / 1000);
     throw new AppError(`rate_limited:${surface}`, `Too many ${what}. Try again in ${retryAfterSeconds} seconds.`, {
       retryAfterSeconds,
     });

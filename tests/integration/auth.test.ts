@@ -148,6 +148,17 @@ describe("sign-in rate limits", () => {
   });
 });
 
+describe("sign-up rate limit", () => {
+  it("answers the 21st sign-up from one address with 429 and Retry-After, never a server error", async () => {
+    const client = new TestClient(baseUrl);
+    for (let i = 0; i < 20; i++) expect((await client.signUp(`limit-${i}-${client.ip}@example.test`, "correct horse battery")).status).toBe(201);
+    const res = await client.signUp(`limit-last-${client.ip}@example.test`, "correct horse battery");
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/Too many/);
+  });
+});
+
 describe("revoking sessions", () => {
   it("sign out everywhere: a session token copied before no longer works on API routes", async () => {
     const owner = new TestClient(baseUrl);
