@@ -44,14 +44,29 @@ export function ImageLibrary() {
   const [status, setStatus] = useState<{ total: number; indexed: number } | null>(null);
   const [labels, setLabels] = useState("circle, square, triangle");
   const [classified, setClassified] = useState<Record<string, { label: string; probability: number }[] | string>>({});
-
-  const urlFor = useCallback((v: View, cursor?: string | null) => {
-    if (v.kind === "similar") return `/api/images/${v.id}/similar`;
-    const params = new URLSearchParams();
-    if (v.kind === "search") params.set("q", v.q);
-    if (cursor) params.set("cursor", cursor);
-    return `/api/images?${params}`;
+  /** Narrow the list or the search: a date range (inclusive days) and one conversation. */
+  const [filters, setFilters] = useState({ from: "", to: "", conversationId: "" });
+  const [conversations, setConversations] = useState<{ id: string; title: string }[]>([]);
+  useEffect(() => {
+    getJson<{ conversations: { id: string; title: string }[] }>("/api/conversations?limit=100")
+      .then((r) => setConversations(r.conversations))
+      .catch(() => {});
   }, []);
+
+  const urlFor = useCallback(
+    (v: View, cursor?: string | null) => {
+      if (v.kind === "similar") return `/api/images/${v.id}/similar`;
+      const params = new URLSearchParams();
+      if (v.kind === "search") params.set("q", v.q);
+      if (filters.conversationId) params.set("conversationId", filters.conversationId);
+      if (filters.from) params.set("from", new Date(`${filters.from}T00:00:00`).toISOString());
+      // "To" is the whole day: the API's bound is exclusive.
+      if (filters.to) params.set("to", new Date(new Date(`${filters.to}T00:00:00`).getTime() + 86_400_000).toISOString());
+      if (cursor) params.set("cursor", cursor);
+      return `/api/images?${params}`;
+    },
+    [filters],
+  );
 
   useEffect(() => {
     let cancelled = false;
@@ -136,6 +151,25 @@ export function ImageLibrary() {
           </button>
         )}
       </form>
+      <div className="images-toolbar" role="group" aria-label="Filters">
+        <label className="small">
+          From <input type="date" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} />
+        </label>
+        <label className="small">
+          To <input type="date" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} />
+        </label>
+        <label className="small">
+          Conversation{" "}
+          <select value={filters.conversationId} onChange={(e) => setFilters({ ...filters, conversationId: e.target.value })}>
+            <option value="">All conversations</option>
+            {conversations.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.title}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       <div className="images-toolbar">
         <label className="small">
           Labels{" "}

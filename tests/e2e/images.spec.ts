@@ -54,6 +54,17 @@ test("find the red circle among three chats' images, open its chat, ask about it
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, "images-desktop.png") });
 
+  // Filters: one conversation shows only its image; a date range in the past shows none.
+  const filters = page.getByRole("group", { name: "Filters" });
+  await filters.getByLabel("Conversation").selectOption({ value: new URL(redChat, "http://x").pathname.split("/").pop()! });
+  await expect(cards).toHaveCount(1);
+  await filters.getByLabel("To").fill("2020-01-01");
+  await expect(page.getByText("No image matches.")).toBeVisible();
+  await filters.getByLabel("To").fill("");
+  await filters.getByLabel("Conversation").selectOption("");
+  await expect(cards).toHaveCount(3);
+  await expect(cards.first()).toContainText("visual match");
+
   // Zero-shot labels for the hit: circle comes first.
   await first.getByRole("button", { name: "Labels" }).click();
   await expect(first.getByRole("list", { name: "Label probabilities" }).getByRole("listitem").first()).toContainText("circle");
