@@ -44,6 +44,8 @@ export function ImageLibrary() {
   const [status, setStatus] = useState<{ total: number; indexed: number } | null>(null);
   const [labels, setLabels] = useState("circle, square, triangle");
   const [classified, setClassified] = useState<Record<string, { label: string; probability: number }[] | string>>({});
+  /** The whole library grouped by the labels (null until asked). */
+  const [grouped, setGrouped] = useState<{ label: string; items: ImageItem[] }[] | null>(null);
   /** Narrow the list or the search: a date range (inclusive days) and one conversation. */
   const [filters, setFilters] = useState({ from: "", to: "", conversationId: "" });
   const [conversations, setConversations] = useState<{ id: string; title: string }[]>([]);
@@ -101,6 +103,20 @@ export function ImageLibrary() {
       setError((err as Error).message);
     } finally {
       setLoadingMore(false);
+    }
+  };
+
+  const groupAll = async () => {
+    const list = labels.split(",").map((l) => l.trim()).filter(Boolean);
+    try {
+      setGrouped((await getJson<{ groups: { label: string; items: ImageItem[] }[] }>("/api/images/classify", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ labels: list }),
+      })).groups);
+      setError(null);
+    } catch (err) {
+      setError((err as Error).message);
     }
   };
 
@@ -175,12 +191,40 @@ export function ImageLibrary() {
           Labels{" "}
           <input aria-label="Zero-shot labels, separated by commas" value={labels} onChange={(e) => setLabels(e.target.value)} />
         </label>
+        <button type="button" className="button" onClick={groupAll}>
+          Group all by these labels
+        </button>
+        {grouped && (
+          <button type="button" className="link-button" onClick={() => setGrouped(null)}>
+            Hide groups
+          </button>
+        )}
         {status && (
           <span className="muted small" data-testid="index-progress" aria-live="polite">
             indexed {status.indexed} / {status.total}
           </span>
         )}
       </div>
+      {grouped && (
+        <section aria-label="Library by label" className="label-groups">
+          {grouped.map((g) => (
+            <div key={g.label} className="label-group">
+              <h2 className="images-heading">
+                {g.label} ({g.items.length})
+              </h2>
+              <ul className="label-group-items" aria-label={`Images labelled ${g.label}`}>
+                {g.items.map((item) => (
+                  <li key={item.id} data-image-id={item.id}>
+                    {/* eslint-disable-next-line @next/next/no-img-element -- private per-user images, served by our own route */}
+                    <img src={item.url} alt={item.caption ?? "An image from your chats"} loading="lazy" />
+                    <span className="muted small">{Math.round((item.score ?? 0) * 100)} %</span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ))}
+        </section>
+      )}
       <h2 className="images-heading">{heading}</h2>
       {error && <p className="notice" role="alert">{error}</p>}
       {page && !page.items.length && <p className="muted">{view.kind === "all" ? "No images yet: attach one in a chat." : "No image matches."}</p>}

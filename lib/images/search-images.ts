@@ -4,6 +4,7 @@ import { getClipModel } from "./clip-model";
 import { queryWords, rankHybrid, toClipPrompt, toFtsQuery, type MatchReason } from "./hybrid-rank";
 import { userEmbeddings } from "./user-embeddings";
 import { cosineScores, topK } from "./vector-search";
+import { softmaxOverLabels } from "./zero-shot";
 
 /** Full-text hits considered per query. */
 const TEXT_HITS = 200;
@@ -68,6 +69,30 @@ export async function similarImages({ id, limit, ...filter }: ImageFilter & { id
   const cards = await getImageCards({ ...filter, ids: best.map((i) => embeddings.ids[i]!) });
   const score = new Map(best.map((i) => [embeddings.ids[i]!, scores[i]!]));
   return cards.map((c) => hit(c, round(score.get(c.id)!), ["visual"]));
+}
+
+/**
+ * The whole library grouped by CLIP zero-shot labels: each indexed image goes
+ * to its most likely label (score = that probability), best first within a
+ * label, at most `limit` per label. The labels' text is embedded once.
+ */
+export async function groupByLabels({ labels, limit, ...filter }: ImageFilter & { labels: string[]; limit: number }): Promise<{ label: string; items: ImageHit[] }[]> {
+  const clip = await getClipModel();
+  const [texts, embeddings] = await Promise.all([clip.embedTexts(labels.map(toClipPrompt)), userEmbeddings({ userId: filter.userId, model: clip.id })]);
+  const groups = labels.map(() => [] as { id: string; p: number }[]);
+  for (let i = 0; i < embeddings.ids.length; i++) {
+    const probabilities = softmaxOverLabels(clip.logitScale, texts, embeddings.matrix.subarray(i * embeddings.dim, (i + 1) * embeddings.dim));
+    const best = probabilities.indexOf(Math.max(...probabilities));
+    groups[best]!.push({ id: embeddings.ids[i]!, p: probabilities[best]! });
+  }
+  return Promise.all(
+    labels.map(async (label, g) => {
+      const top = groups[g]!.sort((a, b) => b.p - a.p).slice(0, limit);
+      const cards = await getImageCards({ ...filter, ids: top.map((t) => t.id) });
+      const p = new Map(top.map((t) => [t.id, t.p]));
+      return { label, items: cards.map((c) => hit(c, round(p.get(c.id)!), ["visual"])) };
+    }),
+  );
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -10,7 +10,12 @@ import { cosineScores } from "./vector-search";
  */
 export async function zeroShotProbabilities({ clip, image, labels }: { clip: ClipModel; image: Float32Array; labels: string[] }): Promise<number[]> {
   const texts = await clip.embedTexts(labels.map(toClipPrompt));
-  const logits = texts.map((t) => clip.logitScale * cosineScores(t, t.length, image)[0]!);
+  return softmaxOverLabels(clip.logitScale, texts, image);
+}
+
+/** The labels' probabilities for one image embedding, from the labels' text embeddings. */
+export function softmaxOverLabels(logitScale: number, texts: Float32Array[], image: Float32Array): number[] {
+  const logits = texts.map((t) => logitScale * cosineScores(t, t.length, image)[0]!);
   const max = Math.max(...logits);
   const exp = logits.map((l) => Math.exp(l - max));
   const sum = exp.reduce((a, b) => a + b, 0);

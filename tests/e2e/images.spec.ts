@@ -69,6 +69,12 @@ test("find the red circle among three chats' images, open its chat, ask about it
   await first.getByRole("button", { name: "Labels" }).click();
   await expect(first.getByRole("list", { name: "Label probabilities" }).getByRole("listitem").first()).toContainText("circle");
 
+  // The whole library by the same labels: the red circle under "circle".
+  await page.getByRole("button", { name: "Group all by these labels" }).click();
+  const byLabel = page.getByRole("region", { name: "Library by label" });
+  await expect(byLabel.getByRole("list", { name: "Images labelled circle" }).locator(`[data-image-id="${await first.getAttribute("data-image-id")}"]`)).toHaveCount(1);
+  await page.getByRole("button", { name: "Hide groups" }).click();
+
   // More like this: the other two images, never the red circle itself.
   const id = await first.getAttribute("data-image-id");
   await first.getByRole("button", { name: "More like this" }).click();

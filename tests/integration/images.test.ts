@@ -123,6 +123,24 @@ describe("image index and search", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("groups the whole library by zero-shot labels, each image under its most likely label", async () => {
+    const { status, body } = await getJson<{ groups: { label: string; items: { id: string; score: number }[] }[] }>(alice, "/api/images/classify", {
+      method: "POST",
+      json: { labels: ["circle", "square", "triangle"] },
+    });
+    expect(status).toBe(200);
+    expect(body.groups.map((g) => g.label)).toEqual(["circle", "square", "triangle"]);
+    // Every image once, and each shape under its own label.
+    expect(body.groups.flatMap((g) => g.items).length).toBe(6);
+    for (const [key, id] of Object.entries(ids)) {
+      const shape = key.split(" ")[1]!;
+      expect(body.groups.find((g) => g.items.some((i) => i.id === id))?.label, key).toBe(shape);
+    }
+    // Another user's library is their own: empty groups.
+    const other = await getJson<{ groups: { items: unknown[] }[] }>(bob, "/api/images/classify", { method: "POST", json: { labels: ["circle", "square"] } });
+    expect(other.body.groups.every((g) => g.items.length === 0)).toBe(true);
+  });
+
   it("finds an image by the chat text it was sent with, and links its conversation", async () => {
     const conversationId = await newConversation(alice);
     const r = await chat(alice, { id: conversationId, message: userMessage("This is the logo of Zanzibar Bakery. What color is the square?", [`/api/uploads/${ids["blue square"]}`]) });
