@@ -171,8 +171,18 @@ export function ChatView({
     // A newer turn started meanwhile: its own sync will follow.
     if (turn.current !== sentAt) return true;
     const body = (await res.json()) as { messages: ChatUIMessage[] };
-    // A stopped answer may not be saved as such yet when this arrives.
-    setMessages(body.messages.map((m) => (m.id === stopped && m.metadata?.status === "streaming" ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
+    // A stopped answer may not be saved as such yet when this arrives: keep what the page shows
+    // (the server saves the same text a moment later) and look again then.
+    let pending = false;
+    setMessages((shown) =>
+      body.messages.map((m) => {
+        if (m.id !== stopped || m.metadata?.status !== "streaming") return m;
+        pending = true;
+        const local = shown.find((x) => x.id === m.id);
+        return { ...(local ?? m), metadata: { ...m.metadata, ...local?.metadata, versions: m.metadata?.versions, status: "stopped" } };
+      }),
+    );
+    if (pending) setTimeout(() => void syncMessages(), 1500);
     return true;
   }
 
