@@ -227,7 +227,7 @@ export function ImageLibrary() {
       )}
       <h2 className="images-heading">{heading}</h2>
       {error && <p className="notice" role="alert">{error}</p>}
-      {page && !page.items.length && <p className="muted">{view.kind === "all" ? "No images yet: attach one in a chat." : "No image matches."}</p>}
+      {page && !page.items.length && <p className="muted">{view.kind === "all" && !filters.from && !filters.to && !filters.conversationId ? "No images yet: attach one in a chat." : "No image matches."}</p>}
       <ul className="image-grid" aria-label="Images">
         {page?.items.map((item) => {
           const labelled = classified[item.id];

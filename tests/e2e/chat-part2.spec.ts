@@ -256,7 +256,8 @@ test("polish: bubbles on the right, long questions folded, a scroll-to-bottom bu
   // Only the answer being written is a live region.
   await expect(page.locator("[aria-live]").filter({ has: page.locator(".markdown") })).toHaveCount(1);
   await expect.poll(async () => (await assistant(page).first().locator(".markdown").innerText()).length, { timeout: 60_000 }).toBeGreaterThan(500);
-  await stopButton(page).click();
+  // Random weights sometimes end on their own first; either way the answer is over after this.
+  await stopButton(page).click({ timeout: 2000 }).catch(() => {});
   await expect(stopButton(page)).toHaveCount(0);
   await expect(page.locator(".messages [aria-live]")).toHaveCount(0);
 

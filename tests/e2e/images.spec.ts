@@ -56,13 +56,20 @@ test("find the red circle among three chats' images, open its chat, ask about it
 
   // Filters: one conversation shows only its image; a date range in the past shows none.
   const filters = page.getByRole("group", { name: "Filters" });
+  await page.getByRole("button", { name: "Show all" }).click();
+  await expect(cards).toHaveCount(3);
+  const unfiltered = 3;
   await filters.getByLabel("Conversation").selectOption({ value: new URL(redChat, "http://x").pathname.split("/").pop()! });
   await expect(cards).toHaveCount(1);
+  await filters.getByLabel("Conversation").selectOption({ label: "All conversations" });
+  await expect(cards).toHaveCount(unfiltered);
   await filters.getByLabel("To").fill("2020-01-01");
   await expect(page.getByText("No image matches.")).toBeVisible();
-  await filters.getByLabel("To").fill("");
-  await filters.getByLabel("Conversation").selectOption("");
-  await expect(cards).toHaveCount(3);
+  await filters.getByLabel("To").clear();
+  await expect(cards).toHaveCount(unfiltered);
+  // Back to the search.
+  await page.getByLabel("Search your images").fill("red circle");
+  await page.getByRole("button", { name: "Search" }).click();
   await expect(cards.first()).toContainText("visual match");
 
   // Zero-shot labels for the hit: circle comes first.
