@@ -156,8 +156,10 @@ export function ChatView({
 
   /** Replaces the client's copy of the branch with the server's (database ids, versions, final states). */
   function resyncWhenBack() {
+    let tries = 0;
+    // Every 3 s for at most 5 minutes; a reload reads the server's state anyway.
     const timer = setInterval(async () => {
-      if (await syncMessages()) clearInterval(timer);
+      if ((await syncMessages()) || ++tries >= 100) clearInterval(timer);
     }, 3000);
   }
 
