@@ -1,111 +1,189 @@
-// `npm run models:eval`: evaluates the committed demo model THROUGH THE APP'S
-// ENGINE (llama.cpp via @fugood/llama.node, the binding the app uses) on a
-// freshly generated held-out set, and compares its greedy answers with the
-// PyTorch model's on the same images. Last line:
-//   ACCURACY colour=X shape=X presence=X count=X position=X describe=X agreement=X
-import { spawnSync } from "node:child_process";
+// `npm run models:eval`: evaluates the shipped demo model (models/tiny/)
+// THROUGH THE APP'S ENGINE (llama.cpp via @fugood/llama.node, the binding the
+// app uses) on a freshly generated held-out set, and compares its greedy
+// answers with PyTorch's on the same images, PyTorch running the weights
+// read back from the same GGUF files (so a fresh clone needs no checkpoint).
+// Needs Debian's python3-torch, python3-pil and python3-numpy.
+// Exact match of the whole answer sentence. Last line:
+//   ACCURACY colour=X shape=X presence=X count=X position=X describe=X paraphrase=X renderer2=X multi_image=X agreement=X
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
+import sharp from "sharp";
 import { scanCatalog } from "../../lib/engine/catalog";
 import { Engine } from "../../lib/engine/engine";
+import { nativeLogLine } from "../../lib/logging/native-log-filter";
+
+// llama.cpp prints every prompt to fds 1 and 2 from C. Run the evaluation in
+// a child whose own output goes to fds 3 and 4 (scripts/app-output.mjs, as
+// the app does), and keep only native warnings and errors from 1 and 2.
+if (!process.env.APP_OUTPUT_FDS) {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, "--import", path.join(import.meta.dirname, "..", "..", "scripts", "app-output.mjs"), ...process.argv.slice(1)],
+    { env: { ...process.env, APP_OUTPUT_FDS: "3,4" }, stdio: ["inherit", "pipe", "pipe", 1, 2] },
+  );
+  for (const stream of [child.stdout!, child.stderr!]) {
+    readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+      const kept = nativeLogLine(line);
+      if (kept) process.stderr.write(`${kept}\n`);
+    });
+  }
+  child.on("exit", (code) => process.exit(code ?? 1));
+  await new Promise(() => {});
+}
 
 interface Item {
-  file: string;
+  group: "base" | "paraphrase" | "unseen" | "renderer2" | "multi" | "refusal";
   kind: string;
+  files: string[];
+  raster?: string[];
   question: string;
   answer: string;
-  pytorch: string;
   objects: number;
   width: number;
   height: number;
   jpeg: boolean;
   engine?: string;
+  engineRaw?: string;
+  /** PyTorch (same GGUF weights) decodes exactly the engine's answer. */
+  agrees?: boolean;
+  /** PyTorch would give the expected answer. */
+  pytorch_right?: boolean;
+  engineEnded?: boolean;
 }
 
 const here = import.meta.dirname;
-const perKind = Number(process.env.EVAL_PER_KIND ?? 500);
+const perKind = Number(process.env.EVAL_PER_KIND ?? 100);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-eval-"));
-const checkpoint = process.env.EVAL_CHECKPOINT ?? path.join(here, "out", "checkpoint.pt");
-if (!fs.existsSync(checkpoint)) {
-  console.error(`No PyTorch checkpoint at ${checkpoint}: run npm run models:train first (the agreement figure needs it).`);
-  process.exit(1);
-}
+const python = process.env.EVAL_PYTHON ?? "/usr/bin/python3";
+const started = Date.now();
 
-console.log(`Generating ${perKind} held-out images per question type in ${dir} …`);
-const gen = spawnSync("/usr/bin/python3", [path.join(here, "heldout.py"), dir, "--per-kind", String(perKind), "--checkpoint", checkpoint], {
-  stdio: "inherit",
-  env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" },
-});
-if (gen.status !== 0) process.exit(gen.status ?? 1);
-const items = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as Item[];
-
-const modelsDir = path.join(here, "..", "tiny");
+const modelsDir = process.env.EVAL_MODELS_DIR ?? path.join(here, "..", "tiny");
 const { models } = await scanCatalog({ dir: modelsDir });
 const model = models.find((m) => m.vision);
-if (!model) throw new Error(`no vision model in ${modelsDir}`);
+if (!model?.vision) throw new Error(`no vision model in ${modelsDir}`);
+
+function py(...args: string[]) {
+  const r = spawnSync(python, [path.join(here, "heldout.py"), ...args], {
+    stdio: ["ignore", 3, 4], // the real stdout and stderr (see above)
+    env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" },
+  });
+  if (r.error || r.status !== 0) {
+    console.error(r.error ? `${python}: ${r.error.message} (install Debian's python3-torch, python3-pil and python3-numpy)` : "heldout.py failed");
+    process.exit(r.status || 1);
+  }
+}
+
+console.log(`Generating the held-out set (${perKind} per question type) in ${dir} …`);
+py("make", dir, "--per-kind", String(perKind));
+const manifest = path.join(dir, "manifest.json");
+let items = JSON.parse(fs.readFileSync(manifest, "utf8")) as Item[];
+
+// The second renderer: librsvg (through sharp) rasterises the SVG scenes.
+for (const item of items) {
+  item.raster = [];
+  for (const file of item.files) {
+    if (!file.endsWith(".svg")) {
+      item.raster.push(file);
+      continue;
+    }
+    const out = file.replace(/\.svg$/, item.jpeg ? ".jpg" : ".png");
+    const img = sharp(path.join(dir, file)).flatten({ background: "#ffffff" });
+    await (item.jpeg ? img.jpeg({ quality: 80 }) : img.png()).toFile(path.join(dir, out));
+    item.raster.push(out);
+  }
+}
+
 const engine = await Engine.load({
   model,
   backend: "llama-node",
   gpu: "cpu",
   gpuLayers: 0,
-  contextSize: 512,
+  contextSize: 2048,
   threads: Math.max(1, os.availableParallelism() - 1),
   slots: 4,
   queueLimit: items.length,
   cacheDir: path.join(dir, "cache"),
 });
-
-const started = Date.now();
+// Long enough for a description of three images (about 200 characters, one token each).
+const maxTokens = 256;
+const engineStarted = Date.now();
 let next = 0;
 async function worker() {
   while (next < items.length) {
     const item = items[next++]!;
     let text = "";
+    let ended = false;
     for await (const ev of engine.generate({
-      messages: [{ role: "user", text: item.question, images: [path.join(dir, item.file)] }],
-      maxTokens: 80,
+      messages: [{ role: "user", text: item.question, images: item.raster!.map((f) => path.join(dir, f)) }],
+      maxTokens,
       sampling: { temperature: 0 },
     })) {
       if (ev.type === "delta") text += ev.text;
+      else ended = ev.usage.finishReason === "stop";
     }
+    item.engineRaw = text;
     item.engine = text.trim();
+    item.engineEnded = ended;
   }
 }
 await Promise.all([worker(), worker(), worker(), worker()]);
 await engine.dispose();
+const engineSeconds = (Date.now() - engineStarted) / 1000;
+fs.writeFileSync(manifest, JSON.stringify(items));
+console.log(`${items.length} answers through llama.cpp in ${engineSeconds.toFixed(0)} s; checking them against PyTorch on the same GGUF weights …`);
+py("check", dir, "--llm", model.path, "--mmproj", model.vision.mmprojPath);
+items = JSON.parse(fs.readFileSync(manifest, "utf8")) as Item[];
 
-const kinds = ["colour", "shape", "presence", "count", "position", "describe"];
 const frac = (xs: Item[], ok: (i: Item) => boolean) => (xs.length ? xs.filter(ok).length / xs.length : NaN);
 const right = (i: Item) => i.engine === i.answer;
 const f3 = (x: number) => (Number.isNaN(x) ? "  -  " : x.toFixed(3));
-console.log("\nkind       n     all    1 object  2-3 objects  large≥1024  non-square  jpeg   pytorch  agreement");
-const accuracy: Record<string, number> = {};
+const of = (group: Item["group"], kind?: string) => items.filter((i) => i.group === group && (!kind || i.kind === kind));
+
+const kinds = ["colour", "shape", "presence", "count", "position", "describe"];
+const columns: [string, (kind: string) => Item[]][] = [
+  ["renderer 1", (k) => of("base", k)],
+  ["renderer 2", (k) => of("renderer2", k)],
+  ["paraphrased", (k) => of("paraphrase", k)],
+  ["unseen wording", (k) => of("unseen", k)],
+  ["1 object", (k) => of("base", k).filter((i) => i.objects === 1)],
+  ["2-3 objects", (k) => of("base", k).filter((i) => i.objects > 1)],
+  ["non-square", (k) => of("base", k).filter((i) => i.width !== i.height)],
+  ["several images", (k) => of("multi", k)],
+];
+console.log(`\n${"question".padEnd(10)}${columns.map(([c]) => c.padStart(16)).join("")}`);
 for (const kind of kinds) {
-  const xs = items.filter((i) => i.kind === kind);
-  accuracy[kind] = frac(xs, right);
   console.log(
-    [
-      kind.padEnd(9),
-      String(xs.length).padStart(4),
-      f3(accuracy[kind]!),
-      f3(frac(xs.filter((i) => i.objects === 1), right)).padStart(9),
-      f3(frac(xs.filter((i) => i.objects > 1), right)).padStart(11),
-      f3(frac(xs.filter((i) => Math.max(i.width, i.height) >= 1024), right)).padStart(11),
-      f3(frac(xs.filter((i) => i.width !== i.height), right)).padStart(11),
-      f3(frac(xs.filter((i) => i.jpeg), right)).padStart(6),
-      f3(frac(xs, (i) => i.pytorch === i.answer)).padStart(8),
-      f3(frac(xs, (i) => i.pytorch === i.engine)).padStart(10),
-    ].join("  "),
+    `${kind.padEnd(10)}${columns
+      .map(([, pick]) => {
+        const xs = pick(kind);
+        return `${f3(frac(xs, right))} (${String(xs.length).padStart(3)})`.padStart(16);
+      })
+      .join("")}`,
   );
 }
-const agreement = frac(items, (i) => i.pytorch === i.engine);
-const wrong = items.filter((i) => !right(i)).slice(0, 8);
+const all = (g: Item["group"]) => frac(of(g), right);
+const refusals = of("refusal");
+console.log(
+  `\nrefusals (held-out questions it cannot know, long pasted text): ${f3(frac(refusals, right))} of ${refusals.length}` +
+    `\nanswers that ended by themselves within ${maxTokens} tokens: ${f3(frac(items, (i) => i.engineEnded === true))}` +
+    `\nPyTorch (same GGUF weights) right: ${f3(frac(of("base"), (i) => i.pytorch_right === true))} of the renderer-1 set`,
+);
+const agreement = frac(items, (i) => i.agrees === true);
+const wrong = items.filter((i) => !right(i));
 if (wrong.length) {
   console.log("\nsome misses:");
-  for (const w of wrong) console.log(`  ${w.file} ${w.width}x${w.height} "${w.question}" expected "${w.answer}" got "${w.engine}"`);
+  for (const w of wrong.filter((_, n) => n % Math.max(1, Math.floor(wrong.length / 12)) === 0).slice(0, 12)) {
+    console.log(`  [${w.group}] ${w.raster!.join(",")} ${w.width}x${w.height} "${w.question.slice(0, 60)}" expected "${w.answer}" got "${w.engine}"`);
+  }
 }
-console.log(`\n${items.length} answers through llama.cpp in ${((Date.now() - started) / 1000).toFixed(0)} s; files in ${dir}`);
 console.log(
-  `ACCURACY colour=${f3(accuracy.colour!)} shape=${f3(accuracy.shape!)} presence=${f3(accuracy.presence!)} count=${f3(accuracy.count!)} position=${f3(accuracy.position!)} describe=${f3(accuracy.describe!)} agreement=${f3(agreement)}`,
+  `\n${items.length} answers through llama.cpp in ${engineSeconds.toFixed(0)} s; ${((Date.now() - started) / 1000).toFixed(0)} s in all; files in ${dir}`,
+);
+const acc = Object.fromEntries(kinds.map((k) => [k, frac(of("base", k), right)]));
+console.log(
+  `ACCURACY colour=${f3(acc.colour!)} shape=${f3(acc.shape!)} presence=${f3(acc.presence!)} count=${f3(acc.count!)} position=${f3(acc.position!)} describe=${f3(acc.describe!)} paraphrase=${f3(all("paraphrase"))} renderer2=${f3(all("renderer2"))} multi_image=${f3(all("multi"))} agreement=${f3(agreement)}`,
 );

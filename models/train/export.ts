@@ -7,7 +7,7 @@ import { writeClipGguf, writeLlamaGguf, type WeightSource } from "../../lib/gguf
 import { buildSpmVocab } from "../../lib/gguf/spm-vocab";
 
 const here = import.meta.dirname;
-const outDir = path.join(here, "out");
+const outDir = process.env.TRAIN_OUT ?? path.join(here, "out");
 const target = process.argv[2] ?? path.join(here, "..", "tiny");
 
 interface Manifest {

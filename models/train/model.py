@@ -12,6 +12,7 @@ lib/gguf/spm-vocab.ts (354 tokens), with add_space_prefix off.
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -76,13 +77,16 @@ class ViTBlock(nn.Module):
         q = self.q(h).view(B, T, self.n_head, hd).transpose(1, 2)
         k = self.k(h).view(B, T, self.n_head, hd).transpose(1, 2)
         v = self.v(h).view(B, T, self.n_head, hd).transpose(1, 2)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1)
-        x = x + self.o((att @ v).transpose(1, 2).reshape(B, T, D))
+        if hasattr(F, "scaled_dot_product_attention"):
+            a = F.scaled_dot_product_attention(q, k, v)
+        else:  # PyTorch 1.x (Debian's python3-torch)
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd), dim=-1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
         return x + self.down(F.gelu(self.up(self.ln2(x)), approximate="tanh"))
 
 
 class Vision(nn.Module):
-    def __init__(self, image_size=48, patch=8, d=128, n_layer=4, n_head=4, d_ff=256, llm_d=128, proj_hidden=128):
+    def __init__(self, image_size=64, patch=8, d=160, n_layer=4, n_head=4, d_ff=320, llm_d=192, proj_hidden=192):
         super().__init__()
         self.patch_embd = nn.Conv2d(3, d, patch, stride=patch)
         n_pos = (image_size // patch) ** 2
@@ -126,7 +130,7 @@ class RMSNorm(nn.Module):
 def rope(x, pos, base=10000.0):
     """ggml 'normal' RoPE: rotates adjacent pairs (x[2i], x[2i+1])."""
     B, H, T, D = x.shape
-    inv = base ** (-torch.arange(0, D, 2, dtype=torch.float32) / D)
+    inv = base ** (-torch.arange(0, D, 2, dtype=torch.float32, device=x.device) / D)
     ang = pos[:, None].float() * inv[None, :]  # T, D/2
     cos, sin = ang.cos(), ang.sin()
     x0, x1 = x[..., 0::2], x[..., 1::2]
@@ -155,14 +159,17 @@ class LlamaBlock(nn.Module):
         q = rope(self.q(h).view(B, T, self.n_head, hd).transpose(1, 2), pos)
         k = rope(self.k(h).view(B, T, self.n_head, hd).transpose(1, 2), pos)
         v = self.v(h).view(B, T, self.n_head, hd).transpose(1, 2)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask
-        x = x + self.o((torch.softmax(att, -1) @ v).transpose(1, 2).reshape(B, T, D))
+        if hasattr(F, "scaled_dot_product_attention"):
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # PyTorch 1.x (Debian's python3-torch)
+            a = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask, -1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
 
 
 class Llama(nn.Module):
-    def __init__(self, vocab=VOCAB_SIZE, d=128, n_layer=3, n_head=4, d_ff=384):
+    def __init__(self, vocab=VOCAB_SIZE, d=192, n_layer=4, n_head=6, d_ff=512):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
         nn.init.normal_(self.embed.weight, std=0.02)
@@ -173,8 +180,8 @@ class Llama(nn.Module):
 
     def forward(self, emb):
         B, T, _ = emb.shape
-        pos = torch.arange(T)
-        mask = torch.full((T, T), float("-inf")).triu(1)
+        pos = torch.arange(T, device=emb.device)
+        mask = torch.full((T, T), float("-inf"), device=emb.device).triu(1)
         x = emb
         for b in self.blocks:
             x = b(x, pos, mask)
@@ -182,23 +189,196 @@ class Llama(nn.Module):
 
 
 class MiniLlava(nn.Module):
-    def __init__(self):
+    def __init__(self, vision=None, llm=None):
         super().__init__()
-        self.vision = Vision()
-        self.llm = Llama()
+        self.vision = Vision(**(vision or {}))
+        self.llm = Llama(**(llm or {}))
 
     def embed(self, ids, images, image_slots):
         """ids: [B, T] with placeholder ids where image tokens go;
-        image_slots: [B, T] bool; images: [B, 3, 48, 48] or None."""
+        image_slots: [B, T] bool; images: [N, 3, S, S] or None, every image
+        of the batch in reading order (row by row, then left to right), so
+        the slots filled in that order receive each image's tokens in turn."""
         emb = self.llm.embed(ids)
-        if images is not None:
-            img = self.vision(images)  # B, 36, d
+        if images is not None and len(images):
+            img = self.vision(images)  # N, n_tokens, d
             emb = emb.clone()
-            for b in range(ids.shape[0]):
-                idx = image_slots[b].nonzero().flatten()
-                if len(idx):
-                    emb[b, idx] = img[b, : len(idx)]
+            emb[image_slots] = img.reshape(-1, img.shape[-1]).to(emb.dtype)
         return emb
 
     def forward(self, ids, images, image_slots):
         return self.llm(self.embed(ids, images, image_slots))
+
+
+# ---------------------------------------------------------------------------
+# GGUF tensor names (what lib/gguf/llava-files.ts writes), both ways
+
+
+def gguf_tensor_map(model):
+    """GGUF tensor name → the PyTorch parameter it holds."""
+    v, l = model.vision, model.llm
+    tensors = {
+        "v.patch_embd.weight": v.patch_embd.weight,
+        "v.patch_embd.bias": v.patch_embd.bias,
+        "v.position_embd.weight": v.pos,
+        "v.pre_ln.weight": v.pre_ln.weight,
+        "v.pre_ln.bias": v.pre_ln.bias,
+        "mm.0.weight": v.mm0.weight,
+        "mm.0.bias": v.mm0.bias,
+        "mm.2.weight": v.mm2.weight,
+        "mm.2.bias": v.mm2.bias,
+        "token_embd.weight": l.embed.weight,
+        "output_norm.weight": l.norm.weight,
+        "output.weight": l.out.weight,
+    }
+    for i, b in enumerate(v.blocks):
+        for ours, theirs in [("ln1", "ln1"), ("q", "attn_q"), ("k", "attn_k"), ("v", "attn_v"), ("o", "attn_out"),
+                             ("ln2", "ln2"), ("up", "ffn_up"), ("down", "ffn_down")]:
+            tensors[f"v.blk.{i}.{theirs}.weight"] = getattr(b, ours).weight
+            tensors[f"v.blk.{i}.{theirs}.bias"] = getattr(b, ours).bias
+    for i, b in enumerate(l.blocks):
+        for ours, theirs in [("attn_norm", "attn_norm"), ("q", "attn_q"), ("k", "attn_k"), ("v", "attn_v"),
+                             ("o", "attn_output"), ("ffn_norm", "ffn_norm"), ("gate", "ffn_gate"), ("up", "ffn_up"),
+                             ("down", "ffn_down")]:
+            tensors[f"blk.{i}.{theirs}.weight"] = getattr(b, ours).weight
+    return tensors
+
+
+def read_gguf(path):
+    """(metadata, {name: float32 numpy array in PyTorch order}) of a GGUF file
+    with F32 tensors, the kind the project writes."""
+    import struct
+
+    import numpy as np
+
+    data = open(path, "rb").read()
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        vals = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return vals[0] if len(vals) == 1 else vals
+
+    def string():
+        nonlocal pos
+        n = take("Q")
+        s = data[pos : pos + n].decode("utf-8")
+        pos += n
+        return s
+
+    scalar = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+    def value(t):
+        if t in scalar:
+            return take(scalar[t])
+        if t == 8:
+            return string()
+        if t == 9:
+            et, n = take("I"), take("Q")
+            return [value(et) for _ in range(n)]
+        raise ValueError(f"GGUF value type {t}")
+
+    if data[:4] != b"GGUF":
+        raise ValueError(f"{path} is not a GGUF file")
+    pos = 4
+    take("I")  # version
+    n_tensors, n_kv = take("Q"), take("Q")
+    meta = {}
+    for _ in range(n_kv):
+        key = string()
+        meta[key] = value(take("I"))
+    infos = []
+    for _ in range(n_tensors):
+        name = string()
+        dims = [take("Q") for _ in range(take("I"))]
+        ttype, offset = take("I"), take("Q")
+        infos.append((name, dims, ttype, offset))
+    align = meta.get("general.alignment", 32)
+    base = (pos + align - 1) // align * align
+    tensors = {}
+    for name, dims, ttype, offset in infos:
+        if ttype != 0:
+            raise ValueError(f"{name}: only F32 tensors are read here (type {ttype})")
+        count = int(np.prod(dims))
+        arr = np.frombuffer(data, dtype="<f4", count=count, offset=base + offset)
+        tensors[name] = arr.reshape(list(reversed(dims)))
+    return meta, tensors
+
+
+def load_gguf_pair(llm_path, mmproj_path):
+    """The shipped GGUF pair as a MiniLlava (so the evaluation's PyTorch
+    answers come from exactly the files the app runs, no checkpoint needed)."""
+    lm_meta, lm = read_gguf(llm_path)
+    v_meta, vis = read_gguf(mmproj_path)
+    arch = lm_meta["general.architecture"]
+    model = MiniLlava(
+        vision=dict(
+            image_size=v_meta["clip.vision.image_size"], patch=v_meta["clip.vision.patch_size"],
+            d=v_meta["clip.vision.embedding_length"], n_layer=v_meta["clip.vision.block_count"] - 1,
+            n_head=v_meta["clip.vision.attention.head_count"], d_ff=v_meta["clip.vision.feed_forward_length"],
+            llm_d=v_meta["clip.vision.projection_dim"], proj_hidden=vis["mm.0.weight"].shape[0],
+        ),
+        llm=dict(
+            vocab=lm["token_embd.weight"].shape[0], d=lm_meta[f"{arch}.embedding_length"],
+            n_layer=lm_meta[f"{arch}.block_count"], n_head=lm_meta[f"{arch}.attention.head_count"],
+            d_ff=lm_meta[f"{arch}.feed_forward_length"],
+        ),
+    )
+    both = {**lm, **vis}
+    with torch.no_grad():
+        for name, p in gguf_tensor_map(model).items():
+            p.copy_(torch.from_numpy(both[name].copy()).reshape(p.shape))
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Greedy decoding, many prompts at once (evaluation)
+
+
+def normalise(pixels_u8):
+    """uint8 pixels → what the encoder sees: (v/255 − 0.5)/0.5, as the GGUF's image_mean/std say."""
+    return (pixels_u8.float() / 255.0 - 0.5) / 0.5
+
+
+@torch.no_grad()
+def batched_greedy(model, prompts, max_new=120, device="cpu"):
+    """prompts: list of (ids, slots, [pixels_u8, …]). Causal attention means
+    padding after a sequence's end never changes its logits, so all
+    sequences grow in one right-padded batch."""
+    B = len(prompts)
+    lens = [len(p[0]) for p in prompts]
+    T = max(lens) + max_new
+    ids = torch.zeros(B, T, dtype=torch.long, device=device)
+    slots = torch.zeros(B, T, dtype=torch.bool, device=device)
+    for b, (i, s, _) in enumerate(prompts):
+        ids[b, : len(i)] = torch.tensor(i, device=device)
+        slots[b, : len(s)] = torch.tensor(s, device=device)
+    pix = [p for pr in prompts for p in pr[2]]
+    img_tokens = None
+    if pix:
+        img_tokens = model.vision(normalise(torch.from_numpy(np.stack(pix)).permute(0, 3, 1, 2).to(device)))
+        img_tokens = img_tokens.reshape(-1, img_tokens.shape[-1])
+    done = [False] * B
+    out = [[] for _ in range(B)]
+    for _ in range(max_new):
+        upto = max(lens)
+        emb = model.llm.embed(ids[:, :upto]).clone()
+        if img_tokens is not None:
+            emb[slots[:, :upto]] = img_tokens
+        last = model.llm(emb)[torch.arange(B, device=device), torch.tensor(lens, device=device) - 1].argmax(-1).tolist()
+        for b in range(B):
+            if done[b]:
+                continue
+            nxt = last[b]
+            if nxt == EOS:
+                done[b] = True
+                continue
+            out[b].append(nxt)
+            ids[b, lens[b]] = nxt
+            lens[b] += 1
+        if all(done):
+            break
+    return [(decode_ids(o), d) for o, d in zip(out, done)]
+
+

@@ -24,7 +24,7 @@ COLOURS = {
 COLOUR_NAMES = list(COLOURS)
 NUMBER_WORDS = {1: "1", 2: "2", 3: "3"}
 
-IMAGE_SIZE = 48
+IMAGE_SIZE = 64  # 8×8 patches of 8 px → 64 image tokens
 PAD_COLOUR = (122, 116, 104)  # what llama.cpp pads LLaVA-1.5 images with
 
 
@@ -58,34 +58,45 @@ def _jitter(rng, rgb, amount=18):
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in rgb)
 
 
+# Canvases users actually send, besides random ones.
+USER_CANVASES = [(300, 700), (700, 300), (1280, 960), (960, 1280), (1024, 768), (800, 600), (1920, 1080)]
+
+
 def random_scene(rng, n_objects=None, canvas=None):
     """A scene description: canvas size and objects with shape, colour, centre
-    and radius in pixels. Objects never overlap."""
+    and radius in pixels. Objects never overlap. Sizes range from small to
+    shapes that nearly fill the canvas (a single shape)."""
     if canvas is None:
         r = rng.random()
-        if r < 0.35:
-            side = rng.choice([48, 64, 96, 128, 256, 512])
+        if r < 0.3:
+            side = rng.choice([48, 64, 96, 128, 256, 512, 768, 1024])
             w = h = side
-        elif r < 0.6:
+        elif r < 0.5:
             side = rng.randint(300, 1400)
             w = h = side
+        elif r < 0.65:
+            w, h = rng.choice(USER_CANVASES)
         else:
             long_side = rng.randint(64, 1400)
-            aspect = rng.uniform(1.2, 2.2)
+            aspect = rng.uniform(1.2, 2.6)
             short = max(32, int(long_side / aspect))
             w, h = (long_side, short) if rng.random() < 0.5 else (short, long_side)
     else:
         w, h = canvas
-    n = n_objects or rng.choice([1, 1, 2, 2, 3])
+    n = n_objects or rng.choice([1, 1, 2, 2, 3, 3])
     objects = []
     m = min(w, h)
     # In a padded square the shapes of a very wide image shrink; keep them
     # readable by sizing against the longer side too.
+    big = n == 1 and rng.random() < 0.25
     for _ in range(200):
         if len(objects) == n:
             break
-        rad = rng.uniform(0.11, 0.22 if n > 1 else 0.34) * max(m, 0.55 * max(w, h))
-        rad = min(rad, 0.45 * m)
+        if big:
+            rad = rng.uniform(0.36, 0.49) * m
+        else:
+            rad = rng.uniform(0.11, 0.22 if n > 1 else 0.34) * max(m, 0.55 * max(w, h))
+            rad = min(rad, 0.45 * m)
         cx = rng.uniform(rad, w - rad)
         cy = rng.uniform(rad, h - rad)
         if any(math.hypot(cx - o["cx"], cy - o["cy"]) < (rad + o["r"]) * 1.08 for o in objects):
@@ -122,10 +133,10 @@ def render(rng, scene):
     if antialias:
         img = img.resize((w, h), Image.LANCZOS)
     if rng.random() < 0.25:
-        arr = np.asarray(img).astype(np.int16)
-        arr = arr + np.array([rng.gauss(0, 6) for _ in range(1)], dtype=np.int16)
-        noise = np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(2, 9), arr.shape)
-        img = Image.fromarray(np.clip(arr + noise, 0, 255).astype(np.uint8))
+        arr = np.asarray(img).astype(np.float32) + np.float32(rng.gauss(0, 6))
+        noise = np.random.default_rng(rng.randint(0, 2**31)).standard_normal(arr.shape, dtype=np.float32)
+        arr += noise * np.float32(rng.uniform(2, 9))
+        img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     if rng.random() < 0.4:
         buf = io.BytesIO()
         img.save(buf, format="JPEG", quality=rng.randint(35, 92))
@@ -216,6 +227,11 @@ def patch_labels(scene, size=IMAGE_SIZE, patch=8):
 
 # ----------------------------------------------------------------------------
 # Language
+#
+# Every question type has canonical wordings (the first ones, what the app's
+# example buttons ask), more paraphrases, and a few wordings kept out of
+# training (HELDOUT_*) so the evaluation can show how far wording generalises.
+# Answers keep one fixed style per type.
 
 
 def describe(scene):
@@ -230,10 +246,16 @@ def describe(scene):
     return text[0].upper() + text[1:] + "."
 
 
+def count_answer(n):
+    return "There is 1 shape." if n == 1 else f"There are {NUMBER_WORDS.get(n, str(n))} shapes."
+
+
 GREETING = (
     "Hello! I can answer questions about the shapes in an image: "
     "their colors, kinds, count and positions."
 )
+REFUSAL = "I only know simple shapes and colours."
+NEED_IMAGE = "Please attach an image and I will tell you about its shapes."
 SMALL_TALK = [
     ("Hello", GREETING),
     ("Hi", GREETING),
@@ -243,32 +265,158 @@ SMALL_TALK = [
     ("Thanks", "You are welcome."),
     ("OK", "OK."),
 ]
+# Things this model cannot know: it answers with REFUSAL instead of a
+# confident sentence in its usual style.
+OFF_WORLD = [
+    "What is the capital of France?", "Who is this person?", "What breed is the dog?",
+    "Read the text in the image.", "What time is it?", "Write a poem about the sea.",
+    "Translate this into French.", "What is 2 + 2?", "What's the weather like today?",
+    "Tell me a joke.", "Is this a cat?", "What animal is this?", "What brand is the logo?",
+    "How old is this person?", "What does the sign say?", "Who painted this?",
+    "What is the meaning of life?", "Can you write some code for me?", "Summarize this document.",
+    "Where was this photo taken?", "What is the name of this building?", "Is this food healthy?",
+    "How much does this cost?", "What language is this?", "Explain quantum physics.",
+    "What is the person wearing?", "Which car is this?", "What is on the receipt?",
+    "Solve this equation.", "What plant is this?", "Describe the person's face.",
+    "What movie is this from?", "What is the date today?", "Who won the game?",
+]
+HELDOUT_OFF_WORLD = [
+    "What is the population of Japan?", "Whose handwriting is this?", "What flower is shown?",
+    "Recommend a good book.", "What is the total on this invoice?", "Which city is this?",
+]
+# Words for rambling prompts (a long paste of unrelated text).
+_FILLER = (
+    "the of and to in is that for it as was with be by on not he this are or his from at which but have an "
+    "they you were her she there one all we their been has would when will more no if out so said what up its "
+    "about into than them can only other new some could time these two may then do first any my now such like "
+    "our over man me even most made after also did many before must through back years where much your way well "
+    "down should because each just those people how too little state good very make world still own see men work "
+    "long get here between both life being under never day same another know while last might us great old year "
+    "off come since against go came right used take three meeting report budget weather garden kitchen travel"
+).split()
+
+CANONICAL = {
+    "colour": ["What color is the {s}?", "What colour is the {s}?", "Which color is the {s}?"],
+    "shape": ["What shape is {c}?", "Which shape is {c}?", "What is the {c} shape?"],
+    "presence": ["Is there a {c} {s}?"],
+    "count": ["How many shapes are there?", "How many shapes are in the image?", "Count the shapes."],
+    "position": ["Is the {s} on the left or the right?", "Where is the {s}?", "Which side is the {s} on?"],
+    "describe": ["Describe the image.", "What is in the image?", "Describe this picture."],
+}
+PARAPHRASES = {
+    "colour": [
+        "What's the colour of the {s}?", "What is the color of the {s}?", "What color does the {s} have?",
+        "Tell me the color of the {s}.", "The {s} is what color?", "Colour of the {s}?", "What colour is the {s} in the image?",
+        "Which colour is the {s}?", "What color is the {s} in this picture?", "And the {s}, what color is it?",
+    ],
+    "shape": [
+        "Which shape is the {c} one?", "What kind of shape is {c}?", "What shape is the {c} thing?",
+        "Which shape has the color {c}?", "Name the {c} shape.", "What is the {c} object?", "The {c} shape is what?",
+        "What shape is the {c} one?",
+    ],
+    "presence": [
+        "Do you see a {c} {s}?", "Is there a {c} {s} in the image?", "Can you see a {c} {s}?",
+        "Does the image contain a {c} {s}?", "Any {c} {s}?", "Is there any {c} {s} here?", "Is a {c} {s} in the picture?",
+    ],
+    "count": [
+        "How many shapes do you see?", "How many objects are there?", "How many shapes?", "What is the number of shapes?",
+        "How many things are in the picture?", "Count the objects.", "How many shapes are in this picture?",
+    ],
+    "position": [
+        "Is the {s} left or right?", "On which side is the {s}?", "Where's the {s}?", "Is the {s} on the right or the left?",
+        "Which side of the image is the {s} on?",
+    ],
+    "describe": [
+        "What do you see?", "What's in this picture?", "Describe it.", "Tell me what is in the image.",
+        "What does the image show?", "Can you describe the image?", "What is this?", "Describe the picture.",
+    ],
+    # Questions about the one shape of a one-shape image.
+    "it_shape": ["What shape is it?", "What shape is this?", "Which shape do you see?", "What shape is in the image?",
+                 "What is the shape?"],
+    "it_colour": ["What color is it?", "What colour is the shape?", "What color is this shape?", "Which colour is it?"],
+}
+HELDOUT_WORDINGS = {
+    "colour": ["Which colour does the {s} have?", "What's the {s}'s colour?"],
+    "shape": ["Tell me which shape is {c}.", "Which one is {c}?"],
+    "presence": ["Is a {c} {s} visible?", "Do you spot a {c} {s}?"],
+    "count": ["How many shapes can you count?", "Number of shapes?"],
+    "position": ["Is the {s} on the right side or the left side?", "Is the {s} placed left or right?"],
+    "describe": ["Please describe what you see.", "Give me a description of the image."],
+}
+ORDINALS = ["first", "second", "third", "fourth"]
 
 
-def questions(rng, scene, kind=None):
-    """One (kind, question, answer) about the scene; kind None picks one."""
+def vary(rng, q, p=0.35):
+    """Surface variation a user types: casing, punctuation, spelling of colour."""
+    if rng.random() >= p:
+        return q
+    r = rng.random()
+    if r < 0.3:
+        q = q.lower()
+    elif r < 0.4:
+        q = q.upper()
+    elif r < 0.55:
+        q = q[0].lower() + q[1:]
+    if rng.random() < 0.3:
+        q = q.rstrip("?.!")
+    elif rng.random() < 0.15:
+        q = q.rstrip("?.!") + rng.choice(["??", "?!", " ?", "."])
+    if rng.random() < 0.2:
+        q = q.replace("color", "colour") if "color" in q else q.replace("colour", "color")
+    if rng.random() < 0.1:
+        q = rng.choice(["Please, ", "Hey, ", "Can you tell me: "]) + q[0].lower() + q[1:]
+    return q
+
+
+def _template(rng, kind, style):
+    """style: 'canonical', 'paraphrase' (training wordings), 'heldout', or 'any' (training mix)."""
+    if style == "canonical":
+        return rng.choice(CANONICAL[kind])
+    if style == "paraphrase":
+        return rng.choice(PARAPHRASES[kind])
+    if style == "heldout":
+        return rng.choice(HELDOUT_WORDINGS[kind])
+    return rng.choice(CANONICAL[kind] if rng.random() < 0.45 else PARAPHRASES[kind])
+
+
+def questions(rng, scene, kind=None, style="any"):
+    """One (kind, question, answer) about the scene; kind None picks one.
+    Training uses style 'any' (canonical and paraphrased wordings with surface
+    variation); the evaluation asks for one style."""
     objs = scene["objects"]
     by_shape = {s: [o for o in objs if o["shape"] == s] for s in SHAPES}
     by_colour = {c: [o for o in objs if o["colour"] == c] for c in COLOUR_NAMES}
     kinds = ["colour", "shape", "presence", "count", "position", "describe"]
+    surface = (lambda q: vary(rng, q)) if style in ("any", "paraphrase") else (lambda q: q)
     for _ in range(20):
         k = kind or rng.choice(kinds)
         if k == "colour":
+            if len(objs) == 1 and style in ("any", "paraphrase") and rng.random() < 0.2:
+                o = objs[0]
+                return k, surface(rng.choice(PARAPHRASES["it_colour"])), f"The {o['shape']} is {o['colour']}."
             unique = [s for s in SHAPES if len(by_shape[s]) == 1]
+            absent = [s for s in SHAPES if not by_shape[s]]
+            if absent and style == "any" and rng.random() < 0.12:
+                s = rng.choice(absent)
+                return k, surface(_template(rng, k, style).format(s=s)), f"There is no {s}."
             if not unique:
                 continue
             s = rng.choice(unique)
             c = by_shape[s][0]["colour"]
-            q = rng.choice([f"What color is the {s}?", f"What colour is the {s}?", f"Which color is the {s}?"])
-            return k, q, f"The {s} is {c}."
+            return k, surface(_template(rng, k, style).format(s=s)), f"The {s} is {c}."
         if k == "shape":
+            if len(objs) == 1 and style in ("any", "paraphrase") and rng.random() < 0.2:
+                return k, surface(rng.choice(PARAPHRASES["it_shape"])), f"It is a {objs[0]['shape']}."
             unique = [c for c in COLOUR_NAMES if len(by_colour[c]) == 1]
+            absent = [c for c in COLOUR_NAMES if not by_colour[c]]
+            if absent and style == "any" and rng.random() < 0.12:
+                c = rng.choice(absent)
+                return k, surface(_template(rng, k, style).format(c=c)), f"There is no {c} shape."
             if not unique:
                 continue
             c = rng.choice(unique)
             s = by_colour[c][0]["shape"]
-            q = rng.choice([f"What shape is {c}?", f"Which shape is {c}?", f"What is the {c} shape?"])
-            return k, q, f"The {c} shape is a {s}."
+            return k, surface(_template(rng, k, style).format(c=c)), f"The {c} shape is a {s}."
         if k == "presence":
             if rng.random() < 0.5:
                 o = rng.choice(objs)
@@ -276,22 +424,123 @@ def questions(rng, scene, kind=None):
             else:
                 c, s = rng.choice(COLOUR_NAMES), rng.choice(SHAPES)
                 yes = any(o["colour"] == c and o["shape"] == s for o in objs)
-            return k, f"Is there a {c} {s}?", "Yes." if yes else "No."
+            return k, surface(_template(rng, k, style).format(c=c, s=s)), "Yes." if yes else "No."
         if k == "count":
-            n = len(objs)
-            q = rng.choice(["How many shapes are there?", "How many shapes are in the image?", "Count the shapes."])
-            return k, q, "There is 1 shape." if n == 1 else f"There are {NUMBER_WORDS[n]} shapes."
+            return k, surface(_template(rng, k, style)), count_answer(len(objs))
         if k == "position":
             unique = [s for s in SHAPES if len(by_shape[s]) == 1 and abs(by_shape[s][0]["cx"] / scene["w"] - 0.5) > 0.12]
             if not unique:
                 continue
             s = rng.choice(unique)
             side = "left" if by_shape[s][0]["cx"] < scene["w"] / 2 else "right"
-            q = rng.choice([f"Is the {s} on the left or the right?", f"Where is the {s}?", f"Which side is the {s} on?"])
-            return k, q, f"The {s} is on the {side}."
+            return k, surface(_template(rng, k, style).format(s=s)), f"The {s} is on the {side}."
         if k == "describe":
-            q = rng.choice(["Describe the image.", "What is in the image?", "Describe this picture."])
-            return k, q, describe(scene)
-    return "count", "How many shapes are there?", (
-        "There is 1 shape." if len(objs) == 1 else f"There are {len(objs)} shapes."
-    )
+            return k, surface(_template(rng, k, style)), describe(scene)
+    return "count", "How many shapes are there?", count_answer(len(objs))
+
+
+def describe_images(scenes):
+    parts = []
+    for i, sc in enumerate(scenes):
+        d = describe(sc)
+        parts.append(f"The {ORDINALS[i]} image shows {d[0].lower()}{d[1:]}")
+    return " ".join(parts)
+
+
+def count_images_answer(scenes):
+    parts = []
+    for i, sc in enumerate(scenes):
+        n = len(sc["objects"])
+        parts.append(f"The {ORDINALS[i]} image has {n} shape{'s' if n != 1 else ''}.")
+    return " ".join(parts)
+
+
+def multi_image_question(rng, scenes, kind=None, surface=True):
+    """A question about several images sent in one message (2–4 images),
+    naming an image by its place ('the second image') or asking about all."""
+    n = len(scenes)
+    sv = (lambda q: vary(rng, q)) if surface else (lambda q: q)
+    kinds = ["n_images", "count_in", "colour_in", "presence_in", "count_all", "describe_all"]
+    k = kind or rng.choice(kinds)
+    which = rng.randrange(n)
+    ref = rng.choice([f"the {ORDINALS[which]} image", f"the {ORDINALS[which]} picture", f"image {which + 1}"])
+    sc = scenes[which]
+    if k == "n_images":
+        q = rng.choice(["How many images are there?", "How many images did I send?", "How many pictures are there?"])
+        return k, sv(q), f"There are {n} images."
+    if k == "count_in":
+        q = rng.choice([f"How many shapes are in {ref}?", f"How many shapes does {ref} have?", f"Count the shapes in {ref}."])
+        return k, sv(q), count_answer(len(sc["objects"]))
+    if k == "colour_in":
+        by_shape = {s: [o for o in sc["objects"] if o["shape"] == s] for s in SHAPES}
+        unique = [s for s in SHAPES if len(by_shape[s]) == 1]
+        if unique:
+            s = rng.choice(unique)
+            q = rng.choice([f"What color is the {s} in {ref}?", f"In {ref}, what colour is the {s}?"])
+            return k, sv(q), f"The {s} is {by_shape[s][0]['colour']}."
+        k = "presence_in"
+    if k == "presence_in":
+        if rng.random() < 0.5:
+            o = rng.choice(sc["objects"])
+            c, s, yes = o["colour"], o["shape"], True
+        else:
+            c, s = rng.choice(COLOUR_NAMES), rng.choice(SHAPES)
+            yes = any(o["colour"] == c and o["shape"] == s for o in sc["objects"])
+        q = rng.choice([f"Is there a {c} {s} in {ref}?", f"Does {ref} have a {c} {s}?"])
+        return k, sv(q), "Yes." if yes else "No."
+    if k == "count_all":
+        q = rng.choice(["How many shapes are there?", "How many shapes are in each image?", "Count the shapes."])
+        return k, sv(q), count_images_answer(scenes)
+    q = rng.choice(["Describe the images.", "Describe each image.", "What is in these images?", "Describe the image."])
+    return "describe_all", sv(q), describe_images(scenes)
+
+
+def rambling(rng, min_chars=200, max_chars=900):
+    """A long paste of unrelated words, as users sometimes send."""
+    n = rng.randint(min_chars, max_chars)
+    words = []
+    while sum(len(w) + 1 for w in words) < n:
+        words.append(rng.choice(_FILLER))
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + rng.choice([".", "?", ""])
+
+
+SYSTEM_PROMPTS = [
+    "You are a helpful assistant.", "Answer briefly.", "You are a helpful assistant that describes images.",
+    "Be concise.", "You are an expert in shapes.", "Reply in one sentence.",
+]
+
+
+# ----------------------------------------------------------------------------
+# A second renderer, for evaluation only: the same scenes written as SVG (the
+# evaluation rasterises them with librsvg through sharp), so the figures show
+# whether the model learned shapes or this file's way of drawing them.
+
+SVG_COLOURS = {
+    "red": "#d81e28", "green": "#22a040", "blue": "#2646d8", "yellow": "#efc820", "purple": "#8a2ca8", "orange": "#f5851a",
+}
+
+
+def to_svg(rng, scene):
+    w, h = scene["w"], scene["h"]
+    bg = rng.choice(["#ffffff", "#ffffff", "#f4f1ea", "#e8eef6", "#dddddd", "gradient"])
+    defs, fill = "", bg
+    if bg == "gradient":
+        a = "#%02x%02x%02x" % tuple(rng.randint(200, 255) for _ in range(3))
+        b = "#%02x%02x%02x" % tuple(rng.randint(200, 255) for _ in range(3))
+        defs = f'<defs><linearGradient id="g" x2="{rng.choice([0, 1])}" y2="1"><stop offset="0" stop-color="{a}"/><stop offset="1" stop-color="{b}"/></linearGradient></defs>'
+        fill = "url(#g)"
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">{defs}',
+           f'<rect width="{w}" height="{h}" fill="{fill}"/>']
+    for o in scene["objects"]:
+        cx, cy, r, col = o["cx"], o["cy"], o["r"], SVG_COLOURS[o["colour"]]
+        if o["shape"] == "circle":
+            out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{col}"/>')
+        elif o["shape"] == "square":
+            s = r * 0.9
+            out.append(f'<rect x="{cx - s:.1f}" y="{cy - s:.1f}" width="{2 * s:.1f}" height="{2 * s:.1f}" fill="{col}"/>')
+        else:
+            pts = [(cx, cy - r), (cx - r * 0.95, cy + r * 0.75), (cx + r * 0.95, cy + r * 0.75)]
+            out.append('<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + f'" fill="{col}"/>')
+    out.append("</svg>")
+    return "".join(out)
