@@ -2,11 +2,12 @@ import "server-only";
 import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
-import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
+import { answerStatus, attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { instanceId } from "@/lib/instance/lease";
 import { SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { generateTitle } from "./generate-title";
@@ -98,7 +99,7 @@ export async function streamChat({
   const answer = trackAnswer({ conversationId, userId });
   let ids: Awaited<ReturnType<typeof beginTurnOrThrow>>;
   try {
-    ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
+    ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id, instanceId: instanceId() });
   } catch (err) {
     answer.end();
     throw err;
@@ -148,7 +149,15 @@ export async function streamChat({
   const flusher = setInterval(() => {
     if (text !== flushed && !settled) {
       flushed = text;
-      saveAnswer({ id: assistantMessageId, text, status: "streaming" }).catch(() => {});
+      // Nothing saved: the conversation was deleted (perhaps through another
+      // instance, which cannot stop this answer itself), or another instance
+      // closed the answer. Either way, stop writing it.
+      saveAnswer({ id: assistantMessageId, text, status: "streaming" })
+        .then(async (saved) => {
+          if (saved || settled) return;
+          answer.stop((await answerStatus(assistantMessageId)) === null ? "deleted" : "closed");
+        })
+        .catch(() => {});
     }
   }, FLUSH_MS);
 
