@@ -39,6 +39,9 @@ export interface AnswerInFlight {
 const holder = globalThis as { __answersInFlight?: Set<Answer>; __answersClosed?: boolean };
 const answers = (holder.__answersInFlight ??= new Set<Answer>());
 
+/** Answers this process has admitted and not yet saved (waiting for a slot, being written, or being saved). */
+export const answersInFlight = (): number => answers.size;
+
 /**
  * Registers an answer being written for a conversation, so that deleting the
  * conversation or shutting the server down can stop it at once.

@@ -8,7 +8,7 @@ import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { instanceId } from "@/lib/instance/lease";
-import { SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
+import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
@@ -89,7 +89,13 @@ export async function streamChat({
     throw new AppError("bad_request:chat", `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`);
   }
   const status = engine.status();
-  if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
+  // Admission: answers admitted a moment ago may not be in the engine's queue
+  // yet (their rows are being written), so they count too, and nothing below
+  // awaits before this one is tracked. Once admitted, an answer waits for a
+  // slot however long the queue (`admitted` below), so a burst is refused
+  // here with 503 + Retry-After, never with an error inside its stream.
+  const capacity = status.slotsBusy + status.slotsFree;
+  if ((status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) || answersInFlight() >= capacity + env.QUEUE_LIMIT) {
     throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
   }
 
@@ -178,7 +184,8 @@ export async function streamChat({
 
     let stats: ChatAnswerMetadata["stats"];
     const result = streamText({
-      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path) }),
+      // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
+      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path), admitted: true }),
       messages: input.messages,
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,

@@ -1,5 +1,5 @@
 import "server-only";
-import type { MessagePart, MessageStatus } from "@/lib/chat/message-parts";
+import { ORPHANED_ANSWER_ERROR, type MessagePart, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
 import { activePath } from "@/lib/chat/tree";
 import { db } from "./client";
@@ -147,9 +147,6 @@ export const DEFAULT_TITLE = "New conversation";
 export async function setDefaultTitle({ conversationId, title }: { conversationId: string; title: string }) {
   await db.conversation.updateMany({ where: { id: conversationId, title: DEFAULT_TITLE }, data: { title } });
 }
-
-/** What an answer closed by the orphan cleanup says. */
-export const ORPHANED_ANSWER_ERROR = "The server stopped while this answer was being written.";
 
 /**
  * Answers left `streaming` by an instance that is gone (killed, hung, or its

@@ -65,6 +65,7 @@ async function heartbeat(): Promise<void> {
 export async function startInstanceLease(): Promise<void> {
   if (state.timer || state.stopped) return;
   await registerInstance({ id: state.id, host: os.hostname(), pid: process.pid, expiresAt: expiry() });
+  console.log(`[instance] ${state.id} holds a lease (${leaseMs()} ms, renewed every ${leaseMs() / 4} ms)`);
   await closeAnswersOfGoneInstances();
   state.timer = setInterval(() => {
     if (state.running || state.stopped) return; // a slow database: skip a beat rather than pile them up

@@ -87,7 +87,7 @@ describe("instance leases", () => {
 
   it("closes only the answers of instances that are gone, keeping their text", async () => {
     const { closeAnswersOfGoneInstances } = await import("@/lib/instance/lease");
-    const { ORPHANED_ANSWER_ERROR } = await import("@/lib/db/messages");
+    const { ORPHANED_ANSWER_ERROR } = await import("@/lib/chat/message-parts");
     const c = await conversation();
     const alive = `alive-${unique()}`;
     const expired = `expired-${unique()}`;
