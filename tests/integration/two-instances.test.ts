@@ -5,7 +5,7 @@ import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
-import { chat, newConversation, textOf, uploadFixture, userMessage, type Chunk } from "../helpers/chat";
+import { chat, newConversation, uploadFixture, userMessage, type Chunk } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { openDatabase, testDatabaseUrl } from "../helpers/db";
 import { tinyRandomModel } from "../helpers/engine";

@@ -51,6 +51,16 @@ const fail = (msg: string) => {
   failures.push(msg);
   say(`FAIL ${msg}`);
 };
+/** A failure that breaks an invariant of the summary line: returns false, its new value. */
+const broken = (msg: string): false => {
+  fail(msg);
+  return false;
+};
+/** A failure that also counts as a lost or a misrouted answer. */
+const count = (kind: "lost" | "misrouted", msg: string) => {
+  counts[kind]++;
+  fail(msg);
+};
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-reliability-"));
 const env: Record<string, string> = {
@@ -322,20 +332,20 @@ async function checkRows(clients: TestClient[]): Promise<void> {
       fail(`user ${user} lists a conversation that is not theirs: ${id}`);
     }
     for (const id of conversationsOf[user]!) {
-      if (!listed.has(id)) (counts.lost++, fail(`user ${user}'s conversation ${id} is missing`));
+      if (!listed.has(id)) count("lost", `user ${user}'s conversation ${id} is missing`);
       const messages = (await conversation(client, id)) ?? [];
       const ids = new Set(messages.map((m) => m.id));
       for (const m of messages) {
         if (m.role === "user") {
           const tag = /#[dfs]\d+/.exec(answerText(m))?.[0];
           const s = tag ? byTag.get(tag) : undefined;
-          if (!s || s.conversationId !== id || s.user !== user) (counts.misrouted++, fail(`question ${tag} found in conversation ${id} of user ${user}`));
+          if (!s || s.conversationId !== id || s.user !== user) count("misrouted", `question ${tag} found in conversation ${id} of user ${user}`);
           else if (s.outcome === "refused") fail(`question ${tag} was refused, yet saved`);
           continue;
         }
         seenAnswers.add(m.id);
-        if (!m.parentId || !ids.has(m.parentId)) (counts.misrouted++, fail(`answer ${m.id} does not follow a question of its conversation`));
-        if (m.status === "streaming") (counts.lost++, fail(`answer ${m.id} is still streaming`));
+        if (!m.parentId || !ids.has(m.parentId)) count("misrouted", `answer ${m.id} does not follow a question of its conversation`);
+        if (m.status === "streaming") count("lost", `answer ${m.id} is still streaming`);
         const s = byAnswer.get(m.id);
         if (!s) {
           // An answer no client heard of: only one whose request was cut by the kill before its first chunk reached the client.
@@ -343,10 +353,10 @@ async function checkRows(clients: TestClient[]): Promise<void> {
           if (asked?.outcome !== "cut" && m.status !== "stopped") fail(`answer ${m.id} (${m.status}) was never streamed to anyone`);
           continue;
         }
-        if (s.conversationId !== id || s.user !== user) (counts.misrouted++, fail(`answer ${m.id} is in conversation ${id}, streamed for ${s.conversationId}`));
+        if (s.conversationId !== id || s.user !== user) count("misrouted", `answer ${m.id} is in conversation ${id}, streamed for ${s.conversationId}`);
         const saved = answerText(m);
         const seen = textOf(s.chunks);
-        if (s.outcome === "complete" && (m.status !== "complete" || saved !== seen)) (counts.lost++, fail(`completed answer ${m.id} (${s.phase}) saved as ${m.status} (${m.error}) "${saved}" (client saw "${seen}": ${JSON.stringify(s.chunks).slice(0, 600)})`));
+        if (s.outcome === "complete" && (m.status !== "complete" || saved !== seen)) count("lost", `completed answer ${m.id} (${s.phase}) saved as ${m.status} (${m.error}) "${saved}" (client saw "${seen}": ${JSON.stringify(s.chunks).slice(0, 600)})`);
         if (m.status === "stopped" && s.phase !== "disconnect" && !seen.startsWith(saved) && !saved.startsWith(seen)) {
           counts.lost++;
           fail(`stopped answer ${m.id}: saved "${saved}" and seen "${seen}" disagree`);
@@ -355,7 +365,7 @@ async function checkRows(clients: TestClient[]): Promise<void> {
     }
   }
   for (const s of streams) {
-    if (s.assistantMessageId && !seenAnswers.has(s.assistantMessageId)) (counts.lost++, fail(`answer ${s.assistantMessageId} (${s.phase}, ${s.outcome}) is missing`));
+    if (s.assistantMessageId && !seenAnswers.has(s.assistantMessageId)) count("lost", `answer ${s.assistantMessageId} (${s.phase}, ${s.outcome}) is missing`);
   }
 }
 
@@ -415,15 +425,15 @@ async function main(): Promise<string> {
   let left: number;
   while ((left = await db.message.count({ where: { conversationId: { in: ours() }, status: "streaming" } })) && Date.now() < closeBy) await sleep(250);
   let kill9 = atKill.length > 0;
-  if (left) (kill9 = false), fail(`kill -9: ${left} answer(s) still streaming ${Date.now() - killedAt} ms after the kill`);
+  if (left) kill9 = broken(`kill -9: ${left} answer(s) still streaming ${Date.now() - killedAt} ms after the kill`);
   const closedByKill = await db.message.findMany({ where: { conversationId: { in: ours() }, status: "stopped", error: ORPHANED_ANSWER_ERROR }, select: { id: true } });
-  if (!closedByKill.length) (kill9 = false), fail("kill -9: no answer was cut mid-stream");
+  if (!closedByKill.length) kill9 = broken("kill -9: no answer was cut mid-stream");
   for (const { stream, seen } of atKill) {
     if (!stream.assistantMessageId) continue; // no chunk yet: its row, if any, is checked with the others below
     const answer = (await conversation(again[stream.user]!, stream.conversationId))?.find((m) => m.id === stream.assistantMessageId);
     const saved = answer ? answerText(answer) : "";
     const ok = answer?.status === "stopped" ? answer.error === ORPHANED_ANSWER_ERROR && seen.startsWith(saved) : answer?.status === "complete" && saved.startsWith(seen);
-    if (!ok) (kill9 = false), fail(`kill -9: answer ${stream.assistantMessageId} is ${answer?.status} (${answer?.error}) "${saved}", the client saw "${seen}"`);
+    if (!ok) kill9 = broken(`kill -9: answer ${stream.assistantMessageId} is ${answer?.status} (${answer?.error}) "${saved}", the client saw "${seen}"`);
   }
   say(`kill -9: ${atKill.length} request(s) in flight; ${closedByKill.length} answer(s) closed as stopped, all by ${Date.now() - killedAt} ms after the kill`);
 
@@ -456,7 +466,7 @@ async function main(): Promise<string> {
   }
   const code = await server.exited;
   const exitMs = Date.now() - signalledAt;
-  if (code !== 0 || exitMs > SHUTDOWN_TIMEOUT_MS) (sigterm = false), fail(`SIGTERM: exited ${code} after ${exitMs} ms`);
+  if (code !== 0 || exitMs > SHUTDOWN_TIMEOUT_MS) sigterm = broken(`SIGTERM: exited ${code} after ${exitMs} ms`);
   for (const s of atSignal) {
     if (s.outcome === "refused") continue; // answered 503 at the door: the server was already closing
     const last = s.chunks.at(-1);
@@ -479,17 +489,17 @@ async function main(): Promise<string> {
       const saved = row ? (row.parts as { text?: string }[]).map((p) => p.text ?? "").join("") : "";
       const seen = textOf(s.chunks);
       const ok = row && (row.status === "complete" ? s.outcome === "complete" && saved === seen : row.status === "stopped" && /shutting down/.test(row.error ?? "") && saved.startsWith(seen));
-      if (!ok) (sigterm = false), fail(`SIGTERM: answer ${s.assistantMessageId} saved as ${row?.status} (${row?.error}) "${saved}", the client saw "${seen}"`);
+      if (!ok) sigterm = broken(`SIGTERM: answer ${s.assistantMessageId} saved as ${row?.status} (${row?.error}) "${saved}", the client saw "${seen}"`);
     }
-    if (!instanceId || (await db.appInstance.findUnique({ where: { id: instanceId } }))) (sigterm = false), fail("SIGTERM: the instance's lease was not removed");
+    if (!instanceId || (await db.appInstance.findUnique({ where: { id: instanceId } }))) sigterm = broken("SIGTERM: the instance's lease was not removed");
     const streaming = await db.message.count({ where: { conversationId: { in: ours() }, status: "streaming" } });
-    if (streaming) (counts.lost++, fail(`${streaming} answer(s) left streaming`));
+    if (streaming) count("lost", `${streaming} answer(s) left streaming`);
     // Every row of every conversation belongs to the user the conversation was made for.
     const rows = await db.conversation.findMany({ where: { id: { in: ours() } }, select: { id: true, userId: true } });
     const owner = new Map(rows.map((r) => [r.id, r.userId]));
     for (const [user, set] of conversationsOf.entries()) {
       const owners = new Set([...set].map((id) => owner.get(id)));
-      if (owners.size !== 1) (counts.misrouted++, fail(`user ${user}'s conversations have ${owners.size} owners in the database`));
+      if (owners.size !== 1) count("misrouted", `user ${user}'s conversations have ${owners.size} owners in the database`);
     }
   }
   return `RELIABILITY streams=${counts.streams} completed=${counts.completed} refused_503=${counts.refused503} lost=${counts.lost} misrouted=${counts.misrouted} kill9_recovered=${kill9 ? "yes" : "no"} sigterm_clean=${sigterm ? "yes" : "no"} bad_inputs=${bad.passed}/${bad.total}`;
