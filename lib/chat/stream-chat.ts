@@ -161,7 +161,8 @@ export async function streamChat({
       saveAnswer({ id: assistantMessageId, text, status: "streaming" })
         .then(async (saved) => {
           if (saved || settled) return;
-          answer.stop((await answerStatus(assistantMessageId)) === null ? "deleted" : "closed");
+          const now = await answerStatus(assistantMessageId);
+          if (now !== "streaming") answer.stop(now === null ? "deleted" : "closed");
         })
         .catch(() => {});
     }
