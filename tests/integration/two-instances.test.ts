@@ -16,8 +16,8 @@ import { startServer, type RunningServer } from "../helpers/server";
 // continues, limits count across both, and when one is killed mid-answer
 // the other closes that answer once the dead one's lease has expired.
 // TEST_DATABASE_URL runs it against another database (PostgreSQL).
-// The random-weight pair writes until its answer budget, so answers last
-// long enough to be killed, deleted and watched mid-way.
+// The random-weight pair writes until its answer budget (8000 tokens here),
+// so answers last long enough to be killed, deleted and watched mid-way.
 
 /** Short, so the test waits seconds, not the default 20 s. */
 const LEASE_MS = 6000;
@@ -57,8 +57,9 @@ describe("two instances on one database and one upload directory", () => {
       INSTANCE_LEASE_MS: String(LEASE_MS),
       MODEL_PATH: pair.model.path,
       MMPROJ_PATH: pair.model.vision!.mmprojPath,
-      CONTEXT_SIZE: "8192",
-      MAX_ANSWER_TOKENS: "4000",
+      // Long answers: B's must still be running well after A's is closed.
+      CONTEXT_SIZE: "16384",
+      MAX_ANSWER_TOKENS: "8000",
       IMAGE_INDEXER: "false",
     };
     // One after the other: the first applies the migrations and builds if needed.
@@ -161,7 +162,7 @@ describe("two instances on one database and one upload directory", () => {
     // A finds out at its next save of the partial text (every 1.5 s).
     expect(r.chunks.at(-1)).toMatchObject({ type: "error", errorText: expect.stringMatching(/deleted/) });
     expect(Date.now() - deletedAt).toBeLessThan(5000);
-    expect(deltas(r.chunks)).toBeLessThan(4000);
+    expect(deltas(r.chunks)).toBeLessThan(8000);
     for (let i = 0; (await slotsBusy(a)) !== 0; i++) {
       expect(i).toBeLessThan(20);
       await sleep(100);
@@ -180,6 +181,9 @@ describe("two instances on one database and one upload directory", () => {
     const streamA = chat(dave, { id: onA, message: userMessage("Hello") }, {
       onChunk: (c) => void (c.type === "text-delta" && !firstDeltaOnA && (firstDeltaOnA = Date.now())),
     }).catch((err: Error) => ({ error: err }));
+    // Past one save of the partial text on A (every 1.5 s)...
+    while (!firstDeltaOnA || Date.now() - firstDeltaOnA < 2500) await sleep(50);
+    // ...and B writing its own answer.
     const chunksB: Chunk[] = [];
     const streamBController = new AbortController();
     const streamB = chat(daveOnB, { id: onB, message: userMessage("Hello") }, {
@@ -188,8 +192,7 @@ describe("two instances on one database and one upload directory", () => {
         return streamBController.signal.aborted;
       },
     });
-    // Past one save of the partial text on A (every 1.5 s), and both writing.
-    while (!firstDeltaOnA || Date.now() - firstDeltaOnA < 2500 || deltas(chunksB) < 5) await sleep(50);
+    while (deltas(chunksB) < 5) await sleep(20);
     const partial = (await conversation(dave, onA))[1]!.parts[0]!.text!;
     expect(partial.length).toBeGreaterThan(0);
 
