@@ -1,5 +1,7 @@
-// Runs once when the server starts: closes answers a previous process left
-// half-written, removes uploads that were never sent (older than a day; then
+// Runs once when the server starts: takes this instance's lease (renewed
+// every few seconds) and closes answers that instances no longer alive (a
+// previous process, a killed peer) left half-written, now and at each
+// renewal; removes uploads that were never sent (older than a day; then
 // hourly), starts the background image indexer (CLIP embeddings, captions;
 // it resumes the queue a previous process left), starts loading the model
 // so the first chat does not wait for the weights (the UI shows progress
@@ -9,14 +11,14 @@ export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { shutdown } = await import("@/lib/shutdown");
   (globalThis as { __appShutdown?: typeof shutdown }).__appShutdown = shutdown;
-  const { closeOrphanedAnswers } = await import("@/lib/db/messages");
-  const closed = await closeOrphanedAnswers();
-  if (closed) console.log(`[chat] marked ${closed} answer(s) interrupted by the last shutdown as stopped`);
-  const { deleteUnsentAttachments } = await import("@/lib/db/attachments");
+  // This instance's lease; answers that instances no longer alive were writing are closed now and then every few seconds.
+  const { startInstanceLease } = await import("@/lib/instance/lease");
+  await startInstanceLease();
+  const { deleteUnsentAttachments, storageKeysInUse } = await import("@/lib/db/attachments");
   const { removeBlobs } = await import("@/lib/storage/blob-store");
   const sweep = async () => {
     const orphaned = await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
-    await removeBlobs(orphaned);
+    await removeBlobs(orphaned, { stillUsed: storageKeysInUse });
     if (orphaned.length) console.log(`[uploads] removed ${orphaned.length} image(s) uploaded but never sent`);
   };
   await sweep();

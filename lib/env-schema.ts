@@ -164,6 +164,13 @@ export const envSchema = z.object({
    * model to be unloaded before the process exits anyway, in milliseconds. Default 10 s.
    */
   SHUTDOWN_TIMEOUT_MS: intFrom(1000, 600_000).default(10_000),
+  /**
+   * How long an app instance counts as alive after its last heartbeat, in
+   * milliseconds (renewed every quarter of it). When it lapses (the process
+   * was killed or hung), another instance, or this one restarted, closes the
+   * answers it was writing as stopped. Default 20 s.
+   */
+  INSTANCE_LEASE_MS: intFrom(2000, 600_000).default(20_000),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -48,9 +48,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Graceful stop: no new connections or requests; the app stops the answers
- * being written (saved as `stopped`, each client told why) and unloads the
- * model (lib/shutdown.ts, registered by instrumentation.ts); the streams then
- * end and the process exits 0. Past the deadline it exits 1 regardless.
+ * being written (saved as `stopped`, each client told why), removes this
+ * instance's lease and unloads the model (lib/shutdown.ts, registered by
+ * instrumentation.ts); the streams then end and the process exits 0. Past the deadline it exits 1 regardless.
  */
 async function stop(signal) {
   console.log(`[server] ${signal}: shutting down (at most ${shutdownMs} ms)`);

@@ -15,7 +15,7 @@ import type { EngineMessage, GenerationUsage } from "@/lib/engine/types";
  * parts whose data is a `file://` URL of a normalised upload (the chat
  * layer builds them; clients can never send paths).
  */
-export function engineModel(engine: Engine, { sessionKey }: { sessionKey?: string } = {}): LanguageModelV3 {
+export function engineModel(engine: Engine, { sessionKey, admitted }: { sessionKey?: string; admitted?: boolean } = {}): LanguageModelV3 {
   return {
     specificationVersion: "v3",
     provider: "local",
@@ -56,6 +56,7 @@ export function engineModel(engine: Engine, { sessionKey }: { sessionKey?: strin
           seed: options.seed,
         },
         signal: options.abortSignal,
+        admitted,
       });
       const stream = new ReadableStream<LanguageModelV3StreamPart>({
         async start(controller) {

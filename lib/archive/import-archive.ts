@@ -1,6 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
-import { insertConversationTrees, storageKeysInUse, type NewConversationTree, type NewTreeMessage } from "@/lib/db/conversation-archive";
+import { storageKeysInUse } from "@/lib/db/attachments";
+import { insertConversationTrees, type NewConversationTree, type NewTreeMessage } from "@/lib/db/conversation-archive";
 import { AppError } from "@/lib/errors";
 import { removeBlobs } from "@/lib/storage/blob-store";
 import { saveImportedImage } from "@/lib/storage/save-imported-image";
@@ -48,7 +49,7 @@ export async function importArchive({ userId, body }: { userId: string; body: un
   } catch (err) {
     // Files this import added and no row uses: a later upload of the same bytes writes them again.
     const inUse = await storageKeysInUse(written);
-    await removeBlobs(written.filter((k) => !inUse.has(k)));
+    await removeBlobs(written.filter((k) => !inUse.has(k)), { stillUsed: storageKeysInUse });
     throw err;
   }
 }

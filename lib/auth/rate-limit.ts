@@ -1,37 +1,61 @@
 import "server-only";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { PrismaClient } from "@prisma/client";
+import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { db } from "@/lib/db/client";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 
 /**
- * Sign-in and sign-up throttles, in memory (one app instance owns one
- * machine; see ARCHITECTURE.md). Sign-in: per IP to slow down spraying; per
- * (IP, email) to stop one address guessing one account, without locking the
- * owner out from another address; and per email an increasing delay between
- * failed attempts, one attempt at a time, to slow guessing from many
- * addresses (at worst the owner waits a few seconds).
+ * Sign-in and sign-up throttles, counted in the database (the
+ * `RateLimiterFlexible` table) so every app instance on it sees the same
+ * counts and a restart forgets nothing. Sign-in: per IP to slow down
+ * spraying; per (IP, email) to stop one address guessing one account, without
+ * locking the owner out from another address; and per email an increasing
+ * delay between failed attempts, one attempt at a time per instance, to slow
+ * guessing from many addresses (at worst the owner waits a few seconds).
+ * Should the database fail, each limiter counts in memory meanwhile
+ * (rate-limiter-flexible's insurance limiter), so sign-in keeps working.
  */
-const globalForLimits = globalThis as {
-  __authLimiters?: {
-    perIp: RateLimiterMemory;
-    perIpEmail: RateLimiterMemory;
-    failuresPerEmail: RateLimiterMemory;
-    signupPerIp: RateLimiterMemory;
-    apiPerKey: RateLimiterMemory;
+export interface AuthLimiters {
+  perIp: RateLimiterAbstract;
+  perIpEmail: RateLimiterAbstract;
+  failuresPerEmail: RateLimiterAbstract;
+  signupPerIp: RateLimiterAbstract;
+  apiPerKey: RateLimiterAbstract;
+}
+
+/** The app's limiters on a database client (tests make a second set on another client, as a second instance would). */
+export function createAuthLimiters(storeClient: PrismaClient): AuthLimiters {
+  const limiter = (keyPrefix: string, points: number, duration: number, clearExpiredByTimeout = false) =>
+    new RateLimiterPrisma({
+      storeClient,
+      // Prisma's accessor for the RateLimiterFlexible model.
+      tableName: "rateLimiterFlexible",
+      keyPrefix,
+      points,
+      duration,
+      // One limiter sweeps rows expired over an hour ago, every 5 minutes, for all of them.
+      clearExpiredByTimeout,
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
+    });
+  return {
+    perIp: limiter("signin-ip", env.SIGNIN_LIMIT_PER_IP, 10 * 60, true),
+    perIpEmail: limiter("signin-ip-email", env.SIGNIN_LIMIT_PER_EMAIL, 10 * 60),
+    // A counter, never a limit: consecutive failures for the email in the last 10 minutes.
+    failuresPerEmail: limiter("signin-failures", Number.MAX_SAFE_INTEGER, 10 * 60),
+    signupPerIp: limiter("signup-ip", env.SIGNUP_LIMIT_PER_IP, 60 * 60),
+    apiPerKey: limiter("api-key", env.API_RATE_LIMIT_PER_MINUTE, 60),
   };
+}
+
+const globalForLimits = globalThis as {
+  __authLimiters?: AuthLimiters;
   __signInTurns?: Map<string, Promise<unknown>>;
 };
 
-const limiters = (globalForLimits.__authLimiters ??= {
-  perIp: new RateLimiterMemory({ keyPrefix: "signin-ip", points: env.SIGNIN_LIMIT_PER_IP, duration: 10 * 60 }),
-  perIpEmail: new RateLimiterMemory({ keyPrefix: "signin-ip-email", points: env.SIGNIN_LIMIT_PER_EMAIL, duration: 10 * 60 }),
-  // A counter, never a limit: consecutive failures for the email in the last 10 minutes.
-  failuresPerEmail: new RateLimiterMemory({ keyPrefix: "signin-failures", points: Number.MAX_SAFE_INTEGER, duration: 10 * 60 }),
-  signupPerIp: new RateLimiterMemory({ keyPrefix: "signup-ip", points: env.SIGNUP_LIMIT_PER_IP, duration: 60 * 60 }),
-  apiPerKey: new RateLimiterMemory({ keyPrefix: "api-key", points: env.API_RATE_LIMIT_PER_MINUTE, duration: 60 }),
-});
+const limiters = (globalForLimits.__authLimiters ??= createAuthLimiters(db));
 
-async function consume(limiter: RateLimiterMemory, key: string, surface = "auth", what = "attempts") {
+async function consume(limiter: RateLimiterAbstract, key: string, surface = "auth", what = "attempts") {
   try {
     await limiter.consume(key);
   } catch (res) {

@@ -1,12 +1,18 @@
 import "server-only";
 
-/** Why the server (not the reader) ended an answer early. */
-export type ServerStopReason = "deleted" | "shutdown";
+/**
+ * Why the server (not the reader) ended an answer early: its conversation was
+ * deleted (here, or on another instance: the answer's next save finds no
+ * row), the server is shutting down, or another instance already closed the
+ * answer (this one had stopped renewing its lease for too long).
+ */
+export type ServerStopReason = "deleted" | "shutdown" | "closed";
 
 /** What the saved answer and the client's stream say for each reason. */
 export const SERVER_STOP_MESSAGES: Record<ServerStopReason, string> = {
   deleted: "The conversation was deleted.",
   shutdown: "The server is shutting down; this answer was stopped. Try again when it is back.",
+  closed: "This server stopped responding for a while and the answer was closed meanwhile. Try again.",
 };
 
 interface Answer {
@@ -23,6 +29,8 @@ export interface AnswerInFlight {
   signal: AbortSignal;
   /** Why the server stopped it, once it has. */
   stopReason: () => ServerStopReason | undefined;
+  /** Stops this answer for a reason of the server's own (the first reason given wins). */
+  stop: (reason: ServerStopReason) => void;
   /** Call once the final state is saved: the answer leaves the registry. */
   end: () => void;
 }
@@ -30,6 +38,9 @@ export interface AnswerInFlight {
 // On globalThis, like the engine: one registry per process, whatever module copy asks.
 const holder = globalThis as { __answersInFlight?: Set<Answer>; __answersClosed?: boolean };
 const answers = (holder.__answersInFlight ??= new Set<Answer>());
+
+/** Answers this process has admitted and not yet saved (waiting for a slot, being written, or being saved). */
+export const answersInFlight = (): number => answers.size;
 
 /**
  * Registers an answer being written for a conversation, so that deleting the
@@ -46,6 +57,7 @@ export function trackAnswer({ conversationId, userId }: { conversationId: string
   return {
     signal: controller.signal,
     stopReason: () => (controller.signal.aborted ? (controller.signal.reason as ServerStopReason) : undefined),
+    stop: (reason) => controller.abort(reason),
     end: () => {
       answers.delete(answer);
       end();

@@ -1,4 +1,5 @@
 import "server-only";
+import { storageKeysInUse } from "@/lib/db/attachments";
 import { deleteConversationOrThrow } from "@/lib/db/conversations";
 import { loadedEngine } from "@/lib/engine/get-engine";
 import { removeBlobs } from "@/lib/storage/blob-store";
@@ -15,7 +16,7 @@ export async function deleteConversation({ id, userId }: { id: string; userId: s
   // tokens while the delete runs. Only the owner's own answers match.
   stopConversationAnswers({ conversationId: id, userId });
   const { orphanedStorageKeys, sessionKeys } = await deleteConversationOrThrow({ id, userId });
-  await removeBlobs(orphanedStorageKeys);
+  await removeBlobs(orphanedStorageKeys, { stillUsed: storageKeysInUse });
   const engine = loadedEngine();
   // Every branch has its own cached state.
   for (const key of sessionKeys) await engine?.forgetSession(key);

@@ -14,3 +14,6 @@ export type MessageRole = (typeof messageRoles)[number];
 
 export const messageStatuses = ["complete", "streaming", "stopped", "error"] as const;
 export type MessageStatus = (typeof messageStatuses)[number];
+
+/** The error of an answer whose instance went away while writing it (closed as `stopped` by the orphan cleanup). */
+export const ORPHANED_ANSWER_ERROR = "The server stopped while this answer was being written.";

@@ -2,12 +2,13 @@ import "server-only";
 import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { getConversationOrThrow } from "@/lib/db/conversations";
-import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
+import { answerStatus, attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
-import { SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
+import { instanceId } from "@/lib/instance/lease";
+import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
@@ -88,7 +89,13 @@ export async function streamChat({
     throw new AppError("bad_request:chat", `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`);
   }
   const status = engine.status();
-  if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
+  // Admission: answers admitted a moment ago may not be in the engine's queue
+  // yet (their rows are being written), so they count too, and nothing below
+  // awaits before this one is tracked. Once admitted, an answer waits for a
+  // slot however long the queue (`admitted` below), so a burst is refused
+  // here with 503 + Retry-After, never with an error inside its stream.
+  const capacity = status.slotsBusy + status.slotsFree;
+  if ((status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) || answersInFlight() >= capacity + env.QUEUE_LIMIT) {
     throw new AppError("unavailable:engine", "The model is busy with other answers. Try again in a few seconds.", { retryAfterSeconds: 5 });
   }
 
@@ -98,7 +105,7 @@ export async function streamChat({
   const answer = trackAnswer({ conversationId, userId });
   let ids: Awaited<ReturnType<typeof beginTurnOrThrow>>;
   try {
-    ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id });
+    ids = await beginTurnOrThrow({ conversationId, userId, turn, model: engine.model.id, instanceId: instanceId() });
   } catch (err) {
     answer.end();
     throw err;
@@ -148,7 +155,16 @@ export async function streamChat({
   const flusher = setInterval(() => {
     if (text !== flushed && !settled) {
       flushed = text;
-      saveAnswer({ id: assistantMessageId, text, status: "streaming" }).catch(() => {});
+      // Nothing saved: the conversation was deleted (perhaps through another
+      // instance, which cannot stop this answer itself), or another instance
+      // closed the answer. Either way, stop writing it.
+      saveAnswer({ id: assistantMessageId, text, status: "streaming" })
+        .then(async (saved) => {
+          if (saved || settled) return;
+          const now = await answerStatus(assistantMessageId);
+          if (now !== "streaming") answer.stop(now === null ? "deleted" : "closed");
+        })
+        .catch(() => {});
     }
   }, FLUSH_MS);
 
@@ -169,7 +185,8 @@ export async function streamChat({
 
     let stats: ChatAnswerMetadata["stats"];
     const result = streamText({
-      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path) }),
+      // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
+      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path), admitted: true }),
       messages: input.messages,
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,

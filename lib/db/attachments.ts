@@ -62,3 +62,10 @@ export async function deleteUnsentAttachments({ olderThan }: { olderThan: Date }
     return keys.filter((k) => !stillUsed.has(k));
   });
 }
+
+/** Which of these storage keys some attachment row (anyone's) still uses. */
+export async function storageKeysInUse(keys: string[]): Promise<Set<string>> {
+  if (!keys.length) return new Set();
+  const rows = await db.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true }, distinct: ["storageKey"] });
+  return new Set(rows.map((r) => r.storageKey));
+}

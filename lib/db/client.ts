@@ -1,7 +1,7 @@
 import "server-only";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
-import { PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 import { env } from "@/lib/env";
+import { connectDatabase } from "./connect";
 
 /**
  * One Prisma client per process, kept on globalThis so dev hot reload does
@@ -9,6 +9,4 @@ import { env } from "@/lib/env";
  */
 const globalForDb = globalThis as { __prisma?: PrismaClient };
 
-export const db: PrismaClient = (globalForDb.__prisma ??= new PrismaClient({
-  adapter: new PrismaBetterSQLite3({ url: env.DATABASE_URL }),
-}));
+export const db: PrismaClient = (globalForDb.__prisma ??= connectDatabase(env.DATABASE_URL));

@@ -46,7 +46,7 @@ export async function getConversationTreesOrThrow({
     if (id && !rows.length) throw new AppError("not_found:conversation", "Conversation not found.");
     const conversations = rows.map(({ userId: _u, messages, ...c }) => ({
       ...c,
-      messages: messages.map(({ conversationId: _c, ...m }) => ({
+      messages: messages.map(({ conversationId: _c, instanceId: _i, ...m }) => ({
         ...m,
         role: m.role as MessageRole,
         status: m.status as MessageStatus,
@@ -131,11 +131,4 @@ function attachmentIdFor(ids: Map<string, string>, sha256: string): string {
   const id = ids.get(sha256);
   if (!id) throw new Error(`no attachment for image ${sha256}`);
   return id;
-}
-
-/** Which of these storage keys some attachment row (anyone's) still uses. */
-export async function storageKeysInUse(keys: string[]): Promise<Set<string>> {
-  if (!keys.length) return new Set();
-  const rows = await db.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true }, distinct: ["storageKey"] });
-  return new Set(rows.map((r) => r.storageKey));
 }

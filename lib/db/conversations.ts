@@ -116,7 +116,7 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
     },
   });
   if (!row) throw notFound();
-  const messages: StoredMessage[] = row.messages.map(({ conversationId: _c, ...m }) => ({
+  const messages: StoredMessage[] = row.messages.map(({ conversationId: _c, instanceId: _i, ...m }) => ({
     ...m,
     role: m.role as MessageRole,
     status: m.status as MessageStatus,

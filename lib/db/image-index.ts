@@ -79,6 +79,20 @@ export async function getUserEmbeddings({ userId, model }: { userId: string; mod
   return { ids: usable.map((r) => r.attachmentId), matrix, dim };
 }
 
+/**
+ * A cheap fingerprint of the user's indexed embeddings (how many, and the
+ * newest), so a cached matrix can tell that another instance indexed or
+ * deleted an image since it was loaded.
+ */
+export async function userEmbeddingsVersion({ userId, model }: { userId: string; model: string }): Promise<string> {
+  const { _count, _max } = await db.imageIndex.aggregate({
+    where: { userId, status: "indexed", embeddingModel: model },
+    _count: { _all: true },
+    _max: { indexedAt: true },
+  });
+  return `${_count._all}:${_max.indexedAt?.getTime() ?? 0}`;
+}
+
 /** One image's embedding, if it is the user's and indexed. */
 export async function getImageEmbedding({ id, userId }: { id: string; userId: string }): Promise<Uint8Array | null> {
   const row = await db.imageIndex.findFirst({ where: { attachmentId: id, userId, status: "indexed" }, select: { embedding: true } });

@@ -1,5 +1,5 @@
 import "server-only";
-import type { MessagePart, MessageStatus } from "@/lib/chat/message-parts";
+import { ORPHANED_ANSWER_ERROR, type MessagePart, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
 import { activePath } from "@/lib/chat/tree";
 import { db } from "./client";
@@ -28,11 +28,14 @@ export async function beginTurnOrThrow({
   userId,
   turn,
   model,
+  instanceId,
 }: {
   conversationId: string;
   userId: string;
   turn: TurnKind;
   model: string;
+  /** The app instance that writes the answer (lib/instance/lease.ts). */
+  instanceId: string;
 }): Promise<{ userMessageId: string; assistantMessageId: string }> {
   return db.$transaction(async (tx) => {
     const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true, activeLeafId: true } });
@@ -90,6 +93,7 @@ export async function beginTurnOrThrow({
         role: "assistant",
         parts: [{ type: "text", text: "" }],
         status: "streaming",
+        instanceId,
         parentId: question.id,
         model,
       },
@@ -100,7 +104,11 @@ export async function beginTurnOrThrow({
   });
 }
 
-/** Saves the answer's text so far, or its final state with stats. */
+/**
+ * Saves the answer's text so far, or its final state with stats. False when
+ * nothing was saved: the answer is gone (its conversation was deleted) or
+ * already closed.
+ */
 export async function saveAnswer({
   id,
   text,
@@ -115,12 +123,21 @@ export async function saveAnswer({
   error?: string;
   stats?: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
   finishReason?: string;
-}): Promise<void> {
-  // updateMany: an answer whose conversation was deleted meanwhile is simply gone.
-  await db.message.updateMany({
-    where: { id },
+}): Promise<boolean> {
+  // updateMany: an answer whose conversation was deleted meanwhile is simply
+  // gone. Only while it is `streaming`: once closed (by its final save, or by
+  // another instance that found this one's lease expired) an answer stays as
+  // it was closed, and a late flush cannot reopen it.
+  const { count } = await db.message.updateMany({
+    where: { id, status: "streaming" },
     data: { parts: [{ type: "text", text }], status, error: error ?? null, finishReason, ...stats },
   });
+  return count > 0;
+}
+
+/** An answer's status, or null when it no longer exists. */
+export async function answerStatus(id: string): Promise<string | null> {
+  return (await db.message.findUnique({ where: { id }, select: { status: true } }))?.status ?? null;
 }
 
 /** The title a conversation has until it is named (the schema's default). */
@@ -132,13 +149,37 @@ export async function setDefaultTitle({ conversationId, title }: { conversationI
 }
 
 /**
- * Answers left `streaming` by a process that died mid-answer: keep their
- * partial text, mark them stopped with the reason. Run at start-up.
+ * Answers left `streaming` by an instance that is gone (killed, hung, or its
+ * machine lost): keep their partial text, mark them stopped with the reason.
+ * An answer is orphaned when it has no owner (rows from before instance
+ * leases), when its owner's lease was just found expired (`dead`), or when
+ * its owner holds no lease at all (removed at a clean shutdown that could not
+ * save it) and it is older than `startedBefore`, so that an instance whose
+ * lease appeared after the caller read them (`live`) is never touched.
+ * Run at start-up and then periodically by every instance
+ * (lib/instance/lease.ts). Returns how many were closed.
  */
-export async function closeOrphanedAnswers(): Promise<number> {
+export async function closeOrphanedAnswers({
+  live,
+  dead,
+  startedBefore,
+}: {
+  live: string[];
+  dead: string[];
+  startedBefore: Date;
+}): Promise<number> {
+  // Read first, so that the usual case (nothing orphaned) writes nothing.
+  const orphans = await db.message.findMany({
+    where: {
+      status: "streaming",
+      OR: [{ instanceId: null }, { instanceId: { in: dead } }, { instanceId: { notIn: live }, createdAt: { lt: startedBefore } }],
+    },
+    select: { id: true },
+  });
+  if (!orphans.length) return 0;
   const { count } = await db.message.updateMany({
-    where: { status: "streaming" },
-    data: { status: "stopped", error: "The server stopped while this answer was being written." },
+    where: { id: { in: orphans.map((m) => m.id) }, status: "streaming" },
+    data: { status: "stopped", error: ORPHANED_ANSWER_ERROR },
   });
   return count;
 }

@@ -180,7 +180,7 @@ export class Engine {
       throw new EngineError("no_vision", `${this.model.name} cannot see images. Load a model with an mmproj to ask about images.`);
     }
     const queuedAt = performance.now();
-    const release = await this.pool.acquire(req.signal);
+    const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });
     if (!release) {
       yield {
         type: "done",

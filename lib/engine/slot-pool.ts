@@ -3,7 +3,8 @@ import { EngineError } from "./errors";
 /**
  * A counting semaphore with a bounded FIFO queue. `acquire` resolves to a
  * release function, or to null when the caller's signal aborted while it
- * waited; it throws `queue_full` when the queue is already at its limit.
+ * waited; it throws `queue_full` when the queue is already at its limit,
+ * unless the caller admitted the request itself (`pastLimit`).
  */
 export class SlotPool {
   busy = 0;
@@ -34,14 +35,14 @@ export class SlotPool {
     };
   }
 
-  async acquire(signal?: AbortSignal): Promise<(() => void) | null> {
+  async acquire(signal?: AbortSignal, { pastLimit = false }: { pastLimit?: boolean } = {}): Promise<(() => void) | null> {
     if (this.closed) throw new EngineError("disposed", "The model was unloaded.");
     if (signal?.aborted) return null;
     if (this.busy < this.capacity) {
       this.busy++;
       return this.releaser();
     }
-    if (this.queue.length >= this.queueLimit) {
+    if (this.queue.length >= this.queueLimit && !pastLimit) {
       throw new EngineError(
         "queue_full",
         `The model is busy: ${this.busy} answers are being generated and ${this.queue.length} are waiting. Try again in a few seconds.`,

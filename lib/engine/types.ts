@@ -59,6 +59,14 @@ export interface GenerateRequest {
   maxTokens?: number;
   sampling?: Sampling;
   signal?: AbortSignal;
+  /**
+   * The caller already admitted this request under its own limit (a chat
+   * turn, counted against PARALLEL_SLOTS + QUEUE_LIMIT before its rows were
+   * written): it waits for a slot even when the queue is past its limit
+   * (background work can hold a place for a moment) instead of failing with
+   * `queue_full` inside a stream that has already started.
+   */
+  admitted?: boolean;
 }
 
 /** What a backend needs for one generation: the rendered prompt and the images in marker order. */

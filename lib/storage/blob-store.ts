@@ -1,4 +1,5 @@
 import "server-only";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { env } from "@/lib/env";
@@ -21,22 +22,62 @@ export function blobPath(key: string): string {
   return path.join(env.UPLOAD_DIR, key);
 }
 
-/** Writes a blob under its key unless it is already there (same key = same bytes). Atomic. */
+/**
+ * Writes a blob under its key unless it is already there (same key = same
+ * bytes). Atomic: written to a temporary name unique across processes and
+ * machines, then renamed into place, so instances sharing UPLOAD_DIR (a
+ * local disk or a network file system with atomic rename, such as NFS) never
+ * see a partial file.
+ */
 export async function writeBlob(key: string, bytes: Uint8Array): Promise<void> {
   const file = blobPath(key);
-  try {
-    await fs.access(file);
-    return;
-  } catch {
-    /* not there yet */
-  }
+  if (await exists(file)) return;
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${file}.${uniqueSuffix()}.tmp`;
   await fs.writeFile(tmp, bytes, { mode: 0o600 });
   await fs.rename(tmp, file);
 }
 
-/** Removes blobs; a missing file is not an error (the goal state is reached). */
-export async function removeBlobs(keys: string[]): Promise<void> {
-  await Promise.all(keys.map((key) => fs.rm(blobPath(key), { force: true })));
+/**
+ * Writes the blob again if it is missing: call after recording a row that
+ * uses it. A removal that raced with this upload (the same bytes, deleted
+ * elsewhere at the same moment) cannot leave the row without its file.
+ */
+export async function ensureBlob(key: string, bytes: Uint8Array): Promise<void> {
+  if (!(await exists(blobPath(key)))) await writeBlob(key, bytes);
 }
+
+/**
+ * Removes the blobs of keys no attachment row uses, safely against another
+ * request (or instance) saving the same bytes at that moment: each file is
+ * first moved aside, then `stillUsed` is asked again, and files that became
+ * used meanwhile are put back; the rest are deleted. A missing file is not an
+ * error (the goal state is reached).
+ */
+export async function removeBlobs(keys: string[], { stillUsed }: { stillUsed: (keys: string[]) => Promise<Set<string>> }): Promise<void> {
+  const moved: { key: string; file: string; aside: string }[] = [];
+  await Promise.all(
+    keys.map(async (key) => {
+      const file = blobPath(key);
+      const aside = `${file}.${uniqueSuffix()}.removing`;
+      try {
+        await fs.rename(file, aside);
+        moved.push({ key, file, aside });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      }
+    }),
+  );
+  if (!moved.length) return;
+  const used = await stillUsed(moved.map((m) => m.key)).catch(() => new Set(moved.map((m) => m.key)));
+  // Putting a file back over a copy written meanwhile is harmless: same key, same bytes.
+  await Promise.all(moved.map((m) => (used.has(m.key) ? fs.rename(m.aside, m.file) : fs.rm(m.aside, { force: true }))));
+}
+
+const exists = (file: string) =>
+  fs.access(file).then(
+    () => true,
+    () => false,
+  );
+
+const uniqueSuffix = () => `${process.pid}.${Date.now()}.${randomBytes(6).toString("hex")}`;

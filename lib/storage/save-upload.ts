@@ -1,14 +1,15 @@
 import "server-only";
 import { upsertAttachment, type AttachmentRecord } from "@/lib/db/attachments";
 import { env } from "@/lib/env";
-import { storageKeyFor, writeBlob } from "./blob-store";
+import { ensureBlob, storageKeyFor, writeBlob } from "./blob-store";
 import { normalizeImage } from "./normalize-image";
 
 /**
  * Validates and normalises an uploaded image, stores it content-addressed
  * and records it for the user (the same image uploaded twice is one
  * attachment). The file is written before the row, so a row never points
- * at a missing file.
+ * at a missing file, and checked again after it (another instance may have
+ * been removing the same bytes at that moment; see removeBlobs).
  */
 export async function saveUpload({ userId, bytes }: { userId: string; bytes: Uint8Array }): Promise<AttachmentRecord> {
   const image = await normalizeImage(bytes, {
@@ -18,7 +19,7 @@ export async function saveUpload({ userId, bytes }: { userId: string; bytes: Uin
   });
   const storageKey = storageKeyFor(image.sha256, image.ext);
   await writeBlob(storageKey, image.bytes);
-  return upsertAttachment({
+  const attachment = await upsertAttachment({
     userId,
     sha256: image.sha256,
     mediaType: image.mediaType,
@@ -27,4 +28,6 @@ export async function saveUpload({ userId, bytes }: { userId: string; bytes: Uin
     byteSize: image.bytes.length,
     storageKey,
   });
+  await ensureBlob(storageKey, image.bytes);
+  return attachment;
 }

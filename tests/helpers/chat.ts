@@ -33,15 +33,19 @@ export const userMessage = (text: string, imageUrls: string[] = []) => ({
   parts: [...imageUrls.map((url) => ({ type: "file", mediaType: "image/png", url })), { type: "text", text }],
 });
 
+/** The answer's text in these chunks. */
+export const textOf = (chunks: Chunk[]) => chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta!] : [])).join("");
+
 /** Posts a chat turn and drains the UI message stream into its chunks. */
 export async function chat(
   client: TestClient,
   body: Record<string, unknown>,
   { onChunk }: { onChunk?: (chunk: Chunk, all: Chunk[]) => boolean | void } = {},
-): Promise<{ status: number; chunks: Chunk[]; text: string; json?: { error: { code: string; message: string } } }> {
+): Promise<{ status: number; headers: Headers; chunks: Chunk[]; text: string; json?: { error: { code: string; message: string } } }> {
   const controller = new AbortController();
   const res = await client.fetch("/api/chat", { method: "POST", json: body, signal: controller.signal });
-  if (!res.headers.get("content-type")?.includes("text/event-stream")) return { status: res.status, chunks: [], text: "", json: await res.json() };
+  const { status, headers } = res;
+  if (!headers.get("content-type")?.includes("text/event-stream")) return { status, headers, chunks: [], text: "", json: await res.json() };
   const chunks: Chunk[] = [];
   try {
     for await (const chunk of readSseJson<Chunk>(res.body!)) {
@@ -54,6 +58,6 @@ export async function chat(
   } catch (err) {
     if ((err as Error).name !== "AbortError") throw err;
   }
-  return { status: res.status, chunks, text: chunks.flatMap((c) => (c.type === "text-delta" ? [c.delta!] : [])).join("") };
+  return { status, headers, chunks, text: textOf(chunks) };
 }
 

@@ -1,43 +1,9 @@
-import { deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { TestClient } from "../helpers/client";
+import { pngBomb, solid, svgWithScript, truncatedJpeg } from "../helpers/images";
 
 const baseUrl = inject("baseUrl");
-
-const solid = (width: number, height: number) =>
-  sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 30 } } });
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const byte of buf) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
-/** A valid-looking PNG whose header claims width × height; its few data bytes decompress to almost nothing. */
-function pngBomb(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(Buffer.alloc(1024))),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 async function upload(client: TestClient, bytes: Buffer, name = "image.png", type = "image/png") {
   const form = new FormData();
@@ -81,8 +47,8 @@ describe("POST /api/uploads", () => {
 
   it.each([
     ["a file that is not an image", () => Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj\n"), 415, /not a supported image/],
-    ["an SVG", () => Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 415, /SVG images are not accepted/],
-    ["a truncated JPEG", async () => (await solid(400, 300).jpeg().toBuffer()).subarray(0, 700), 400, /damaged/],
+    ["an SVG", svgWithScript, 415, /SVG images are not accepted/],
+    ["a truncated JPEG", truncatedJpeg, 400, /damaged/],
     ["a pixel bomb", async () => pngBomb(30000, 30000), 413, /megapixels/],
     ["a 1×1 image", () => solid(1, 1).png().toBuffer(), 400, /only 1×1 pixels; it must be at least 8×8/],
     ["an empty body", () => Buffer.alloc(0), 400, /empty|Send the image/],

@@ -1,0 +1,537 @@
+// npm run test:reliability — a bounded, loopback-only reliability run against
+// the real server (`npm start`) on the shipped tiny model (models/tiny):
+//
+//   1. every bad upload and body case, with its expected status;
+//   2. a client that disconnects mid-answer (slot freed, answer saved as stopped);
+//   3. 16 concurrent image chats (8 users, 2 conversations each at a time) for
+//      60 s, on PARALLEL_SLOTS=4 and QUEUE_LIMIT=4, so that some are refused
+//      with 503 + Retry-After (the clients wait as told, then retry);
+//   4. kill -9 of the server mid-stream, at the end of that load, then a
+//      restart on the same data: every answer the kill cut is closed as
+//      stopped (with what was saved of its text), everything else is intact;
+//   5. every row checked: no answer lost, none misrouted (each answer and
+//      question in its own conversation, of its own user);
+//   6. SIGTERM mid-stream: each open stream gets a final error event, each
+//      answer is saved as stopped with its text, and the process exits 0
+//      within SHUTDOWN_TIMEOUT_MS, its instance lease removed.
+//
+// It prints exactly one line (on stdout) and exits non-zero if an invariant
+// fails, saying which on stderr:
+// RELIABILITY streams=N completed=N refused_503=N lost=0 misrouted=0 kill9_recovered=yes sigterm_clean=yes bad_inputs=N/N
+//
+// RELIABILITY_FLOOD_S shortens the load (default 60), RELIABILITY_VERBOSE=1
+// narrates on stderr, TEST_DATABASE_URL runs it on another database.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { PrismaClient } from "@prisma/client";
+import sharp from "sharp";
+import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
+import { chat, fixture, newConversation, textOf, userMessage, type Chunk } from "../helpers/chat";
+import { TestClient } from "../helpers/client";
+import { openDatabase } from "../helpers/db";
+import { pngBomb, solid, svgWithScript, truncatedJpeg } from "../helpers/images";
+import { rawRequest } from "../helpers/raw-request";
+import { startServer, type RunningServer } from "../helpers/server";
+import { rng, scene } from "../helpers/shape-scenes";
+
+const started = Date.now();
+const FLOOD_MS = Number(process.env.RELIABILITY_FLOOD_S ?? 60) * 1000;
+const WORKERS = 16;
+const USERS = 8;
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** The default lease: what a real deployment waits before a dead instance's answers are closed. */
+const LEASE_MS = 20_000;
+const verbose = process.env.RELIABILITY_VERBOSE === "1";
+const say = (msg: string) => verbose && console.error(`[reliability ${((Date.now() - started) / 1000).toFixed(1)} s] ${msg}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const failures: string[] = [];
+const fail = (msg: string) => {
+  failures.push(msg);
+  say(`FAIL ${msg}`);
+};
+/** A failure that breaks an invariant of the summary line: returns false, its new value. */
+const broken = (msg: string): false => {
+  fail(msg);
+  return false;
+};
+/** A failure that also counts as a lost or a misrouted answer. */
+const count = (kind: "lost" | "misrouted", msg: string) => {
+  counts[kind]++;
+  fail(msg);
+};
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-reliability-"));
+const env: Record<string, string> = {
+  TRUST_PROXY: "true",
+  PARALLEL_SLOTS: "4",
+  QUEUE_LIMIT: "4",
+  SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+  INSTANCE_LEASE_MS: String(LEASE_MS),
+  ...(process.env.TEST_DATABASE_URL ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : {}),
+};
+const databaseUrl = process.env.TEST_DATABASE_URL || `file:${path.join(dataDir, "app.db")}`;
+let server: RunningServer | undefined;
+let db: PrismaClient;
+
+// ---------------------------------------------------------------- records
+
+/** One chat POST and what its client saw. */
+interface Stream {
+  phase: "disconnect" | "flood" | "sigterm";
+  user: number;
+  conversationId: string;
+  /** Unique, in the question's text: where each question ends up tells whether it was misrouted. */
+  tag: string;
+  chunks: Chunk[];
+  assistantMessageId?: string;
+  /** How the client saw it end: a stream that finished, ended with an error event, or was cut; or a refusal (no stream). */
+  outcome: "open" | "complete" | "error" | "cut" | "refused";
+}
+const streams: Stream[] = [];
+/** Posted and not ended (waiting for a slot, or streaming). */
+const open = new Set<Stream>();
+const conversationsOf: Set<string>[] = Array.from({ length: USERS }, () => new Set());
+const counts = { streams: 0, completed: 0, refused503: 0, lost: 0, misrouted: 0 };
+let seq = 0;
+
+const QUESTIONS = ["What is in this picture?", "Describe the image.", "How many shapes are there?", "What colour is the circle?", "Is there a square?"];
+
+/** Posts one turn and follows its stream; returns the HTTP status (0: the connection failed). */
+async function turn(
+  phase: Stream["phase"],
+  user: number,
+  client: TestClient,
+  conversationId: string,
+  imageUrl: string | undefined,
+  onChunk?: (s: Stream, c: Chunk) => boolean | void,
+): Promise<{ status: number; headers?: Headers; stream?: Stream }> {
+  const tag = `#${phase[0]}${++seq}`;
+  const s: Stream = { phase, user, conversationId, tag, chunks: [], outcome: "open" };
+  const question = `${QUESTIONS[seq % QUESTIONS.length]} ${tag}`;
+  streams.push(s);
+  open.add(s);
+  try {
+    const r = await chat(client, { id: conversationId, message: userMessage(question, imageUrl ? [imageUrl] : []) }, {
+      onChunk: (c, all) => {
+        s.chunks = all;
+        if (c.type === "start") s.assistantMessageId = c.messageMetadata?.assistantMessageId as string | undefined;
+        return onChunk?.(s, c);
+      },
+    });
+    open.delete(s);
+    if (r.status !== 200) {
+      s.outcome = "refused";
+      return { status: r.status, headers: r.headers };
+    }
+    const last = s.chunks.at(-1);
+    s.outcome = s.chunks.some((c) => c.type === "error") ? "error" : last?.type === "finish" ? "complete" : "cut";
+    return { status: 200, stream: s };
+  } catch {
+    open.delete(s);
+    s.outcome = "cut";
+    return { status: 0, stream: s };
+  }
+}
+
+// ---------------------------------------------------------------- phases
+
+async function upload(client: TestClient, bytes: Buffer, headers: Record<string, string> = {}) {
+  const form = new FormData();
+  form.append("file", new Blob([new Uint8Array(bytes)], { type: "image/png" }), "image.png");
+  const res = await client.fetch("/api/uploads", { method: "POST", body: form, headers });
+  const body = (await res.json().catch(() => ({}))) as { attachment?: { url: string; width: number; height: number } };
+  return { status: res.status, attachment: body.attachment };
+}
+
+/** Every bad upload and body case, each with the status it must get. */
+async function badInputs(alice: TestClient, bob: TestClient, bobsConversation: string, bobsImage: string): Promise<{ passed: number; total: number }> {
+  const base = alice.baseUrl;
+  const cookie = alice.cookieHeader();
+  const cases: [string, number, () => Promise<number>][] = [
+    ["upload: not an image (PDF bytes)", 415, async () => (await upload(alice, Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj\n"))).status],
+    ["upload: SVG with a script", 415, async () => (await upload(alice, svgWithScript())).status],
+    ["upload: truncated JPEG", 400, async () => (await upload(alice, await truncatedJpeg())).status],
+    ["upload: pixel bomb (900 megapixels claimed)", 413, async () => (await upload(alice, pngBomb(30000, 30000))).status],
+    [
+      "upload: 50-megapixel photo (accepted, downscaled to 2048 px)",
+      201,
+      async () => {
+        const r = await upload(alice, await solid(10000, 5000).png().toBuffer());
+        return r.status === 201 && Math.max(r.attachment!.width, r.attachment!.height) > 2048 ? -1 : r.status;
+      },
+    ],
+    [
+      "upload: declared body over UPLOAD_MAX_BYTES",
+      413,
+      async () =>
+        (await rawRequest(`${base}/api/uploads`, { headers: { cookie, "content-type": "multipart/form-data; boundary=x", "content-length": String(21 * 1024 * 1024) } }))
+          .status,
+    ],
+    [
+      "chat: 10 MB JSON body",
+      413,
+      async () => (await rawRequest(`${base}/api/chat`, { headers: { cookie, "content-type": "application/json", "content-length": String(10 * 1024 * 1024) } })).status,
+    ],
+    [
+      "sign-up: 1 MB JSON body, unauthenticated",
+      413,
+      async () => (await rawRequest(`${base}/api/signup`, { headers: { "content-type": "application/json", "content-length": String(1024 * 1024) } })).status,
+    ],
+    ["conversations: malformed JSON", 400, async () => (await alice.fetch("/api/conversations", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" })).status],
+    ["conversations: JSON sent as text/plain", 415, async () => (await alice.fetch("/api/conversations", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" })).status],
+    ["chat: JSON sent as text/plain", 415, async () => (await alice.fetch("/api/chat", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" })).status],
+    ["conversations: cross-origin POST with the user's cookie", 403, async () => (await alice.fetch("/api/conversations", { method: "POST", headers: { origin: "http://evil.example" }, json: {} })).status],
+    ["uploads: cross-origin POST with the user's cookie", 403, async () => (await upload(alice, fixture("red-circle.png"), { origin: "http://evil.example" })).status],
+    [
+      "chat: cross-origin POST with the user's cookie",
+      403,
+      async () => (await alice.fetch("/api/chat", { method: "POST", headers: { origin: "http://evil.example" }, json: { id: bobsConversation, message: userMessage("hi") } })).status,
+    ],
+    ["chat: someone else's conversation id", 404, async () => (await chat(alice, { id: bobsConversation, message: userMessage("Whose is this?") })).status],
+    [
+      "chat: someone else's image",
+      404,
+      async () => {
+        const mine = await newConversation(alice);
+        conversationsOf[1]!.add(mine);
+        return (await chat(alice, { id: mine, message: userMessage("And this?", [bobsImage]) })).status;
+      },
+    ],
+    ["conversations: read someone else's", 404, async () => (await alice.fetch(`/api/conversations/${bobsConversation}`)).status],
+    ["conversations: delete someone else's", 404, async () => (await alice.fetch(`/api/conversations/${bobsConversation}`, { method: "DELETE" })).status],
+    ["uploads: read someone else's image", 404, async () => (await alice.fetch(bobsImage)).status],
+    ["chat: no session", 401, async () => (await chat(new TestClient(base), { id: bobsConversation, message: userMessage("hi") })).status],
+  ];
+  let passed = 0;
+  for (const [what, want, run] of cases) {
+    const got = await run().catch((err: Error) => `error: ${err.message}`);
+    if (got === want) passed++;
+    else fail(`bad input "${what}": got ${got}, expected ${want}`);
+  }
+  // Bob's conversation was not touched by any of it.
+  const bobs = await bob.fetch(`/api/conversations/${bobsConversation}`);
+  if (bobs.status !== 200 || ((await bobs.json()) as { conversation: { messages: unknown[] } }).conversation.messages.length !== 0) {
+    fail("bad inputs: someone else's conversation changed");
+  }
+  const health = await fetch(`${base}/api/health`);
+  if (!health.ok) fail(`bad inputs: the server is unhealthy afterwards (${health.status})`);
+  return { passed, total: cases.length };
+}
+
+const health = async () => (await (await fetch(`${server!.url}/api/health`)).json()) as { model: { slotsBusy: number; queueLength: number } };
+
+interface Saved {
+  id: string;
+  role: string;
+  status: string;
+  error: string | null;
+  finishReason: string | null;
+  parentId: string | null;
+  parts: { type: string; text?: string }[];
+}
+const conversation = async (client: TestClient, id: string) => {
+  const res = await client.fetch(`/api/conversations/${id}`);
+  return res.status === 200 ? ((await res.json()) as { conversation: { messages: Saved[] } }).conversation.messages : null;
+};
+const answerText = (m: Saved) => m.parts.map((p) => p.text ?? "").join("");
+
+/** A client leaves as soon as its answer starts: the slot is free within a second, the answer saved as stopped. */
+async function disconnect(client: TestClient, imageUrls: string[]): Promise<void> {
+  for (const imageUrl of imageUrls) {
+    const id = await newConversation(client);
+    conversationsOf[0]!.add(id);
+    const { stream } = await turn("disconnect", 0, client, id, imageUrl, (_s, c) => c.type === "start");
+    const left = Date.now();
+    if (!stream) return fail("disconnect: no stream");
+    while ((await health()).model.slotsBusy !== 0) {
+      if (Date.now() - left > 1000) return fail("disconnect: the slot was still busy 1 s after the client left");
+      await sleep(25);
+    }
+    let answer: Saved | undefined;
+    while ((answer = (await conversation(client, id))?.[1])?.status === "streaming") {
+      if (Date.now() - left > 3000) return fail("disconnect: the answer was still streaming 3 s after the client left");
+      await sleep(50);
+    }
+    if (answer?.status === "complete") continue; // finished before the server saw the client go: try with another image
+    if (answer?.status !== "stopped" || answer.finishReason !== "aborted") fail(`disconnect: the answer was saved as ${answer?.status}/${answer?.finishReason}`);
+    stream.outcome = "cut";
+    say("disconnect: slot freed, answer saved as stopped");
+    return;
+  }
+  fail("disconnect: every answer finished before the client left");
+}
+
+/** One of the 16 clients: conversations of three turns, the first with an image, until told to stop. */
+async function floodWorker(w: number, clients: TestClient[], images: string[][], state: { stop: boolean }) {
+  const user = w % USERS;
+  const client = clients[user]!;
+  let conversationId = "";
+  let turns = 0;
+  while (!state.stop) {
+    if (!conversationId || turns >= 3) {
+      conversationId = await newConversation(client).catch(() => "");
+      if (!conversationId) return;
+      conversationsOf[user]!.add(conversationId);
+      turns = 0;
+    }
+    const image = turns === 0 ? images[user]![(w + seq) % images[user]!.length] : undefined;
+    const r = await turn("flood", user, client, conversationId, image);
+    if (state.stop) return;
+    if (r.status === 200) {
+      counts.streams++;
+      if (r.stream!.outcome === "complete") counts.completed++;
+      else {
+        const id = r.stream!.assistantMessageId;
+        const row = id ? await db.message.findUnique({ where: { id }, select: { status: true, error: true } }) : null;
+        fail(`flood: a stream ended with ${r.stream!.outcome} (saved: ${row?.status}, ${row?.error}): ${JSON.stringify(r.stream!.chunks.filter((c) => c.type === "error"))}`);
+      }
+      turns++;
+    } else if (r.status === 503) {
+      counts.refused503++;
+      const retryAfter = Number(r.headers?.get("retry-after"));
+      if (!(retryAfter > 0)) fail(`flood: a 503 without Retry-After (${r.headers?.get("retry-after")})`);
+      await sleep(Math.min(retryAfter || 1, 5) * 1000);
+    } else {
+      fail(`flood: unexpected status ${r.status}`);
+      await sleep(500);
+    }
+  }
+}
+
+async function makeImages(client: TestClient, user: number): Promise<string[]> {
+  const urls: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { svg } = scene(rng(1000 + user * 10 + i), 256);
+    const { status, attachment } = await upload(client, await sharp(Buffer.from(svg)).png().toBuffer());
+    if (status !== 201) throw new Error(`upload failed: ${status}`);
+    urls.push(attachment!.url);
+  }
+  return urls;
+}
+
+/** Reads every conversation of every user and checks each row against what the clients saw. */
+async function checkRows(clients: TestClient[]): Promise<void> {
+  const byTag = new Map(streams.map((s) => [s.tag, s]));
+  const byAnswer = new Map(streams.flatMap((s) => (s.assistantMessageId ? [[s.assistantMessageId, s] as const] : [])));
+  const seenAnswers = new Set<string>();
+  for (const [user, client] of clients.entries()) {
+    const listed = new Set<string>();
+    for (let cursor: string | null = null; ; ) {
+      const res = await client.fetch(`/api/conversations?limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+      const page = (await res.json()) as { conversations: { id: string }[]; nextCursor: string | null };
+      for (const c of page.conversations) listed.add(c.id);
+      if (!(cursor = page.nextCursor)) break;
+    }
+    for (const id of listed) {
+      if (conversationsOf[user]!.has(id)) continue;
+      // Created just as the server was killed (the client never got its id): it must be empty.
+      if ((await conversation(client, id))?.length === 0) continue;
+      counts.misrouted++;
+      fail(`user ${user} lists a conversation that is not theirs: ${id}`);
+    }
+    for (const id of conversationsOf[user]!) {
+      if (!listed.has(id)) count("lost", `user ${user}'s conversation ${id} is missing`);
+      const messages = (await conversation(client, id)) ?? [];
+      const ids = new Set(messages.map((m) => m.id));
+      for (const m of messages) {
+        if (m.role === "user") {
+          const tag = /#[dfs]\d+/.exec(answerText(m))?.[0];
+          const s = tag ? byTag.get(tag) : undefined;
+          if (!s || s.conversationId !== id || s.user !== user) count("misrouted", `question ${tag} found in conversation ${id} of user ${user}`);
+          else if (s.outcome === "refused") fail(`question ${tag} was refused, yet saved`);
+          continue;
+        }
+        seenAnswers.add(m.id);
+        if (!m.parentId || !ids.has(m.parentId)) count("misrouted", `answer ${m.id} does not follow a question of its conversation`);
+        if (m.status === "streaming") count("lost", `answer ${m.id} is still streaming`);
+        const s = byAnswer.get(m.id);
+        if (!s) {
+          // An answer no client heard of: only one whose request was cut by the kill before its first chunk reached the client.
+          const asked = byTag.get(/#[dfs]\d+/.exec(answerText(messages.find((q) => q.id === m.parentId) ?? m))?.[0] ?? "");
+          if (asked?.outcome !== "cut" && m.status !== "stopped") fail(`answer ${m.id} (${m.status}) was never streamed to anyone`);
+          continue;
+        }
+        if (s.conversationId !== id || s.user !== user) count("misrouted", `answer ${m.id} is in conversation ${id}, streamed for ${s.conversationId}`);
+        const saved = answerText(m);
+        const seen = textOf(s.chunks);
+        if (s.outcome === "complete" && (m.status !== "complete" || saved !== seen)) count("lost", `completed answer ${m.id} (${s.phase}) saved as ${m.status} (${m.error}) "${saved}" (client saw "${seen}": ${JSON.stringify(s.chunks).slice(0, 600)})`);
+        if (m.status === "stopped" && s.phase !== "disconnect" && !seen.startsWith(saved) && !saved.startsWith(seen)) {
+          counts.lost++;
+          fail(`stopped answer ${m.id}: saved "${saved}" and seen "${seen}" disagree`);
+        }
+      }
+    }
+  }
+  for (const s of streams) {
+    if (s.assistantMessageId && !seenAnswers.has(s.assistantMessageId)) count("lost", `answer ${s.assistantMessageId} (${s.phase}, ${s.outcome}) is missing`);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<string> {
+  say("starting the server");
+  server = await startServer({ dataDir, env });
+  db = openDatabase(databaseUrl);
+  const clients = Array.from({ length: USERS }, () => new TestClient(server!.url));
+  for (const c of clients) await c.newAccount();
+  const images = await Promise.all(clients.map((c, i) => makeImages(c, i)));
+
+  // 1. Bad inputs: user 1 pokes at user 2's things.
+  const bob = new TestClient(server.url);
+  await bob.newAccount();
+  const bobsConversation = await newConversation(bob);
+  const bobsImage = (await upload(bob, fixture("blue-square.jpg"))).attachment!.url;
+  const bad = await badInputs(clients[1]!, bob, bobsConversation, bobsImage);
+  say(`bad inputs: ${bad.passed}/${bad.total}`);
+
+  // 2. A client that disconnects mid-answer.
+  await disconnect(clients[0]!, images[0]!);
+
+  // 3. The load, then 4. kill -9 mid-stream (on a delta, with several streams open).
+  say(`flood: ${WORKERS} clients for ${FLOOD_MS / 1000} s`);
+  let killedAt = 0;
+  let atKill: { stream: Stream; seen: string }[] = [];
+  const state = { stop: false };
+  const workers = Array.from({ length: WORKERS }, (_, w) => floodWorker(w, clients, images, state));
+  await sleep(FLOOD_MS);
+  // The kill lands while the database shows answers being written (checked a
+  // few milliseconds before), with several requests in flight.
+  const ours = () => conversationsOf.flatMap((set) => [...set]);
+  const armedAt = Date.now();
+  while (Date.now() - armedAt < 15_000) {
+    const writing = await db.message.count({ where: { conversationId: { in: ours() }, status: "streaming" } });
+    if (writing >= 2 && open.size >= 3) break;
+    await sleep(10);
+  }
+  killedAt = Date.now();
+  server.signal("SIGKILL");
+  state.stop = true;
+  atKill = [...open].map((o) => ({ stream: o, seen: textOf(o.chunks) }));
+  await server.exited;
+  await Promise.all(workers);
+  say(`flood: ${JSON.stringify(counts)}; killed with ${atKill.length} streams open`);
+
+  // Restart on the same data: the dead process's lease expires, the new one
+  // closes every answer it left (those waiting for a slot included).
+  const firstOutput = server.output();
+  server = await startServer({ dataDir, env });
+  const restartedAt = Date.now();
+  say(`restarted ${restartedAt - killedAt} ms after the kill`);
+  const again = clients.map((c) => c.copy(server!.url));
+  const closeBy = Math.max(killedAt + LEASE_MS, restartedAt) + LEASE_MS / 4 + 5000;
+  let left: number;
+  while ((left = await db.message.count({ where: { conversationId: { in: ours() }, status: "streaming" } })) && Date.now() < closeBy) await sleep(250);
+  let kill9 = atKill.length > 0;
+  if (left) kill9 = broken(`kill -9: ${left} answer(s) still streaming ${Date.now() - killedAt} ms after the kill`);
+  const closedByKill = await db.message.findMany({ where: { conversationId: { in: ours() }, status: "stopped", error: ORPHANED_ANSWER_ERROR }, select: { id: true } });
+  if (!closedByKill.length) kill9 = broken("kill -9: no answer was cut mid-stream");
+  for (const { stream, seen } of atKill) {
+    if (!stream.assistantMessageId) continue; // no chunk yet: its row, if any, is checked with the others below
+    const answer = (await conversation(again[stream.user]!, stream.conversationId))?.find((m) => m.id === stream.assistantMessageId);
+    const saved = answer ? answerText(answer) : "";
+    const ok = answer?.status === "stopped" ? answer.error === ORPHANED_ANSWER_ERROR && seen.startsWith(saved) : answer?.status === "complete" && saved.startsWith(seen);
+    if (!ok) kill9 = broken(`kill -9: answer ${stream.assistantMessageId} is ${answer?.status} (${answer?.error}) "${saved}", the client saw "${seen}"`);
+  }
+  say(`kill -9: ${atKill.length} request(s) in flight; ${closedByKill.length} answer(s) closed as stopped, all by ${Date.now() - killedAt} ms after the kill`);
+
+  // 5. Every row, through the API as each user.
+  await checkRows(again);
+  if (failures.some((f) => f.startsWith("completed answer") || f.includes("is missing"))) kill9 = false;
+
+  // 6. SIGTERM mid-stream: one new image conversation per user, the signal on a delta with four streams open.
+  const instanceId = /\[instance\] (\S+) holds a lease/.exec(server.output())?.[1];
+  let signalledAt = 0;
+  let atSignal: Stream[] = [];
+  const onChunk = (s: Stream, c: Chunk) => {
+    if (signalledAt || c.type !== "text-delta" || open.size < 4) return;
+    signalledAt = Date.now();
+    server!.signal("SIGTERM");
+    atSignal = [...open];
+  };
+  await Promise.all(
+    again.map(async (client, user) => {
+      const id = await newConversation(client);
+      conversationsOf[user]!.add(id);
+      await turn("sigterm", user, client, id, images[user]![0], onChunk);
+    }),
+  );
+  let sigterm = signalledAt > 0 && atSignal.length >= 4;
+  if (!signalledAt) {
+    fail("SIGTERM: never four streams open at once");
+    server.signal("SIGTERM");
+    signalledAt = Date.now();
+  }
+  const code = await server.exited;
+  const exitMs = Date.now() - signalledAt;
+  if (code !== 0 || exitMs > SHUTDOWN_TIMEOUT_MS) sigterm = broken(`SIGTERM: exited ${code} after ${exitMs} ms`);
+  for (const s of atSignal) {
+    if (s.outcome === "refused") continue; // answered 503 at the door: the server was already closing
+    const last = s.chunks.at(-1);
+    if (!(last?.type === "finish" || (last?.type === "error" && /shutting down/.test(last.errorText ?? "")))) {
+      sigterm = false;
+      fail(`SIGTERM: a stream ended with ${JSON.stringify(last)}`);
+    }
+  }
+  say(`SIGTERM: exit ${code} in ${exitMs} ms; ${atSignal.length} streams open at the signal`);
+  if (verbose) {
+    fs.writeFileSync(path.join(os.tmpdir(), "lvc-reliability-server-1.log"), firstOutput);
+    fs.writeFileSync(path.join(os.tmpdir(), "lvc-reliability-server-2.log"), server.output());
+  }
+
+  // Straight from the database, with the server gone: the answers of the shutdown, the lease, no row left streaming.
+  {
+    for (const s of atSignal) {
+      if (!s.assistantMessageId) continue; // never started: no answer row of its own (none is left streaming, below)
+      const row = await db.message.findUnique({ where: { id: s.assistantMessageId } });
+      const saved = row ? (row.parts as { text?: string }[]).map((p) => p.text ?? "").join("") : "";
+      const seen = textOf(s.chunks);
+      const ok = row && (row.status === "complete" ? s.outcome === "complete" && saved === seen : row.status === "stopped" && /shutting down/.test(row.error ?? "") && saved.startsWith(seen));
+      if (!ok) sigterm = broken(`SIGTERM: answer ${s.assistantMessageId} saved as ${row?.status} (${row?.error}) "${saved}", the client saw "${seen}"`);
+    }
+    if (!instanceId || (await db.appInstance.findUnique({ where: { id: instanceId } }))) sigterm = broken("SIGTERM: the instance's lease was not removed");
+    const streaming = await db.message.count({ where: { conversationId: { in: ours() }, status: "streaming" } });
+    if (streaming) count("lost", `${streaming} answer(s) left streaming`);
+    // Every row of every conversation belongs to the user the conversation was made for.
+    const rows = await db.conversation.findMany({ where: { id: { in: ours() } }, select: { id: true, userId: true } });
+    const owner = new Map(rows.map((r) => [r.id, r.userId]));
+    for (const [user, set] of conversationsOf.entries()) {
+      const owners = new Set([...set].map((id) => owner.get(id)));
+      if (owners.size !== 1) count("misrouted", `user ${user}'s conversations have ${owners.size} owners in the database`);
+    }
+  }
+  return `RELIABILITY streams=${counts.streams} completed=${counts.completed} refused_503=${counts.refused503} lost=${counts.lost} misrouted=${counts.misrouted} kill9_recovered=${kill9 ? "yes" : "no"} sigterm_clean=${sigterm ? "yes" : "no"} bad_inputs=${bad.passed}/${bad.total}`;
+}
+
+const watchdog = setTimeout(() => {
+  fail("the run took longer than 8 minutes");
+  finish("RELIABILITY aborted");
+}, 8 * 60_000);
+
+function finish(line: string) {
+  clearTimeout(watchdog);
+  if (server && server.signal) {
+    try {
+      server.signal("SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  void db?.$disconnect();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  console.log(line);
+  if (failures.length || counts.completed === 0) {
+    console.error(`reliability: ${failures.length} failure(s):\n  ${failures.slice(0, 40).join("\n  ")}`);
+    if (server) console.error(`--- server output (end) ---\n${server.output().slice(-4000)}`);
+    process.exit(1);
+  }
+  say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.exit(0);
+}
+
+main().then(finish, (err: Error) => {
+  fail(`the run stopped: ${err.stack ?? err.message}`);
+  finish("RELIABILITY aborted");
+});
