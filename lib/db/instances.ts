@@ -20,25 +20,38 @@ export async function removeInstance(id: string): Promise<void> {
   await db.appInstance.deleteMany({ where: { id } });
 }
 
+/** A lease as the sweep sees it. */
+export interface LeaseRow {
+  id: string;
+  host: string;
+  pid: number;
+  expiresAt: Date;
+}
+
 /**
- * Sorts the leases at `now`: removes the expired ones and returns their ids
- * as `dead` (only those this call removed: of two instances sweeping at once,
- * one gets each), and the ids of the others as `live`. A renewal and a
- * removal of the same lease are ordered by the database: a lease renewed in
- * time is never counted dead.
+ * Sorts the leases at `now`: removes the expired ones, and those `gone` says
+ * belong to a process known to have ended, and returns their ids as `dead`
+ * (only those this call removed: of two instances sweeping at once, one gets
+ * each), and the ids of the others as `live`. A renewal and a removal of the
+ * same lease are ordered by the database: a lease renewed in time is never
+ * counted dead.
  */
-export async function sweepInstances(now: Date): Promise<{ live: string[]; dead: string[] }> {
-  const leases = await db.appInstance.findMany({ select: { id: true, expiresAt: true } });
+export async function sweepInstances(now: Date, gone: (lease: LeaseRow) => boolean = () => false): Promise<{ live: string[]; dead: string[] }> {
+  const leases = await db.appInstance.findMany({ select: { id: true, host: true, pid: true, expiresAt: true } });
   const live: string[] = [];
   const dead: string[] = [];
   for (const lease of leases) {
-    if (lease.expiresAt >= now) {
+    const expired = lease.expiresAt < now;
+    if (!expired && !gone(lease)) {
       live.push(lease.id);
       continue;
     }
-    const { count } = await db.appInstance.deleteMany({ where: { id: lease.id, expiresAt: { lt: now } } });
+    // Unchanged since read: a lease renewed meanwhile is live after all.
+    const { count } = await db.appInstance.deleteMany({
+      where: { id: lease.id, expiresAt: expired ? { lt: now } : lease.expiresAt },
+    });
     if (count) dead.push(lease.id);
-    else live.push(lease.id); // renewed meanwhile
+    else live.push(lease.id);
   }
   return { live, dead };
 }

@@ -113,6 +113,31 @@ describe("instance leases", () => {
     expect(await closeAnswersOfGoneInstances()).toBe(0);
   });
 
+  it("does not wait for the lease of a process of this machine that has ended (a crash and restart)", async () => {
+    const { closeAnswersOfGoneInstances, hostId } = await import("@/lib/instance/lease");
+    const c = await conversation();
+    const deadPid = spawnSync("true").pid!; // ended by the time spawnSync returns
+    const crashed = `crashed-${unique()}`;
+    const elsewhere = `elsewhere-${unique()}`;
+    const sameHostAlive = `alive-here-${unique()}`;
+    const future = new Date(Date.now() + 15_000);
+    await db.appInstance.create({ data: { id: crashed, host: hostId(), pid: deadPid, expiresAt: future } });
+    await db.appInstance.create({ data: { id: elsewhere, host: "another-machine", pid: deadPid, expiresAt: future } });
+    await db.appInstance.create({ data: { id: sameHostAlive, host: hostId(), pid: process.ppid, expiresAt: future } });
+    const onCrashed = await answer(c.id, crashed);
+    const onElsewhere = await answer(c.id, elsewhere);
+    const onAlive = await answer(c.id, sameHostAlive);
+
+    expect(await closeAnswersOfGoneInstances()).toBeGreaterThanOrEqual(1);
+    expect((await row(onCrashed.id)).status).toBe("stopped");
+    // Another machine's process can't be seen from here, and a running one is alive: both wait for their leases.
+    expect((await row(onElsewhere.id)).status).toBe("streaming");
+    expect((await row(onAlive.id)).status).toBe("streaming");
+    expect(await db.appInstance.findUnique({ where: { id: crashed } })).toBeNull();
+    await db.appInstance.deleteMany({ where: { id: { in: [elsewhere, sameHostAlive] } } });
+    await db.message.updateMany({ where: { id: { in: [onElsewhere.id, onAlive.id] } }, data: { status: "stopped" } });
+  });
+
   it("hands each expired lease to one sweeper, and a lease renewed in time is never counted dead", async () => {
     const { sweepInstances, renewInstance } = await import("@/lib/db/instances");
     const a = `a-${unique()}`;
@@ -142,7 +167,7 @@ describe("instance leases", () => {
     const { instanceId, startInstanceLease, stopInstanceLease } = await import("@/lib/instance/lease");
     await startInstanceLease();
     const mine = await db.appInstance.findUniqueOrThrow({ where: { id: instanceId() } });
-    expect(mine).toMatchObject({ host: os.hostname(), pid: process.pid });
+    expect(mine).toMatchObject({ host: (await import("@/lib/instance/lease")).hostId(), pid: process.pid });
     expect(mine.expiresAt.getTime() - Date.now()).toBeGreaterThan(15_000);
     await stopInstanceLease();
     expect(await db.appInstance.findUnique({ where: { id: instanceId() } })).toBeNull();

@@ -203,7 +203,8 @@ describe("two instances on one database and one upload directory", () => {
     const cut = await streamA;
     expect("error" in cut || cut.chunks.at(-1)?.type !== "finish").toBe(true);
 
-    // B sees A's lease expire (at most LEASE_MS after A's last renewal) and closes the answer at its next renewal.
+    // B closes the answer at its next renewal: A ran on this machine and its pid is gone (on another
+    // machine B would wait for A's lease to expire, at most LEASE_MS after A's last renewal).
     let answer: Saved;
     for (;;) {
       answer = (await conversation(daveOnB, onA))[1]!;

@@ -414,8 +414,8 @@ async function main(): Promise<string> {
   await Promise.all(workers);
   say(`flood: ${JSON.stringify(counts)}; killed with ${atKill.length} streams open`);
 
-  // Restart on the same data: the dead process's lease expires, the new one
-  // closes every answer it left (those waiting for a slot included).
+  // Restart on the same data: the new process sees the dead one's pid gone (or
+  // its lease expired) and closes every answer it left (those waiting for a slot included).
   const firstOutput = server.output();
   server = await startServer({ dataDir, env });
   const restartedAt = Date.now();
