@@ -16,7 +16,7 @@ export async function migrateDatabase(url: string, { env = process.env }: { env?
     const report = await migratePostgres(url, { log: (line) => console.log(`  ${line}`) });
     // The same words as Prisma's `migrate deploy` for SQLite.
     const n = report.applied.length;
-    console.log(n ? `  ${n} migration${n === 1 ? " has" : "s have"} been applied (PostgreSQL).` : "  No pending migrations to apply (PostgreSQL).");
+    console.log(n ? `  PostgreSQL: ${n} migration${n === 1 ? "" : "s"} applied.` : "  PostgreSQL: No pending migrations to apply.");
     return;
   }
   const result = spawnSync(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
