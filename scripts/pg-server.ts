@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 
 export const POSTGRES_MISSING =
-  "PostgreSQL not installed (no initdb/pg_ctl found: PATH, PG_BIN, /usr/lib/postgresql/*/bin). Debian/Ubuntu: apt-get install postgresql";
+  "PostgreSQL not installed (no initdb/pg_ctl in PG_BIN, PATH or /usr/lib/postgresql/*/bin; Debian/Ubuntu: apt-get install postgresql)";
 
 /** The folder with initdb, pg_ctl and postgres, or null. PG_BIN overrides. */
 export function findPostgresBin(): string | null {

@@ -20,13 +20,19 @@ function main() {
     const bin = findPostgresBin();
     if (!bin) {
       if (process.env.REQUIRE_POSTGRES === "1") {
-        console.error(`✖ ${POSTGRES_MISSING}. REQUIRE_POSTGRES=1: the PostgreSQL pass must run.`);
+        console.error(`✖ ${POSTGRES_MISSING}, and REQUIRE_POSTGRES=1: the PostgreSQL pass of the integration tests must run.`);
         process.exit(1);
       }
       console.warn(`! ${POSTGRES_MISSING}: the PostgreSQL pass of the integration tests is skipped (REQUIRE_POSTGRES=1 makes this a failure).`);
       return;
     }
-    const server = startThrowawayPostgres({ bin });
+    let server: ReturnType<typeof startThrowawayPostgres>;
+    try {
+      server = startThrowawayPostgres({ bin });
+    } catch (err) {
+      console.error(`✖ ${(err as Error).message}`);
+      process.exit(1);
+    }
     console.log(`• Throwaway ${server.version} for the PostgreSQL pass`);
     adminUrl = server.adminUrl;
     stop = server.stop;
