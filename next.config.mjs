@@ -6,7 +6,11 @@ const nextConfig = {
     "node-llama-cpp",
     "better-sqlite3",
     "@prisma/adapter-better-sqlite3",
+    "@prisma/adapter-pg",
+    "pg",
     "@prisma/client",
+    // The PostgreSQL client (prisma/postgresql/schema.prisma), generated beside @prisma/client's.
+    ".prisma/client-pg",
     "sharp",
     "@huggingface/transformers",
     "onnxruntime-node",

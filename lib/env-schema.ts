@@ -51,8 +51,15 @@ export const defaultThreads = (engine: "in-process" | "llama-server" = "llama-se
 export const envSchema = z.object({
   /** Where the database, uploads and generated secrets live. Default `./data`. */
   DATA_DIR: z.string().min(1).default("./data"),
-  /** Prisma URL; default `file:<DATA_DIR>/app.db` (SQLite). */
-  DATABASE_URL: z.string().regex(/^file:/, "must be a SQLite URL starting with file:").optional(),
+  /**
+   * The database: `file:<path>` (SQLite, the default `file:<DATA_DIR>/app.db`)
+   * or `postgresql://user:password@host:port/database` (PostgreSQL; several
+   * instances can share it). Pending migrations are applied at start.
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a SQLite URL starting with file: or a PostgreSQL URL starting with postgresql://")
+    .optional(),
   /** Where uploaded images are stored (content-addressed). Default `<DATA_DIR>/uploads`. */
   UPLOAD_DIR: z.string().min(1).optional(),
   /** Folder scanned for GGUF models. Default `./models`. */

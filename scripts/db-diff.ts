@@ -17,6 +17,7 @@ fs.writeFileSync(before, git("show", `${commit}:prisma/schema.prisma`));
 const sql = execFileSync(
   path.join(root, "node_modules", ".bin", "prisma"),
   ["migrate", "diff", "--config", "prisma/prisma.config.ts", "--from-schema-datamodel", before, "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
-  { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  // The SQLite config, on its default file even where DATABASE_URL names PostgreSQL (a diff of two schemas writes nothing).
+  { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DATABASE_URL: "" } },
 );
 process.stdout.write(sql);

@@ -7,8 +7,10 @@ import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
+import { redactDatabaseUrl } from "../lib/db/url";
 import { ConfigError, loadEnv, type Env } from "../lib/env-schema";
 import { nativeLogLine } from "../lib/logging/native-log-filter";
+import { migrateDatabase } from "./db-migrate";
 
 const root = path.resolve(import.meta.dirname, "..");
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
@@ -72,7 +74,7 @@ function filterNativeOutput(stream: Readable) {
   });
 }
 
-function main() {
+async function main() {
   const env = readEnv();
   if (!["127.0.0.1", "localhost", "::1"].includes(env.HOST)) {
     console.warn(`! HOST=${env.HOST} is not a loopback address: other machines on the network can reach this app.`);
@@ -94,8 +96,12 @@ function main() {
     SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS),
   };
 
-  console.log(`• Database: ${env.DATABASE_URL}`);
-  run(bin("prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], childEnv, "Applying database migrations");
+  console.log(`• Database: ${redactDatabaseUrl(env.DATABASE_URL)}`);
+  try {
+    await migrateDatabase(env.DATABASE_URL, { env: childEnv });
+  } catch (err) {
+    fail(`Applying database migrations failed: ${(err as Error).message}`);
+  }
   if (!process.argv.includes("--no-build")) buildIfStale(childEnv);
 
   // The server's fds 1 and 2 carry native output that can quote prompts: it
@@ -111,4 +117,4 @@ function main() {
   server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-main();
+void main();

@@ -3,8 +3,8 @@ import { messagePartsSchema, type MessagePart, type MessageRole, type MessageSta
 import { readSettings, type SamplingSettings } from "@/lib/chat/settings";
 import { activePath, allBranchKeys, newestLeaf, versionsOnPath } from "@/lib/chat/tree";
 import { AppError } from "@/lib/errors";
-import { Prisma } from "@prisma/client";
-import { db } from "./client";
+import type { Prisma } from "@prisma/client";
+import { db, DbNull, dialect } from "./client";
 
 const summarySelect = { id: true, title: true, titleByUser: true, model: true, createdAt: true, updatedAt: true } as const;
 
@@ -72,11 +72,20 @@ export async function listConversations({
 async function searchConversationIds({ userId, q }: { userId: string; q: string }): Promise<string[]> {
   // LIKE with escaped wildcards; message parts are JSON text, so match inside it.
   const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    SELECT c.id FROM "Conversation" c
-    WHERE c.userId = ${userId}
-      AND (lower(c.title) LIKE ${pattern} ESCAPE '\\'
-        OR EXISTS (SELECT 1 FROM "Message" m WHERE m.conversationId = c.id AND lower(m.parts) LIKE ${pattern} ESCAPE '\\'))`;
+  // Quoted identifiers: PostgreSQL folds unquoted ones to lower case. Its
+  // jsonb has no lower(), so the parts are cast to their JSON text there.
+  const rows =
+    dialect === "postgresql"
+      ? await db.$queryRaw<{ id: string }[]>`
+    SELECT c."id" FROM "Conversation" c
+    WHERE c."userId" = ${userId}
+      AND (lower(c."title") LIKE ${pattern} ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM "Message" m WHERE m."conversationId" = c."id" AND lower(m."parts"::text) LIKE ${pattern} ESCAPE '\\'))`
+      : await db.$queryRaw<{ id: string }[]>`
+    SELECT c."id" FROM "Conversation" c
+    WHERE c."userId" = ${userId}
+      AND (lower(c."title") LIKE ${pattern} ESCAPE '\\'
+        OR EXISTS (SELECT 1 FROM "Message" m WHERE m."conversationId" = c."id" AND lower(m."parts") LIKE ${pattern} ESCAPE '\\'))`;
   return rows.map((r) => r.id);
 }
 
@@ -166,7 +175,7 @@ export async function updateConversationOrThrow({
       title,
       ...(title !== undefined ? { titleByUser: true } : {}),
       systemPrompt,
-      ...(settings !== undefined ? { settings: settings ?? Prisma.DbNull } : {}),
+      ...(settings !== undefined ? { settings: settings ?? DbNull } : {}),
     },
   });
   if (!updated) throw notFound();

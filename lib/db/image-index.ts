@@ -1,6 +1,7 @@
 import "server-only";
 import { messagePartsSchema } from "@/lib/chat/message-parts";
-import { db } from "./client";
+import { toFtsQuery } from "@/lib/images/hybrid-rank";
+import { db, dialect } from "./client";
 
 /** Attempts before an image that fails to index is left as `failed`. */
 const MAX_ATTEMPTS = 3;
@@ -17,7 +18,8 @@ export interface PendingImage {
  * queues again the images embedded with another CLIP model than `model`.
  */
 export async function ensureImageIndexEntries({ model }: { model: string }): Promise<void> {
-  await db.$executeRaw`INSERT OR IGNORE INTO "ImageIndex" ("attachmentId", "userId", "createdAt") SELECT "id", "userId", "createdAt" FROM "Attachment"`;
+  // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
+  await db.$executeRaw`INSERT INTO "ImageIndex" ("attachmentId", "userId", "createdAt") SELECT "id", "userId", "createdAt" FROM "Attachment" WHERE true ON CONFLICT DO NOTHING`;
   await db.imageIndex.updateMany({ where: { status: "indexed", NOT: { embeddingModel: model } }, data: { status: "pending", attempts: 0 } });
 }
 
@@ -199,10 +201,17 @@ export async function refreshStaleImageText({ limit, userId }: { limit: number; 
     await db.imageIndex.updateMany({ where: { attachmentId: row.attachmentId }, data: { textStale: false } });
     const context = await chatTextAround(row.attachmentId);
     const caption = (await db.imageIndex.findUnique({ where: { attachmentId: row.attachmentId }, select: { caption: true } }))?.caption ?? null;
-    await db.$transaction([
-      db.$executeRaw`DELETE FROM "ImageText" WHERE "attachmentId" = ${row.attachmentId}`,
-      db.$executeRaw`INSERT INTO "ImageText" ("attachmentId", "userId", "caption", "context") SELECT ${row.attachmentId}, ${row.userId}, ${caption ?? ""}, ${context} WHERE EXISTS (SELECT 1 FROM "ImageIndex" WHERE "attachmentId" = ${row.attachmentId})`,
-    ]);
+    if (dialect === "postgresql") {
+      // One row per image (its primary key), so an upsert: two refreshes at once cannot collide.
+      await db.$executeRaw`INSERT INTO "ImageText" ("attachmentId", "userId", "caption", "context")
+        SELECT ${row.attachmentId}, ${row.userId}, ${caption ?? ""}, ${context} WHERE EXISTS (SELECT 1 FROM "ImageIndex" WHERE "attachmentId" = ${row.attachmentId})
+        ON CONFLICT ("attachmentId") DO UPDATE SET "caption" = excluded."caption", "context" = excluded."context"`;
+    } else {
+      await db.$transaction([
+        db.$executeRaw`DELETE FROM "ImageText" WHERE "attachmentId" = ${row.attachmentId}`,
+        db.$executeRaw`INSERT INTO "ImageText" ("attachmentId", "userId", "caption", "context") SELECT ${row.attachmentId}, ${row.userId}, ${caption ?? ""}, ${context} WHERE EXISTS (SELECT 1 FROM "ImageIndex" WHERE "attachmentId" = ${row.attachmentId})`,
+      ]);
+    }
   }
   return stale.length;
 }
@@ -220,7 +229,10 @@ async function chatTextAround(attachmentId: string): Promise<string> {
 
 export interface TextHit {
   id: string;
-  /** SQLite's bm25 (lower is better; always negative for a hit). */
+  /**
+   * Text relevance, negative, lower is better (SQLite: FTS5's bm25;
+   * PostgreSQL: minus ts_rank). Only its ratio to the best hit's is used.
+   */
   bm25: number;
   /** The words that matched in the caption, lower-case. */
   captionWords: string[];
@@ -228,15 +240,38 @@ export interface TextHit {
   chatWords: string[];
 }
 
-/** The words FTS5's highlight() wrapped in \u0001…\u0002 (adjacent matches share one pair). */
+/** The words wrapped in \u0001…\u0002 by FTS5's highlight() or ts_headline() (adjacent matches may share one pair). */
 const marked = (s: string) => [...s.matchAll(/\u0001([^\u0002]*)\u0002/g)].flatMap((m) => m[1]!.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
 
-/** Full-text hits among the user's images for an FTS5 match expression, best first. */
-export async function searchImageText({ userId, match, limit }: { userId: string; match: string; limit: number }): Promise<TextHit[]> {
-  const rows = await db.$queryRaw<{ id: string; bm25: number; c: string; x: string }[]>`
+/**
+ * Full-text hits among the user's images for any of `words` (letters and
+ * digits only, as `queryWords` makes them), each prefix-matched and stemmed;
+ * best first: a caption match weighs twice a chat-text match, and texts with
+ * more of the words rank higher. SQLite: the FTS5 table `ImageText` (porter
+ * stemmer). PostgreSQL: the same table with a weighted tsvector column and
+ * a GIN index (english stemmer); ts_rank with caption weight 1.0 and chat
+ * text 0.5 stands in for bm25(2.0, 1.0).
+ */
+export async function searchImageText({ userId, words, limit }: { userId: string; words: string[]; limit: number }): Promise<TextHit[]> {
+  const safe = words.filter((w) => /^[\p{L}\p{N}]+$/u.test(w));
+  if (!safe.length) return [];
+  const rows =
+    dialect === "postgresql"
+      ? await db.$queryRaw<{ id: string; bm25: number; c: string; x: string }[]>`
+    WITH q AS (SELECT to_tsquery('english', ${safe.map((w) => `${w}:*`).join(" | ")}) AS query),
+    hits AS (
+      SELECT t."attachmentId", t."caption", t."context", -ts_rank('{0, 0, 0.5, 1.0}', t."search", q.query, 1) AS bm25, q.query
+      FROM "ImageText" t, q WHERE t."search" @@ q.query AND t."userId" = ${userId}
+      ORDER BY bm25, t."attachmentId" LIMIT ${limit}
+    )
+    SELECT "attachmentId" AS id, bm25,
+           ts_headline('english', "caption", query, 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)) AS c,
+           ts_headline('english', "context", query, 'HighlightAll=true, StartSel=' || chr(1) || ', StopSel=' || chr(2)) AS x
+    FROM hits ORDER BY bm25, "attachmentId"`
+      : await db.$queryRaw<{ id: string; bm25: number; c: string; x: string }[]>`
     SELECT "attachmentId" AS id, bm25("ImageText", 0, 0, 2.0, 1.0) AS bm25,
            highlight("ImageText", 2, char(1), char(2)) AS c, highlight("ImageText", 3, char(1), char(2)) AS x
-    FROM "ImageText" WHERE "ImageText" MATCH ${match} AND "userId" = ${userId}
+    FROM "ImageText" WHERE "ImageText" MATCH ${toFtsQuery(safe)!} AND "userId" = ${userId}
     ORDER BY bm25 LIMIT ${limit}`;
   return rows.map((r) => ({ id: r.id, bm25: Number(r.bm25), captionWords: marked(r.c), chatWords: marked(r.x) }));
 }

@@ -38,8 +38,12 @@ export async function beginTurnOrThrow({
   instanceId: string;
 }): Promise<{ userMessageId: string; assistantMessageId: string }> {
   return db.$transaction(async (tx) => {
-    const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true, activeLeafId: true } });
-    if (!conversation) throw new AppError("not_found:conversation", "Conversation not found.");
+    // Writing the conversation row first takes its lock, so two turns in one
+    // conversation run one after the other and the second sees the first's
+    // streaming answer (PostgreSQL; SQLite runs one write transaction at a time anyway).
+    const { count } = await tx.conversation.updateMany({ where: { id: conversationId, userId }, data: { model } });
+    if (!count) throw new AppError("not_found:conversation", "Conversation not found.");
+    const conversation = (await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true, activeLeafId: true } }))!;
     if (turn.kind !== "regenerate") {
       const ids = imageIds(turn.parts);
       const owned = await tx.attachment.count({ where: { id: { in: ids }, userId } });

@@ -8,11 +8,11 @@ export type MatchReason = "visual" | "caption" | "chat";
 
 export interface TextHitScore {
   id: string;
-  /** SQLite's bm25 (negative; lower is better). */
+  /** The full-text relevance: SQLite's bm25, or minus PostgreSQL's ts_rank (negative; lower is better). */
   bm25: number;
-  /** The words FTS5 matched in the caption (as written there, lower-case). */
+  /** The words full-text search matched in the caption (as written there, lower-case). */
   captionWords: string[];
-  /** The words FTS5 matched in the chat text around the image. */
+  /** The words full-text search matched in the chat text around the image. */
   chatWords: string[];
 }
 

@@ -1,7 +1,7 @@
 import "server-only";
 import { getImageCards, listImages, refreshStaleImageText, searchImageText, type ImageCard, type ImageFilter } from "@/lib/db/image-index";
 import { getClipModel } from "./clip-model";
-import { queryWords, rankHybrid, toClipPrompt, toFtsQuery, type MatchReason } from "./hybrid-rank";
+import { queryWords, rankHybrid, toClipPrompt, type MatchReason } from "./hybrid-rank";
 import { userEmbeddings } from "./user-embeddings";
 import { cosineScores, topK } from "./vector-search";
 import { softmaxOverLabels } from "./zero-shot";
@@ -40,11 +40,10 @@ export async function searchImages({ q, cursor, limit, ...filter }: ImageFilter 
   // Text that changed since the indexer last ran (a message just sent) is searchable at once.
   await refreshStaleImageText({ userId: filter.userId, limit: 1000 });
   const words = queryWords(q);
-  const match = toFtsQuery(words);
   const [[query], embeddings, text] = await Promise.all([
     clip.embedTexts([toClipPrompt(q)]),
     userEmbeddings({ userId: filter.userId, model: clip.id }),
-    match ? searchImageText({ userId: filter.userId, match, limit: TEXT_HITS }) : [],
+    words.length ? searchImageText({ userId: filter.userId, words, limit: TEXT_HITS }) : [],
   ]);
   const visual = cosineScores(embeddings.matrix, embeddings.dim, query!);
   const ranked = rankHybrid({ ids: embeddings.ids, visual, text, words }).slice(0, MAX_RESULTS);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../lib/engine/llama-server/supervisor";
+import { databaseUrlFor } from "./database";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
@@ -18,7 +19,9 @@ export interface RunningServer {
 
 /**
  * Starts the app exactly as `npm start` does (migrations, build if stale,
- * the production server) on a free port with its own data directory.
+ * the production server) on a free port with its own data directory, and
+ * the data directory's database (tests/helpers/database.ts: SQLite in it, or
+ * a PostgreSQL database of its own under TEST_DATABASE_URL).
  */
 export async function startServer({
   dataDir,
@@ -30,12 +33,13 @@ export async function startServer({
   timeoutMs?: number;
 }): Promise<RunningServer> {
   const port = await freePort();
+  const databaseUrl = await databaseUrlFor(dataDir);
   let log = "";
   const child: ChildProcess = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
     cwd: root,
     // In-process unless a test asks for another engine (the llama-server tests do), or the whole
     // suite is pointed at one: TEST_ENGINE=llama-server npm run test:integration.
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", ENGINE: process.env.TEST_ENGINE ?? "in-process", ...env },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: databaseUrl, ENGINE: process.env.TEST_ENGINE ?? "in-process", ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -1,13 +1,13 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseUrlFor, migrateTestDatabase } from "../helpers/database";
 
-// Runs the repository functions against a real, freshly migrated SQLite file.
+// Runs the repository functions against a real, freshly migrated database
+// (a SQLite file, or PostgreSQL under TEST_DATABASE_URL: tests/helpers/database.ts).
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-db-"));
 process.env.DATA_DIR = dataDir;
-process.env.DATABASE_URL = `file:${path.join(dataDir, "app.db")}`;
 
 type Repo = typeof import("@/lib/db/conversations");
 type Db = typeof import("@/lib/db/client");
@@ -15,11 +15,8 @@ let repo: Repo;
 let db: Db["db"];
 
 beforeAll(async () => {
-  const migrate = spawnSync("node_modules/.bin/prisma", ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
-    env: process.env,
-    encoding: "utf8",
-  });
-  expect(migrate.status, migrate.stderr).toBe(0);
+  process.env.DATABASE_URL = await databaseUrlFor(dataDir);
+  await migrateTestDatabase(process.env.DATABASE_URL);
   repo = await import("@/lib/db/conversations");
   db = (await import("@/lib/db/client")).db;
 });
@@ -98,5 +95,20 @@ describe("deleteUnsentAttachments", () => {
     expect(await db.attachment.findUnique({ where: { id: abandoned.id } })).toBeNull();
     expect(await db.attachment.findUnique({ where: { id: fresh.id } })).not.toBeNull();
     expect(await db.attachment.findUnique({ where: { id: sent.id } })).not.toBeNull();
+  });
+});
+
+describe("beginTurnOrThrow", () => {
+  it("lets only one of several turns sent at once into a conversation start an answer", async () => {
+    const { beginTurnOrThrow } = await import("@/lib/db/messages");
+    const u = await user("racer@example.test");
+    const c = await repo.createConversation({ userId: u.id });
+    const turn = (i: number) =>
+      beginTurnOrThrow({ conversationId: c.id, userId: u.id, model: "m", turn: { kind: "ask", parts: [{ type: "text", text: `question ${i}` }] } });
+    const results = await Promise.allSettled([1, 2, 3, 4].map(turn));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === "rejected")) expect(String((r as PromiseRejectedResult).reason)).toMatch(/still being written/);
+    expect(await db.message.count({ where: { conversationId: c.id, status: "streaming" } })).toBe(1);
+    await expect(beginTurnOrThrow({ conversationId: c.id, userId: "someone-else", model: "m", turn: { kind: "regenerate" } })).rejects.toThrow("Conversation not found.");
   });
 });

@@ -1,23 +1,23 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseUrlFor, migrateTestDatabase } from "../helpers/database";
 
-// The image index in the database itself (a freshly migrated SQLite file):
+// The image index in the database itself (freshly migrated; SQLite, or
+// PostgreSQL under TEST_DATABASE_URL):
 // the migration's triggers create an entry for every stored attachment and
 // mark the chat text around an image stale; the index, full-text rows
 // included, goes away with its attachment (the unsent-upload cleanup).
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-image-index-"));
 process.env.DATA_DIR = dataDir;
-process.env.DATABASE_URL = `file:${path.join(dataDir, "app.db")}`;
 
 let db: typeof import("@/lib/db/client")["db"];
 let index: typeof import("@/lib/db/image-index");
 
 beforeAll(async () => {
-  const migrate = spawnSync("node_modules/.bin/prisma", ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], { env: process.env, encoding: "utf8" });
-  expect(migrate.status, migrate.stderr).toBe(0);
+  process.env.DATABASE_URL = await databaseUrlFor(dataDir);
+  await migrateTestDatabase(process.env.DATABASE_URL);
   db = (await import("@/lib/db/client")).db;
   index = await import("@/lib/db/image-index");
 });
@@ -28,7 +28,7 @@ afterAll(async () => {
 
 const textRows = async (id: string) => (await db.$queryRaw<{ n: number }[]>`SELECT count(*) AS n FROM "ImageText" WHERE "attachmentId" = ${id}`)[0]!.n;
 
-describe("the image index in SQLite", () => {
+describe("the image index in the database", () => {
   it("queues every stored image, indexes its text, and forgets it with the unsent-upload cleanup", async () => {
     const user = await db.user.create({ data: { email: "index@example.test", passwordHash: "x" } });
     const sha = "ab".repeat(32);
@@ -41,9 +41,9 @@ describe("the image index in SQLite", () => {
 
     await index.saveImageCaption({ attachmentId: a.id, caption: "A red circle." });
     expect(await index.refreshStaleImageText({ limit: 10 })).toBe(1);
-    const hits = await index.searchImageText({ userId: user.id, match: '"circle"*', limit: 5 });
+    const hits = await index.searchImageText({ userId: user.id, words: ["circle"], limit: 5 });
     expect(hits.map((h) => [h.id, h.captionWords])).toEqual([[a.id, ["circle"]]]);
-    expect(await index.searchImageText({ userId: "someone-else", match: '"circle"*', limit: 5 })).toEqual([]);
+    expect(await index.searchImageText({ userId: "someone-else", words: ["circle"], limit: 5 })).toEqual([]);
 
     const { deleteUnsentAttachments } = await import("@/lib/db/attachments");
     await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
@@ -68,7 +68,7 @@ describe("the image index in SQLite", () => {
     await db.message.update({ where: { id: answer.id }, data: { parts: [{ type: "text", text: "A blue square." }], status: "complete" } });
     expect(await stale()).toBe(true);
     await index.refreshStaleImageText({ limit: 10 });
-    const hits = await index.searchImageText({ userId: user.id, match: '"bakery"* OR "square"*', limit: 5 });
+    const hits = await index.searchImageText({ userId: user.id, words: ["bakery", "square"], limit: 5 });
     expect(hits[0]!.chatWords.sort()).toEqual(["bakery", "square"]);
   });
 });

@@ -1,11 +1,11 @@
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isRunning } from "@/lib/engine/llama-server/supervisor";
 import { chat, newConversation, userMessage, type Chunk } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
+import { queryTestDatabase } from "../helpers/database";
 import { tinyRandomModel } from "../helpers/engine";
 import { startServer, type RunningServer } from "../helpers/server";
 
@@ -13,10 +13,6 @@ import { startServer, type RunningServer } from "../helpers/server";
 // or the server gets SIGTERM mid-answer. The random-weight pair writes until
 // its answer budget, here 4000 tokens (seconds even on a fast machine), so
 // both always land mid-answer.
-
-// The raw SQLite file, to see rows the API would hide (better-sqlite3 ships no types).
-type Sqlite = { prepare(sql: string): { get(...args: unknown[]): unknown }; close(): void };
-const Database = createRequire(import.meta.url)("better-sqlite3") as new (file: string, opts: { readonly: boolean }) => Sqlite;
 
 /** Tokens the random model writes when nothing stops it. */
 const BUDGET = 4000;
@@ -82,13 +78,9 @@ for (const engine of ["in-process", "llama-server"] as const) describe(`answers 
     // Past the answer's periodic flush (1.5 s): nothing came back.
     await sleep(2000);
     expect((await client.fetch(`/api/conversations/${id}`)).status).toBe(404);
-    const db = new Database(path.join(dataDir, "app.db"), { readonly: true });
-    try {
-      expect(db.prepare("SELECT count(*) AS n FROM Message WHERE conversationId = ?").get(id)).toEqual({ n: 0 });
-      expect(db.prepare("SELECT count(*) AS n FROM Conversation WHERE id = ?").get(id)).toEqual({ n: 0 });
-    } finally {
-      db.close();
-    }
+    // The database itself, to see rows the API would hide.
+    expect(await queryTestDatabase(dataDir, 'SELECT CAST(count(*) AS INTEGER) AS n FROM "Message" WHERE "conversationId" = ?', [id])).toEqual([{ n: 0 }]);
+    expect(await queryTestDatabase(dataDir, 'SELECT CAST(count(*) AS INTEGER) AS n FROM "Conversation" WHERE "id" = ?', [id])).toEqual([{ n: 0 }]);
   });
 
   it("SIGTERM mid-answer ends the client's stream with an error, exits 0 in time, and saves the answer as stopped", async () => {

@@ -67,12 +67,19 @@ describe("loadEnv", () => {
     [{ PORT: "70000" }, /^Invalid configuration: PORT="70000"/],
     [{ GPU_LAYERS: "most" }, /^Invalid configuration: GPU_LAYERS="most"/],
     [{ THREADS: "0" }, /^Invalid configuration: THREADS="0"/],
-    [{ DATABASE_URL: "postgres://x" }, /^Invalid configuration: DATABASE_URL=.*SQLite URL/],
+    [{ DATABASE_URL: "mysql://x" }, /^Invalid configuration: DATABASE_URL=.*SQLite URL.*PostgreSQL URL/],
+    [{ DATABASE_URL: "/var/app.db" }, /^Invalid configuration: DATABASE_URL=.*SQLite URL/],
     [{ AUTH_SECRET: "short" }, /^Invalid configuration: AUTH_SECRET=.*at least 32/],
   ])("rejects %o with one line naming the variable", (vars, message) => {
     const run = () => loadEnv({ DATA_DIR: tmp(), ...vars });
     expect(run).toThrow(ConfigError);
     expect(run).toThrow(message);
+  });
+
+  it("accepts a PostgreSQL DATABASE_URL as it is", () => {
+    for (const url of ["postgresql://app:secret@db.example:5432/chat", "postgres://app@localhost/chat?host=/run/postgresql"]) {
+      expect(loadEnv({ DATA_DIR: tmp(), DATABASE_URL: url }).DATABASE_URL).toBe(url);
+    }
   });
 
   it("accepts numbers for GPU_LAYERS and treats empty values as unset", () => {

@@ -1,0 +1,54 @@
+// npm run test:integration:pg — the whole integration suite against
+// PostgreSQL: starts a private, throwaway PostgreSQL server (scripts/pg-server.ts),
+// runs `vitest run --project integration` with TEST_DATABASE_URL set to it
+// (every server and database test then gets a fresh database of its own,
+// tests/helpers/database.ts), and stops it. Extra arguments go to vitest:
+//   npm run test:integration:pg -- tests/integration/db-repository.test.ts
+// Without PostgreSQL installed the pass is skipped with a message (exit 0),
+// unless REQUIRE_POSTGRES=1 (CI sets it), which makes that a failure.
+// TEST_DATABASE_URL already set (an admin URL of a server of yours): used as it is.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+function main() {
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  let stop = () => {};
+  if (!adminUrl) {
+    const bin = findPostgresBin();
+    if (!bin) {
+      if (process.env.REQUIRE_POSTGRES === "1") {
+        console.error(`✖ ${POSTGRES_MISSING}, and REQUIRE_POSTGRES=1: the PostgreSQL pass of the integration tests must run.`);
+        process.exit(1);
+      }
+      console.warn(`! ${POSTGRES_MISSING}: the PostgreSQL pass of the integration tests is skipped (REQUIRE_POSTGRES=1 makes this a failure).`);
+      return;
+    }
+    let server: ReturnType<typeof startThrowawayPostgres>;
+    try {
+      server = startThrowawayPostgres({ bin });
+    } catch (err) {
+      console.error(`✖ ${(err as Error).message}`);
+      process.exit(1);
+    }
+    console.log(`• Throwaway ${server.version} for the PostgreSQL pass`);
+    adminUrl = server.adminUrl;
+    stop = server.stop;
+  }
+  const started = Date.now();
+  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", ...process.argv.slice(2)], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, TEST_DATABASE_URL: adminUrl },
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => {
+    stop();
+    console.log(`• PostgreSQL pass: ${code === 0 ? "passed" : "FAILED"} in ${Math.round((Date.now() - started) / 1000)} s`);
+    process.exit(code ?? (signal ? 1 : 0));
+  });
+}
+
+main();
