@@ -7,9 +7,15 @@
 // Without PostgreSQL installed the pass is skipped with a message (exit 0),
 // unless REQUIRE_POSTGRES=1 (CI sets it), which makes that a failure.
 // TEST_DATABASE_URL already set (an admin URL of a server of yours): used as it is.
+// Without arguments, the files that never open a database (they load models
+// and engines only) are left out: the SQLite pass runs them, and a second
+// run would prove nothing about PostgreSQL.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
+
+/** Integration files with no server and no database: models, engines and encoders alone. */
+const DATABASE_FREE = ["catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine"];
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -38,7 +44,9 @@ function main() {
     stop = server.stop;
   }
   const started = Date.now();
-  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", ...process.argv.slice(2)], {
+  const args = process.argv.slice(2);
+  const files = args.length ? args : DATABASE_FREE.flatMap((f) => ["--exclude", `tests/integration/${f}.test.ts`]);
+  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", ...files], {
     cwd: root,
     stdio: "inherit",
     env: { ...process.env, TEST_DATABASE_URL: adminUrl },

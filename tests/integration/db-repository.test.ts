@@ -104,11 +104,11 @@ describe("beginTurnOrThrow", () => {
     const u = await user("racer@example.test");
     const c = await repo.createConversation({ userId: u.id });
     const turn = (i: number) =>
-      beginTurnOrThrow({ conversationId: c.id, userId: u.id, model: "m", turn: { kind: "ask", parts: [{ type: "text", text: `question ${i}` }] } });
+      beginTurnOrThrow({ conversationId: c.id, userId: u.id, model: "m", instanceId: "test", turn: { kind: "ask", parts: [{ type: "text", text: `question ${i}` }] } });
     const results = await Promise.allSettled([1, 2, 3, 4].map(turn));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     for (const r of results.filter((r) => r.status === "rejected")) expect(String((r as PromiseRejectedResult).reason)).toMatch(/still being written/);
     expect(await db.message.count({ where: { conversationId: c.id, status: "streaming" } })).toBe(1);
-    await expect(beginTurnOrThrow({ conversationId: c.id, userId: "someone-else", model: "m", turn: { kind: "regenerate" } })).rejects.toThrow("Conversation not found.");
+    await expect(beginTurnOrThrow({ conversationId: c.id, userId: "someone-else", model: "m", instanceId: "test", turn: { kind: "regenerate" } })).rejects.toThrow("Conversation not found.");
   });
 });

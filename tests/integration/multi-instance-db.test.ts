@@ -5,15 +5,15 @@ import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectDatabase } from "@/lib/db/connect";
+import { databaseUrlFor, migrateTestDatabase } from "../helpers/database";
 
 // What instances share through the database and the upload directory, in
 // one process: rate limits counted by one client are seen by another (two
 // Prisma clients = two instances), instance leases and the orphaned-answer
 // cleanup, and blob removal racing with an upload of the same bytes.
-// Against DATABASE_URL when the run sets TEST_DATABASE_URL, else a fresh SQLite file.
+// On a fresh SQLite file, or a fresh PostgreSQL database under `npm run test:integration:pg`.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-multi-db-"));
 process.env.DATA_DIR = dataDir;
-process.env.DATABASE_URL = process.env.TEST_DATABASE_URL || `file:${path.join(dataDir, "app.db")}`;
 process.env.SIGNUP_LIMIT_PER_IP = "3";
 process.env.INSTANCE_LEASE_MS = "20000";
 
@@ -21,8 +21,8 @@ let db: PrismaClient;
 let other: PrismaClient;
 
 beforeAll(async () => {
-  const migrate = spawnSync("node_modules/.bin/prisma", ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], { env: process.env, encoding: "utf8" });
-  expect(migrate.status, migrate.stderr).toBe(0);
+  process.env.DATABASE_URL = await databaseUrlFor(dataDir);
+  await migrateTestDatabase(process.env.DATABASE_URL);
   db = (await import("@/lib/db/client")).db;
   other = connectDatabase(process.env.DATABASE_URL!);
 });

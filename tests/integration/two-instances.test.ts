@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
 import { chat, newConversation, uploadFixture, userMessage, type Chunk } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
-import { openDatabase, testDatabaseUrl } from "../helpers/db";
+import { connectDatabase } from "@/lib/db/connect";
+import { databaseUrlFor } from "../helpers/database";
 import { tinyRandomModel } from "../helpers/engine";
 import { startServer, type RunningServer } from "../helpers/server";
 
@@ -15,7 +16,7 @@ import { startServer, type RunningServer } from "../helpers/server";
 // auth secret, no proxy in front: what one instance starts the other
 // continues, limits count across both, and when one is killed mid-answer
 // the other closes that answer once the dead one's lease has expired.
-// TEST_DATABASE_URL runs it against another database (PostgreSQL).
+// Under `npm run test:integration:pg` both share a PostgreSQL database.
 // The random-weight pair writes until its answer budget (8000 tokens here),
 // so answers last long enough to be killed, deleted and watched mid-way.
 
@@ -37,7 +38,7 @@ interface Saved {
 describe("two instances on one database and one upload directory", () => {
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-two-shared-"));
   const dataDirs = [fs.mkdtempSync(path.join(os.tmpdir(), "lvc-two-a-")), fs.mkdtempSync(path.join(os.tmpdir(), "lvc-two-b-"))];
-  const databaseUrl = testDatabaseUrl(shared);
+  let databaseUrl: string;
   let a: RunningServer;
   let b: RunningServer;
   let aKilled = false;
@@ -47,6 +48,8 @@ describe("two instances on one database and one upload directory", () => {
   beforeAll(async () => {
     const pair = await tinyRandomModel();
     imageTokens = pair.imageTokens;
+    // One database for both (SQLite: a file in the shared folder; PostgreSQL runs: a database of its own).
+    databaseUrl = await databaseUrlFor(shared);
     const env = {
       DATABASE_URL: databaseUrl,
       UPLOAD_DIR: path.join(shared, "uploads"),
@@ -65,7 +68,7 @@ describe("two instances on one database and one upload directory", () => {
     // One after the other: the first applies the migrations and builds if needed.
     a = await startServer({ dataDir: dataDirs[0]!, env });
     b = await startServer({ dataDir: dataDirs[1]!, env });
-    db = openDatabase(databaseUrl);
+    db = connectDatabase(databaseUrl);
   });
   afterAll(async () => {
     await b?.stop();

@@ -20,7 +20,7 @@
 // RELIABILITY streams=N completed=N refused_503=N lost=0 misrouted=0 kill9_recovered=yes sigterm_clean=yes bad_inputs=N/N
 //
 // RELIABILITY_FLOOD_S shortens the load (default 60), RELIABILITY_VERBOSE=1
-// narrates on stderr, TEST_DATABASE_URL runs it on another database.
+// narrates on stderr, TEST_DATABASE_URL (a PostgreSQL admin URL) runs it on a PostgreSQL database of its own.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +29,8 @@ import sharp from "sharp";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
 import { chat, fixture, newConversation, textOf, userMessage, type Chunk } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
-import { openDatabase } from "../helpers/db";
+import { connectDatabase } from "../../lib/db/connect";
+import { databaseUrlFor } from "../helpers/database";
 import { pngBomb, solid, svgWithScript, truncatedJpeg } from "../helpers/images";
 import { rawRequest } from "../helpers/raw-request";
 import { startServer, type RunningServer } from "../helpers/server";
@@ -69,9 +70,9 @@ const env: Record<string, string> = {
   QUEUE_LIMIT: "4",
   SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
   INSTANCE_LEASE_MS: String(LEASE_MS),
-  ...(process.env.TEST_DATABASE_URL ? { DATABASE_URL: process.env.TEST_DATABASE_URL } : {}),
 };
-const databaseUrl = process.env.TEST_DATABASE_URL || `file:${path.join(dataDir, "app.db")}`;
+// The server's database (tests/helpers/server.ts): SQLite in dataDir, or a PostgreSQL database of its own under TEST_DATABASE_URL (an admin URL).
+const databaseUrl = await databaseUrlFor(dataDir);
 let server: RunningServer | undefined;
 let db: PrismaClient;
 
@@ -374,7 +375,7 @@ async function checkRows(clients: TestClient[]): Promise<void> {
 async function main(): Promise<string> {
   say("starting the server");
   server = await startServer({ dataDir, env });
-  db = openDatabase(databaseUrl);
+  db = connectDatabase(databaseUrl);
   const clients = Array.from({ length: USERS }, () => new TestClient(server!.url));
   for (const c of clients) await c.newAccount();
   const images = await Promise.all(clients.map((c, i) => makeImages(c, i)));
