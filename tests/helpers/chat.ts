@@ -8,6 +8,18 @@ import type { TestClient } from "./client";
 
 export const fixture = (name: string) => fs.readFileSync(path.resolve(import.meta.dirname, "..", "fixtures", name));
 
+/** A message as GET /api/conversations/:id returns it (the fields tests read). */
+export interface SavedMessage {
+  id: string;
+  role: string;
+  status: string;
+  error: string | null;
+  finishReason: string | null;
+  parentId: string | null;
+  parts: { type: string; text?: string }[];
+  promptTokens: number | null;
+}
+
 export interface Chunk {
   type: string;
   delta?: string;

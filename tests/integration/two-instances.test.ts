@@ -5,7 +5,7 @@ import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
-import { chat, newConversation, uploadFixture, userMessage, type Chunk } from "../helpers/chat";
+import { chat, newConversation, uploadFixture, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { connectDatabase } from "@/lib/db/connect";
 import { databaseUrlFor } from "../helpers/database";
@@ -25,15 +25,7 @@ const LEASE_MS = 6000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const deltas = (all: Chunk[]) => all.filter((c) => c.type === "text-delta").length;
 
-interface Saved {
-  id: string;
-  role: string;
-  status: string;
-  error: string | null;
-  finishReason: string | null;
-  parts: { type: string; text?: string }[];
-  promptTokens: number | null;
-}
+type Saved = SavedMessage;
 
 describe("two instances on one database and one upload directory", () => {
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-two-shared-"));

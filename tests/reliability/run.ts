@@ -27,7 +27,7 @@ import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import sharp from "sharp";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
-import { chat, fixture, newConversation, textOf, userMessage, type Chunk } from "../helpers/chat";
+import { chat, fixture, newConversation, textOf, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { connectDatabase } from "../../lib/db/connect";
 import { databaseUrlFor } from "../helpers/database";
@@ -223,15 +223,7 @@ async function badInputs(alice: TestClient, bob: TestClient, bobsConversation: s
 
 const health = async () => (await (await fetch(`${server!.url}/api/health`)).json()) as { model: { slotsBusy: number; queueLength: number } };
 
-interface Saved {
-  id: string;
-  role: string;
-  status: string;
-  error: string | null;
-  finishReason: string | null;
-  parentId: string | null;
-  parts: { type: string; text?: string }[];
-}
+type Saved = SavedMessage;
 const conversation = async (client: TestClient, id: string) => {
   const res = await client.fetch(`/api/conversations/${id}`);
   return res.status === 200 ? ((await res.json()) as { conversation: { messages: Saved[] } }).conversation.messages : null;
