@@ -1,6 +1,6 @@
 import "server-only";
 import { Prisma, type PrismaClient } from "@prisma/client";
-import { Prisma as PostgresPrisma } from ".prisma/client-pg";
+import { Prisma as PostgresPrisma, PrismaClient as PostgresPrismaClient } from ".prisma/client-pg";
 import { env } from "@/lib/env";
 import { connectDatabase } from "./connect";
 import { databaseProvider, type DatabaseProvider } from "./url";
@@ -14,7 +14,7 @@ export const dialect: DatabaseProvider = databaseProvider(env.DATABASE_URL);
  */
 const globalForDb = globalThis as { __prisma?: PrismaClient };
 
-export const db: PrismaClient = (globalForDb.__prisma ??= connectDatabase(env.DATABASE_URL));
+export const db: PrismaClient = (globalForDb.__prisma ??= connectDatabase(env.DATABASE_URL, PostgresPrismaClient));
 
 /**
  * "Set this Json column to SQL NULL". Each generated client checks for its
