@@ -60,8 +60,11 @@ export default defineConfig({
         DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000",
         MODEL_PATH: ".cache/models/random-tiny-llava-s1.gguf",
         MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-s1.gguf",
-        CONTEXT_SIZE: "16384",
-        MAX_ANSWER_TOKENS: "8000",
+        // Two slots of 32k: an answer of up to 30 000 tokens lasts tens of seconds even on an idle
+        // machine (the random pair writes ~800 tokens/s on llama-server), so Stop lands mid-answer.
+        CONTEXT_SIZE: "65536",
+        PARALLEL_SLOTS: "2",
+        MAX_ANSWER_TOKENS: "30000",
         // Every account may load another model here (the picker test switches it).
         ADMIN_EMAILS: "*",
       },
