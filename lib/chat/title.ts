@@ -16,8 +16,7 @@ export function titleFrom(question: MessagePart[], answer: string): string {
 /**
  * A title the model wrote, cleaned: its first non-empty line without a
  * "Title:" label, markdown marks, surrounding quotes or trailing
- * punctuation, at most 60 characters. Empty when nothing usable is left,
- * or when the line is a reply in the first person rather than a title.
+ * punctuation, at most 60 characters. Empty when nothing usable is left.
  */
 export function cleanGeneratedTitle(raw: string): string {
   const line = raw.split("\n").find((l) => l.trim()) ?? "";
@@ -27,9 +26,7 @@ export function cleanGeneratedTitle(raw: string): string {
     .replace(/[*_`]/g, "")
     .replace(/^[\s"'“”‘’«»]+/, "")
     .replace(/[\s"'“”‘’«».,;:!?…-]+$/, "");
-  // A reply is not a title: a model that declines ("I only know simple shapes and colours", "Sorry, …") leaves the first-question title.
-  if (!cleaned || /^(i|i'm|i am|sorry|as an ai)\b/i.test(cleaned)) return "";
-  return shorten(cleaned);
+  return cleaned ? shorten(cleaned) : "";
 }
 
 /** One line, spaces collapsed; a longer one is cut at a word and ends in "…", MAX_TITLE_CHARS in all. */

@@ -98,7 +98,7 @@ test("export a chat with an image as JSON and Markdown, import it on the setting
   const zip = await zipDownload;
   expect(zip.suggestedFilename()).toBe(`${stem}.zip`);
   const files = unzipSync(new Uint8Array(fs.readFileSync(await zip.path())));
-  expect(Object.keys(files).sort()).toEqual([`images/${archive.images[0].sha256}.png`, `${stem}.md`]);
+  expect(Object.keys(files).sort()).toEqual([`images/${archive.images[0].sha256}.png`, `${stem}.md`].sort());
   expect(strFromU8(files[`${stem}.md`]!)).toContain(answer);
 
   // Settings → Your data.
