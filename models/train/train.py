@@ -274,8 +274,10 @@ class Batches:
 
     def configure(self, **spec):
         self.spec = spec
+        # Batches built for the previous stage are dropped (a pool's jobs are waited for first).
         for job in self.queue:
-            job.get() if hasattr(job, "get") else None
+            if self.pool:
+                job.get()
         self.queue.clear()
 
     def _submit(self):
@@ -387,7 +389,7 @@ def stage1(model, pool, seconds, rng, device, B):
 def train_lm(model, pixels, batches, seconds, lr, params, name, device, **spec):
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     batches.configure(**spec)
-    t0, step, seen, avg = time.time(), 0, 0, None
+    t0, step, seen = time.time(), 0, 0
     while (frac := (time.time() - t0) / max(seconds, 1e-3)) < 1:
         schedule(opt, lr, frac)
         ids, slots, loss_mask, images = (torch.from_numpy(x).to(device, non_blocking=True) for x in batches.next())
@@ -400,7 +402,6 @@ def train_lm(model, pixels, batches, seconds, lr, params, name, device, **spec):
         opt.step()
         seen += ids.shape[0]
         if step % 200 == 0:
-            avg = loss.item() if avg is None else 0.5 * avg + 0.5 * loss.item()
             log(f"{name} step {step} ({frac:.0%}) loss {loss.item():.4f}")
         step += 1
     log(f"{name}: {step} steps, {seen} conversations")
