@@ -108,7 +108,7 @@ function mulberry32(seed: number) {
  * rounding), and its rows for control and byte tokens are zero so the
  * model writes printable ASCII that round-trips through re-tokenisation.
  */
-function randomWeights(seed: number, vocab: { types: number[] }) {
+export function randomWeights(seed: number, vocab: { types: number[] }) {
   return (name: string, shape: number[]): Float32Array => {
     const count = shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(count);

@@ -25,7 +25,12 @@ export const EOS = 2;
 /** Printable ASCII without the space (which is SPACE_MARK). */
 export const PRINTABLE_ASCII = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
 
-export function buildSpmVocab({ extraPieces = [] }: { extraPieces?: readonly string[] } = {}): SpmVocab {
+/**
+ * @param extraPieces normal pieces appended after the printable ones.
+ * @param specials control tokens appended last (chat and image markers such
+ *   as "<start_of_turn>"); their ids follow every other token.
+ */
+export function buildSpmVocab({ extraPieces = [], specials = [] }: { extraPieces?: readonly string[]; specials?: readonly string[] } = {}): SpmVocab {
   const tokens = ["<unk>", "<s>", "</s>"];
   const types = [2, 3, 3];
   for (let b = 0; b < 256; b++) {
@@ -38,6 +43,12 @@ export function buildSpmVocab({ extraPieces = [] }: { extraPieces?: readonly str
     seen.add(piece);
     tokens.push(piece);
     types.push(1);
+  }
+  for (const piece of specials) {
+    if (seen.has(piece)) throw new Error(`special token ${piece} is already in the vocabulary`);
+    seen.add(piece);
+    tokens.push(piece);
+    types.push(3);
   }
   // Longer pieces score higher so the SPM merge loop prefers them.
   const scores = tokens.map((t, i) => (types[i] === 1 ? -1000 + [...t].length : 0));
