@@ -104,6 +104,29 @@ export const envSchema = z.object({
   CONTEXT_SIZE: intFrom(256, 1 << 20).default(4096),
   /** CPU threads for inference. Default: in-process cores − 1 (1–4); llama-server the physical cores (at most 8). */
   THREADS: intFrom(1, 1024).optional(),
+  /**
+   * The most context tokens one image may cost; larger images are downscaled
+   * to fit before they reach the model (families whose cost grows with the
+   * image: Qwen2.5-VL, LLaVA-1.6, SmolVLM, MiniCPM-V, Pixtral). A number for
+   * every model, or per model: `qwen2.5-vl-7b=2048,gemma-3-4b=256,*=1024`
+   * (catalog ids; `*` the rest). 0: no cap. Default: a quarter of CONTEXT_SIZE.
+   */
+  MAX_IMAGE_TOKENS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const out: Record<string, number> = {};
+      if (!v?.trim()) return out;
+      for (const part of v.split(",").map((p) => p.trim()).filter(Boolean)) {
+        const m = /^(?:(.+?)\s*=\s*)?(\d+)$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: "custom", message: `"${part}" is not a token count or id=count` });
+          return z.NEVER;
+        }
+        out[m[1] ?? "*"] = Number(m[2]);
+      }
+      return out;
+    }),
   /** Longest answer in tokens (also capped at half the context). Default 1024. */
   MAX_ANSWER_TOKENS: intFrom(16, 1 << 20).default(1024),
   /** Conversations served at once by one model. Default 4. */

@@ -6,7 +6,7 @@ export interface ModelHealth {
   status: "not loaded" | "loading" | "ready" | "error";
   progress?: number;
   error?: string;
-  model?: { id?: string; name: string; vision: boolean } | string;
+  model?: { id?: string; name: string; vision: boolean; family?: string | null } | string;
   backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number };
   engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
   servers?: { up: number; total: number };
@@ -55,6 +55,7 @@ interface CatalogEntry {
   id: string;
   name: string;
   vision: boolean;
+  family: string | null;
 }
 
 /**
@@ -94,7 +95,7 @@ export function ModelPicker({ health, disabled }: { health: ModelHealth | null; 
         {!selected && <option value="">Choose a model…</option>}
         {catalog.models.map((m) => (
           <option key={m.id} value={m.id}>
-            {m.name} · {m.vision ? "sees images" : "text only"}
+            {m.name} · {m.vision ? (m.family ? `${m.family}, sees images` : "sees images") : "text only"}
           </option>
         ))}
       </select>
@@ -119,6 +120,13 @@ export function ModelStatus({ health }: { health: ModelHealth | null }) {
       <span className="model-status" title={`${health.engine?.reason ?? ""}\n${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}`}>
         <strong>{health.model.name}</strong>{" "}
         <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>{" "}
+        {health.model.family && (
+          <>
+            <span className="badge" data-testid="family-badge" title="Model family (from the vision projector)">
+              {health.model.family}
+            </span>{" "}
+          </>
+        )}
         <span className="badge" data-testid="engine-badge">
           {engineLabel(health)}
         </span>

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { EngineError } from "./errors";
+import { familyOfProjector, type ClipMeta, type FamilyId } from "./families";
 
 /**
  * The model catalog: scans a folder (and explicit paths) for GGUF files,
@@ -21,7 +22,16 @@ export interface CatalogModel {
   embeddingLength: number | null;
   hasChatTemplate: boolean;
   sizeBytes: number;
-  vision: { mmprojPath: string; projectorType: string; imageSize: number | null; patchSize: number | null } | null;
+  vision: {
+    mmprojPath: string;
+    projectorType: string;
+    imageSize: number | null;
+    patchSize: number | null;
+    /** The model family (its image-token rule and badge), or null for a projector of no family we know. */
+    family: { id: FamilyId; label: string } | null;
+    /** The mmproj's `clip.*` metadata, flattened to dotted keys: what the family's image-token rule reads. */
+    clip: ClipMeta;
+  } | null;
 }
 
 export interface CatalogProblem {
@@ -188,7 +198,23 @@ export function mmprojStem(file: string): string {
 
 const llmStem = (file: string) => path.basename(file).replace(/\.gguf$/i, "").toLowerCase();
 
-function projectorOf(raw: RawGguf): { type: string; dim: number | null } {
+/** `{clip: {vision: {image_size: 336}}}` → `{"clip.vision.image_size": 336}` (arrays stay whole). */
+export function flattenMeta(value: unknown, prefix: string, out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flattenMeta(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = value;
+  }
+  return out;
+}
+
+interface Projector {
+  type: string;
+  dim: number | null;
+  clip: ClipMeta;
+}
+
+function projectorOf(raw: RawGguf): Projector {
   if (get(raw.meta, "clip.has_vision_encoder") === false) {
     throw new EngineError("unsupported_projector", `${path.basename(raw.path)} has no vision encoder (audio-only projectors are not supported).`);
   }
@@ -199,11 +225,36 @@ function projectorOf(raw: RawGguf): { type: string; dim: number | null } {
       `${path.basename(raw.path)} uses projector type "${type}", which this build cannot run. Supported: ${[...SUPPORTED_PROJECTORS].join(", ")}.`,
     );
   }
-  return { type, dim: num(get(raw.meta, "clip.vision.projection_dim")) };
+  return { type, dim: num(get(raw.meta, "clip.vision.projection_dim")), clip: flattenMeta(get(raw.meta, "clip"), "clip") };
 }
 
-function describe(raw: RawGguf, mmproj: RawGguf | null, projectorType: string | null): CatalogModel {
+/**
+ * Why this projector cannot drive this language model, or null when it can:
+ * a projector of a known family pairs only with that family's
+ * architectures (a Qwen2.5-VL projector feeds M-RoPE positions that a
+ * Gemma 3 model cannot take), and its output width must equal the model's.
+ */
+function pairProblem(llm: RawGguf, proj: Projector, mmprojName: string): { code: "width_mismatch" | "family_mismatch"; message: string } | null {
+  const family = familyOfProjector(proj.type, proj.clip);
+  if (family && !family.architectures.includes(llm.architecture)) {
+    return {
+      code: "family_mismatch",
+      message: `${mmprojName} is a ${family.label} projector, but ${path.basename(llm.path)} is a "${llm.architecture}" language model (${family.label} needs ${family.architectures.join(" or ")}): they do not belong together.`,
+    };
+  }
+  const width = num(get(llm.meta, `${llm.architecture}.embedding_length`));
+  if (proj.dim !== null && width !== null && proj.dim !== width) {
+    return {
+      code: "width_mismatch",
+      message: `${mmprojName} projects to ${proj.dim} dimensions but ${path.basename(llm.path)} expects ${width}: they do not belong together.`,
+    };
+  }
+  return null;
+}
+
+function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null): CatalogModel {
   const arch = raw.architecture;
+  const family = proj ? familyOfProjector(proj.type, proj.clip) : undefined;
   return {
     id: path.basename(raw.path).replace(/\.gguf$/i, ""),
     name: raw.name,
@@ -215,14 +266,17 @@ function describe(raw: RawGguf, mmproj: RawGguf | null, projectorType: string | 
     embeddingLength: num(get(raw.meta, `${arch}.embedding_length`)),
     hasChatTemplate: typeof get(raw.meta, "tokenizer.chat_template") === "string",
     sizeBytes: raw.sizeBytes,
-    vision: mmproj
-      ? {
-          mmprojPath: mmproj.path,
-          projectorType: projectorType!,
-          imageSize: num(get(mmproj.meta, "clip.vision.image_size")),
-          patchSize: num(get(mmproj.meta, "clip.vision.patch_size")),
-        }
-      : null,
+    vision:
+      mmproj && proj
+        ? {
+            mmprojPath: mmproj.path,
+            projectorType: proj.type,
+            imageSize: num(get(mmproj.meta, "clip.vision.image_size")),
+            patchSize: num(get(mmproj.meta, "clip.vision.patch_size")),
+            family: family ? { id: family.id, label: family.label } : null,
+            clip: proj.clip,
+          }
+        : null,
   };
 }
 
@@ -240,14 +294,9 @@ async function explicitPair(modelPath: string, mmprojPath?: string): Promise<Cat
     throw new EngineError("unsupported_projector", `MMPROJ_PATH ${path.basename(mmprojPath)} is a "${mm.architecture}" model, not a vision projector.`);
   }
   const proj = projectorOf(mm);
-  const width = num(get(llm.meta, `${llm.architecture}.embedding_length`));
-  if (proj.dim !== null && width !== null && proj.dim !== width) {
-    throw new EngineError(
-      "width_mismatch",
-      `${path.basename(mmprojPath)} projects to ${proj.dim} dimensions but ${path.basename(modelPath)} expects ${width}: they do not belong together.`,
-    );
-  }
-  return describe(llm, mm, proj.type);
+  const problem = pairProblem(llm, proj, path.basename(mmprojPath));
+  if (problem) throw new EngineError(problem.code, problem.message);
+  return describe(llm, mm, proj);
 }
 
 /**
@@ -261,7 +310,7 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
   if (modelPath) models.push(await explicitPair(modelPath, mmprojPath));
 
   const llms: RawGguf[] = [];
-  const projectors: { raw: RawGguf; type: string; dim: number | null }[] = [];
+  const projectors: ({ raw: RawGguf } & Projector)[] = [];
   for (const file of listGguf(dir)) {
     if (file === modelPath || file === mmprojPath) continue;
     try {
@@ -274,21 +323,17 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
     }
   }
 
-  const paired = new Map<RawGguf, { raw: RawGguf; type: string }>();
+  const paired = new Map<RawGguf, { raw: RawGguf } & Projector>();
   for (const proj of projectors) {
     const stem = mmprojStem(proj.raw.path);
     const sameDir = llms.filter((l) => path.dirname(l.path) === path.dirname(proj.raw.path));
     const byName = sameDir.find((l) => llmStem(l.path) === stem) ?? sameDir.find((l) => llmStem(l.path).startsWith(stem) || stem.startsWith(llmStem(l.path)));
-    const width = (l: RawGguf) => num(get(l.meta, `${l.architecture}.embedding_length`));
-    if (byName && proj.dim !== null && width(byName) !== proj.dim) {
-      problems.push({
-        path: proj.raw.path,
-        code: "width_mismatch",
-        message: `${path.basename(proj.raw.path)} projects to ${proj.dim} dimensions but ${path.basename(byName.path)} expects ${width(byName)}: they do not belong together.`,
-      });
+    const problem = byName && pairProblem(byName, proj, path.basename(proj.raw.path));
+    if (problem) {
+      problems.push({ path: proj.raw.path, ...problem });
       continue;
     }
-    const fits = sameDir.filter((l) => !paired.has(l) && (proj.dim === null || width(l) === proj.dim));
+    const fits = sameDir.filter((l) => !paired.has(l) && !pairProblem(l, proj, ""));
     const match = byName ?? (fits.length === 1 ? fits[0] : undefined);
     if (!match || paired.has(match)) {
       problems.push({
@@ -302,7 +347,7 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
   }
   for (const llm of llms) {
     const proj = paired.get(llm);
-    models.push(describe(llm, proj?.raw ?? null, proj?.type ?? null));
+    models.push(describe(llm, proj?.raw ?? null, proj ?? null));
   }
   return { models, problems };
 }

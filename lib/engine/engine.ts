@@ -8,6 +8,8 @@ import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
 import { RemoteBackend } from "./backends/remote";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
+import { familyById, type FamilyRule } from "./families";
+import { fitSize, imageSize, resizedCopy } from "./fit-image";
 import { FALLBACK_CHAT_TEMPLATE, renderPrompt } from "./prompt";
 import { removeSavedStates } from "./sessions";
 import { SlotPool } from "./slot-pool";
@@ -37,6 +39,12 @@ export interface EngineOptions {
   queueLimit: number;
   /** Folder for saved conversation states (llama-node). */
   cacheDir: string;
+  /**
+   * The most tokens one image may cost; larger images are downscaled to
+   * fit before they are sent (families whose cost grows with the image).
+   * Default: a quarter of `contextSize`. 0: no cap.
+   */
+  maxImageTokens?: number;
   onProgress?: (fraction: number) => void;
 }
 
@@ -44,7 +52,7 @@ export interface EngineStatus {
   engine: { kind: EngineKind; reason: string };
   /** Model servers and their state (llama-server, remote fleets); absent in-process. */
   servers?: ServerState[];
-  model: { id: string; name: string; path: string; vision: boolean; parameters: number; fileType: string };
+  model: { id: string; name: string; path: string; vision: boolean; parameters: number; fileType: string; family: string | null };
   backend: LoadedModelInfo;
   slotsBusy: number;
   slotsFree: number;
@@ -68,6 +76,8 @@ export class Engine {
     private readonly reason: string,
     /** Where saved conversation states live (see `forgetSession`). */
     private readonly cacheDir: string,
+    /** The family's image-token rule, when the model has one and it agreed with llama.cpp at load. */
+    private readonly rule: FamilyRule | undefined,
   ) {}
 
   static async load(opts: EngineOptions): Promise<Engine> {
@@ -77,7 +87,7 @@ export class Engine {
     if (kind === "remote") {
       if (!opts.remote?.urls.length) throw new EngineError("load_failed", "The remote engine needs at least one server URL (ENGINE_URL).");
       const backend = await RemoteBackend.load({ ...opts.remote, contextSize: opts.contextSize, slots: opts.slots, reason });
-      return new Engine(remoteModel(backend.model, opts.remote.urls), backend, pool, "</s>", kind, reason, opts.cacheDir);
+      return new Engine(remoteModel(backend.model, opts.remote.urls), backend, pool, "</s>", kind, reason, opts.cacheDir, undefined);
     }
     const model = opts.model;
     if (!model) throw new EngineError("no_model", "No model to load.");
@@ -119,7 +129,41 @@ export class Engine {
             })
           : await NodeLlamaCppBackend.load(common);
     }
-    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir);
+    const rule = checkedRule(model, backend);
+    backend.info.imageCost = backend.info.vision ? (rule ? "family" : "fixed") : undefined;
+    backend.info.maxImageTokens = backend.info.vision ? (opts.maxImageTokens ?? Math.floor(opts.contextSize / 4)) : undefined;
+    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule);
+  }
+
+  /**
+   * What one image costs on this model, for its actual size, and the size it
+   * is sent at: images costing more than `maxImageTokens` are downscaled to
+   * fit (only families whose cost grows with the image).
+   */
+  async imageCost(file: string): Promise<{ tokens: number; file: string; width?: number; height?: number; downscaledFrom?: { width: number; height: number } }> {
+    const rule = this.rule;
+    if (!rule) return { tokens: this.info.imageTokens, file };
+    const clip = this.model.vision!.clip;
+    const cost = (w: number, h: number) => rule.imageTokens(clip, w, h);
+    const { width, height } = await imageSize(file);
+    const tokens = cost(width, height);
+    const cap = this.info.maxImageTokens ?? 0;
+    const fit = cap > 0 && tokens > cap ? fitSize(width, height, cap, cost) : null;
+    if (!fit) return { tokens, file, width, height };
+    const copy = await resizedCopy(file, path.join(this.cacheDir, "fitted"), fit.width, fit.height);
+    return { tokens: fit.tokens, file: copy, width: fit.width, height: fit.height, downscaledFrom: { width, height } };
+  }
+
+  /** The images as they are sent (downscaled where they cost too much) and what each costs. */
+  private async prepareImages(images: string[]): Promise<{ files: string[]; costs: number[] }> {
+    const costs = await Promise.all(images.map((f) => this.imageCost(f)));
+    return { files: costs.map((c) => c.file), costs: costs.map((c) => c.tokens) };
+  }
+
+  /** What llama.cpp itself reports one image (unscaled) costs: the ground truth for tests and benchmarks. */
+  async reportedImageTokens(file: string): Promise<number> {
+    if (!this.backend.reportedImageTokens) throw new EngineError("no_vision", "This engine cannot report image costs.");
+    return this.backend.reportedImageTokens(file);
   }
 
   get info(): LoadedModelInfo {
@@ -136,7 +180,15 @@ export class Engine {
     return {
       engine: { kind: this.kind, reason: this.reason },
       servers: this.backend.servers?.(),
-      model: { id: m.id, name: m.name, path: m.path, vision: this.info.vision, parameters: m.parameters, fileType: m.fileType },
+      model: {
+        id: m.id,
+        name: m.name,
+        path: m.path,
+        vision: this.info.vision,
+        parameters: m.parameters,
+        fileType: m.fileType,
+        family: m.vision?.family?.label ?? (m.vision ? m.vision.projectorType : null),
+      },
       backend: this.info,
       slotsBusy: this.pool.busy,
       slotsFree: this.pool.capacity - this.pool.busy,
@@ -165,7 +217,8 @@ export class Engine {
   async countTokens(messages: EngineMessage[]): Promise<number> {
     const { prompt, images } = this.render(messages);
     if (images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
-    return this.backend.countTokens(prompt, images);
+    const { files, costs } = await this.prepareImages(images);
+    return this.backend.countTokens(prompt, files, costs);
   }
 
   /**
@@ -179,6 +232,7 @@ export class Engine {
     if (images.length && !this.info.vision) {
       throw new EngineError("no_vision", `${this.model.name} cannot see images. Load a model with an mmproj to ask about images.`);
     }
+    const { files } = await this.prepareImages(images);
     const queuedAt = performance.now();
     const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });
     if (!release) {
@@ -202,7 +256,7 @@ export class Engine {
     try {
       for await (const event of this.backend.generate({
         prompt,
-        images,
+        images: files,
         messages: req.messages,
         sessionKey: req.sessionKey,
         maxTokens: req.maxTokens ?? 512,
@@ -281,9 +335,36 @@ function remoteModel(m: { id: string; vision: boolean }, urls: string[]): Catalo
     embeddingLength: null,
     hasChatTemplate: true,
     sizeBytes: 0,
-    vision: m.vision ? { mmprojPath: "", projectorType: "remote", imageSize: null, patchSize: null } : null,
+    vision: m.vision ? { mmprojPath: "", projectorType: "remote", imageSize: null, patchSize: null, family: null, clip: {} } : null,
   };
 }
+
+/**
+ * The model family's image-token rule, if it agrees with llama.cpp on the
+ * probe image measured at load; otherwise every image is budgeted at the
+ * probe's cost (and a family whose cost grows with the image can then be
+ * under-counted: the load says so in the log).
+ */
+function checkedRule(model: CatalogModel, backend: Backend): FamilyRule | undefined {
+  const family = model.vision?.family;
+  if (!family || !backend.info.vision) return undefined;
+  const rule = familyById(family.id);
+  let expected: number;
+  try {
+    expected = rule.imageTokens(model.vision!.clip, PROBE_SIZE, PROBE_SIZE);
+  } catch (err) {
+    console.warn(`[engine] ${family.label} image-token rule failed (${(err as Error).message}); counting every image as the probe's ${backend.info.imageTokens} tokens.`);
+    return undefined;
+  }
+  if (expected !== backend.info.imageTokens) {
+    console.warn(`[engine] ${family.label} image-token rule says ${expected} tokens for the probe image, llama.cpp says ${backend.info.imageTokens}; counting every image as ${backend.info.imageTokens} tokens.`);
+    return undefined;
+  }
+  return rule;
+}
+
+/** Side of the probe image every backend encodes at load (probe-image.ts). */
+const PROBE_SIZE = 8;
 
 /** Saved llama-server conversation states, one folder per model file. */
 const llamaServerStateRoot = (cacheDir: string) => path.join(cacheDir, "llama-server");

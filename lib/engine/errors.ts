@@ -3,6 +3,7 @@ export type EngineErrorCode =
   | "no_model"
   | "orphan_mmproj"
   | "width_mismatch"
+  | "family_mismatch"
   | "not_gguf"
   | "truncated"
   | "unsupported_projector"

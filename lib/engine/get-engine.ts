@@ -51,6 +51,7 @@ async function load(): Promise<Engine> {
     slots: env.PARALLEL_SLOTS,
     queueLimit: env.QUEUE_LIMIT,
     cacheDir: path.join(env.DATA_DIR, "cache"),
+    maxImageTokens: model ? (env.MAX_IMAGE_TOKENS[model.id] ?? env.MAX_IMAGE_TOKENS["*"]) : undefined,
     onProgress: (p) => {
       const cur = state();
       if (cur.phase === "loading") cur.progress = p;
@@ -100,10 +101,17 @@ export function holdEngine(): () => void {
 }
 
 /** The models this server can load (remote fleets: none; they choose their own). */
-export async function listModels(): Promise<{ id: string; name: string; vision: boolean; architecture: string; sizeBytes: number }[]> {
+export async function listModels(): Promise<{ id: string; name: string; vision: boolean; family: string | null; architecture: string; sizeBytes: number }[]> {
   if (chooseEngine(env).kind === "remote") return [];
   const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
-  return catalog.models.map((m) => ({ id: m.id, name: m.name, vision: m.vision !== null, architecture: m.architecture, sizeBytes: m.sizeBytes }));
+  return catalog.models.map((m) => ({
+    id: m.id,
+    name: m.name,
+    vision: m.vision !== null,
+    family: m.vision?.family?.label ?? m.vision?.projectorType ?? null,
+    architecture: m.architecture,
+    sizeBytes: m.sizeBytes,
+  }));
 }
 
 /**

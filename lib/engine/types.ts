@@ -97,8 +97,17 @@ export interface LoadedModelInfo {
   threads: number;
   slots: number;
   vision: boolean;
-  /** Image tokens per image for this projector (0 without vision). */
+  /** Image tokens of the small probe image encoded at load (0 without vision); see `imageCost`. */
   imageTokens: number;
+  /**
+   * How the engine counts an image: "family" (the family's rule for the
+   * image's size, checked against llama.cpp at load), or "fixed" (the
+   * probe's cost for every image: a projector of no known family, or a rule
+   * that disagreed with llama.cpp at load).
+   */
+  imageCost?: "family" | "fixed";
+  /** Images costing more tokens than this are downscaled before they are sent (0: no cap; the family's cost is then only limited by the context). */
+  maxImageTokens?: number;
   chatTemplate: string;
 }
 
@@ -110,8 +119,18 @@ export interface Backend {
   /** The servers this backend talks to (llama-server, remote fleets), with their state. */
   servers?(): ServerState[];
   generate(req: BackendRequest): AsyncGenerator<GenerateEvent>;
-  /** Tokens the prompt costs, images included. */
-  countTokens(prompt: string, images: string[]): Promise<number>;
+  /**
+   * Tokens the prompt costs, images included. `imageCosts` (one per image,
+   * from the family's rule) is used by backends that cannot count an image
+   * without encoding it (llama-server); in-process counts with the files.
+   */
+  countTokens(prompt: string, images: string[], imageCosts?: number[]): Promise<number>;
+  /**
+   * What llama.cpp itself says the image marker becomes for this file
+   * (embeddings plus the text tokens libmtmd adds): the ground truth the
+   * family rules are checked against. Absent on remote servers.
+   */
+  reportedImageTokens?(file: string): Promise<number>;
   /** Drops cached state for a session (e.g. the conversation was deleted). */
   forgetSession(sessionKey: string): Promise<void>;
   dispose(): Promise<void>;

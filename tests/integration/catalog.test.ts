@@ -41,7 +41,7 @@ describe("scanCatalog", () => {
       contextLength: 4096,
       embeddingLength: 64,
       hasChatTemplate: true,
-      vision: { mmprojPath: path.join(dir, "mmproj-tiny.gguf"), projectorType: "mlp", imageSize: 32, patchSize: 8 },
+      vision: expect.objectContaining({ mmprojPath: path.join(dir, "mmproj-tiny.gguf"), projectorType: "mlp", imageSize: 32, patchSize: 8, family: { id: "llava-1.5", label: "LLaVA-1.5" } }),
     });
     expect(models[0]!.parameters).toBeGreaterThan(100_000);
   });

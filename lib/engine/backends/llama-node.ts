@@ -141,7 +141,7 @@ export class LlamaNodeBackend implements Backend {
         fs.mkdirSync(opts.sessionDir, { recursive: true });
         const probe = path.join(opts.sessionDir, "..", "probe.png");
         writeProbeImage(probe);
-        imageTokens = await measureImageTokens(ctx, probe);
+        imageTokens = await markerTokens(ctx, probe, opts.bosText);
         // Encode the probe once, so no user pays the vision path's first-use
         // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
         await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
@@ -169,6 +169,10 @@ export class LlamaNodeBackend implements Backend {
       const tail = recentLog.slice(-5).join(" ").trim();
       throw new EngineError("load_failed", `${path.basename(opts.modelPath)} did not load: ${(err as Error).message}${tail ? ` (${tail})` : ""}`);
     }
+  }
+
+  reportedImageTokens(file: string): Promise<number> {
+    return markerTokens(this.ctx, file, this.bosText);
   }
 
   async countTokens(prompt: string, images: string[]): Promise<number> {
@@ -292,12 +296,15 @@ export class LlamaNodeBackend implements Backend {
 }
 
 
-async function measureImageTokens(ctx: LlamaContext, probe: string): Promise<number> {
-  const withImage = await ctx.tokenize("a<__media__>b", { media_paths: [probe] });
-  const chunkPos = withImage.chunk_pos;
-  // chunk_pos lists the start of every chunk; the image chunk's length is the
-  // gap to the next chunk.
-  const i = chunkPos.findIndex((p) => withImage.chunk_pos_media.includes(p));
-  if (i < 0 || i + 1 >= chunkPos.length) throw new EngineError("load_failed", "Could not measure the image token cost.");
-  return chunkPos[i + 1]! - chunkPos[i]!;
+/**
+ * Tokens the image marker becomes for this file (embeddings plus any text
+ * tokens libmtmd adds around them): the same prompt with and without the
+ * image, tokenised as `countTokens` does (mtmd adds BOS itself with media).
+ */
+async function markerTokens(ctx: LlamaContext, file: string, bosText: string | undefined): Promise<number> {
+  const withImage = await ctx.tokenize(`a${IMAGE_MARKER}b`, { media_paths: [file] });
+  const without = await ctx.tokenize(`${bosText ?? ""}ab`);
+  const n = withImage.tokens.length - without.tokens.length;
+  if (n <= 0) throw new EngineError("load_failed", "Could not measure the image token cost.");
+  return n;
 }

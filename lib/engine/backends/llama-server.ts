@@ -117,7 +117,7 @@ export class LlamaServerBackend implements Backend {
       const backend = new LlamaServerBackend(info, server, new SessionStore(opts.stateDir, opts.sessionBudgetBytes, true));
       // Encoding one image at load measures the image cost and pays the
       // vision path's first-use cost (GPU pipeline compilation) before a user does.
-      if (vision) info.imageTokens = await backend.measureImageTokens(path.join(opts.stateDir, "..", "probe.png"));
+      if (vision) info.imageTokens = await backend.reportedImageTokens(writeProbeImage(path.join(opts.stateDir, "..", "probe.png")));
       return backend;
     } catch (err) {
       await server.stop();
@@ -147,11 +147,10 @@ export class LlamaServerBackend implements Backend {
     return ((await res.json()) as { tokens: unknown[] }).tokens.length;
   }
 
-  private async measureImageTokens(probe: string): Promise<number> {
-    writeProbeImage(probe);
-    // n_predict 0 evaluates the prompt (encoding the image) and generates nothing.
+  /** Encodes the image once (n_predict 0: the prompt is evaluated, nothing generated) and counts. */
+  async reportedImageTokens(file: string): Promise<number> {
     const res = await this.post("/completion", {
-      prompt: { prompt_string: `a${IMAGE_MARKER}b`, multimodal_data: [fs.readFileSync(probe).toString("base64")] },
+      prompt: { prompt_string: `a${IMAGE_MARKER}b`, multimodal_data: [fs.readFileSync(file).toString("base64")] },
       n_predict: 0,
       cache_prompt: false,
       id_slot: 0,
@@ -164,11 +163,12 @@ export class LlamaServerBackend implements Backend {
     return total - text;
   }
 
-  async countTokens(prompt: string, images: string[]): Promise<number> {
+  async countTokens(prompt: string, images: string[], imageCosts?: number[]): Promise<number> {
     // mtmd tokenises the text between images separately; only the first piece gets BOS.
     const pieces = prompt.split(IMAGE_MARKER);
     const counts = await Promise.all(pieces.map((p, i) => (p || i === 0 ? this.tokenize(p, i === 0) : 0)));
-    return counts.reduce((a, b) => a + b, 0) + images.length * this.info.imageTokens;
+    const imageTokens = images.reduce((sum, _, i) => sum + (imageCosts?.[i] ?? this.info.imageTokens), 0);
+    return counts.reduce((a, b) => a + b, 0) + imageTokens;
   }
 
   /** A free slot: the one holding this conversation, else an empty one, else the least recently used. */
