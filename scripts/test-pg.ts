@@ -15,7 +15,7 @@ import path from "node:path";
 import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
 
 /** Integration files with no server and no database: models, engines and encoders alone. */
-const DATABASE_FREE = ["catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine"];
+const DATABASE_FREE = ["catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine", "model-families"];
 
 const root = path.resolve(import.meta.dirname, "..");
 

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildModelInput } from "@/lib/chat/build-model-input";
+import type { CatalogModel } from "@/lib/engine/catalog";
+import type { Engine } from "@/lib/engine/engine";
+import { familyById } from "@/lib/engine/families";
+import type { EngineMessage } from "@/lib/engine/types";
+import { drain, loadEngine, type TestBackend } from "../helpers/engine";
+import { FAMILY_IMAGE_SIZES, REPLICATED_FAMILIES, familyImage, replicaModel } from "../helpers/families";
+
+/**
+ * Every replicated family (tiny random-weight copies of real GGUF layouts,
+ * lib/gguf/replicas) on both backends: the catalog pairs it and names the
+ * family, the engine loads it, images of three sizes cost exactly what
+ * llama.cpp reports, a multi-image, multi-turn conversation streams and
+ * reuses its cached state, big images are downscaled to the per-image cap,
+ * and the context budget drops old turns instead of overflowing.
+ */
+const BACKENDS: TestBackend[] = ["llama-node", "llama-server"];
+const CONTEXT = 8192;
+
+describe.each(REPLICATED_FAMILIES.flatMap((family) => BACKENDS.map((backend) => ({ family, backend }))))("$family on $backend", ({ family, backend }) => {
+  let model: CatalogModel;
+  let engine: Engine;
+  const rule = familyById(family);
+
+  beforeAll(async () => {
+    model = await replicaModel(family);
+    // No per-image cap here: the counts are compared with llama.cpp's for the images as they are.
+    engine = await loadEngine(model, backend, { contextSize: CONTEXT, slots: 1, maxImageTokens: 0 });
+  }, 180_000);
+  afterAll(async () => {
+    await engine?.dispose();
+  });
+
+  it("the catalog pairs the replica and names its family", () => {
+    expect(model.vision?.family).toEqual({ id: family, label: rule.label });
+    expect(model.vision?.projectorType).toSatisfy((t: string) => rule.projectorTypes.includes(t));
+    expect(rule.architectures).toContain(model.architecture);
+    expect(engine.info.imageCost).toBe("family");
+    expect(engine.status().model.family).toBe(rule.label);
+  });
+
+  it.each(FAMILY_IMAGE_SIZES.map(([w, h]) => ({ w, h })))(
+    "a $w×$h image costs what llama.cpp reports",
+    async ({ w, h }) => {
+      const img = await familyImage(w, h);
+      const ours = await engine.imageCost(img);
+      expect(ours.file).toBe(img);
+      expect(ours.tokens).toBe(await engine.reportedImageTokens(img));
+    },
+    120_000,
+  );
+
+  it("a two-image, three-turn conversation streams, and each follow-up reuses the cached state", async () => {
+    const [a, b] = [await familyImage(64, 64, 1), await familyImage(300, 200, 2)];
+    const history: EngineMessage[] = [{ role: "user", text: "What differs between these two pictures?", images: [a, b] }];
+    const key = `family-${family}-${backend}`;
+    const usages = [];
+    for (const follow of ["Which one has the red circle?", "Describe the second one."]) {
+      const turn = await drain(engine, { messages: history, sessionKey: key, maxTokens: 6, sampling: { temperature: 0 } });
+      expect(turn.usage.finishReason).not.toBe("error");
+      expect(turn.deltas.length).toBeGreaterThan(0);
+      usages.push(turn.usage);
+      history.push({ role: "assistant", text: turn.text }, { role: "user", text: follow });
+    }
+    const last = await drain(engine, { messages: history, sessionKey: key, maxTokens: 6, sampling: { temperature: 0 } });
+    expect(last.deltas.length).toBeGreaterThan(0);
+    usages.push(last.usage);
+    // Turns 2 and 3 start from the saved state: the first turn's prompt, images included, is not evaluated again
+    // (a token or two at the end of the generation prompt may be re-read).
+    for (const u of usages.slice(1)) {
+      expect(u.reusedPromptTokens).toBeGreaterThanOrEqual(usages[0]!.promptTokens - 2);
+    }
+    expect(usages[2]!.promptTokens).toBe(await engine.countTokens(history));
+  }, 180_000);
+
+  it("the context budget drops old turns instead of overflowing when a big image arrives", async () => {
+    const small = await familyImage(64, 64, 3);
+    const big = await familyImage(2048, 1536, 1);
+    const bigCost = (await engine.imageCost(big)).tokens;
+    const history: EngineMessage[] = [
+      { role: "user", text: "First picture.", images: [small] },
+      { role: "assistant", text: "A circle and a square." },
+      { role: "user", text: "Second picture.", images: [small] },
+      { role: "assistant", text: "The same again." },
+      { role: "user", text: "And this big one?", images: [big] },
+    ];
+    const whole = await engine.countTokens(history);
+    // An answer budget that leaves room for the big image's turn but not for the whole history.
+    const answerTokens = CONTEXT - (bigCost + Math.ceil((whole - bigCost) / 3));
+    expect(answerTokens).toBeGreaterThan(0);
+    const input = await buildModelInput({ engine, systemPrompt: null, history, answerTokens });
+    expect(input.dropped).toBeGreaterThan(0);
+    expect(input.promptTokens).toBeLessThanOrEqual(CONTEXT - answerTokens);
+    const kept = history.slice(input.dropped);
+    const answer = await drain(engine, { messages: kept, maxTokens: 2, sampling: { temperature: 0 } });
+    expect(answer.usage.finishReason).not.toBe("error");
+    expect(answer.usage.promptTokens).toBe(input.promptTokens);
+  }, 180_000);
+});
+
+describe.each(REPLICATED_FAMILIES)("%s: a per-image cap downscales big images", (family) => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await loadEngine(await replicaModel(family), "llama-node", { contextSize: CONTEXT, slots: 1, maxImageTokens: 300 });
+  }, 180_000);
+  afterAll(async () => {
+    await engine?.dispose();
+  });
+
+  it("sends a smaller copy that costs at most the cap, as llama.cpp counts it", async () => {
+    const big = await familyImage(2048, 1536);
+    const cost = await engine.imageCost(big);
+    expect(engine.info.maxImageTokens).toBe(300);
+    if (!cost.downscaledFrom) {
+      // A family whose cost does not grow with the image (fixed tokens) needs no copy.
+      expect(cost.tokens).toBeLessThanOrEqual(300);
+      return;
+    }
+    expect(cost.downscaledFrom).toEqual({ width: 2048, height: 1536 });
+    expect(cost.file).not.toBe(big);
+    expect(cost.tokens).toBeLessThanOrEqual(300);
+    expect(await engine.reportedImageTokens(cost.file)).toBe(cost.tokens);
+    // The aspect ratio is kept.
+    expect(Math.abs(cost.width! / cost.height! - 4 / 3)).toBeLessThan(0.02);
+  }, 120_000);
+});
