@@ -56,6 +56,8 @@ describe("LLaVA-1.6 image tokens", () => {
     expect(familyOfProjector("mlp", CLIP)?.id).toBe("llava-1.6");
     expect(familyOfProjector("mlp", { "clip.vision.image_size": 336, "clip.vision.patch_size": 14 })?.id).toBe("llava-1.5");
     expect(llava15.matches?.(CLIP)).toBe(false);
+    // An empty list means one fixed tile in clip.cpp.
+    expect(rule.imageTokens({ ...CLIP, "clip.vision.image_grid_pinpoints": [] }, 2048, 1536)).toBe(576);
   });
 });
 

@@ -45,13 +45,16 @@ export const rule: FamilyRule = {
   label: "LLaVA-1.6",
   projectorTypes: ["mlp", "mlp_norm"],
   architectures: ["llama", "mistral"],
-  matches: (clip: ClipMeta) => (clipNumbers(clip, "clip.vision.image_grid_pinpoints")?.length ?? 0) >= 2,
+  // Any pinpoint list (LLaVA-1.5's rule takes the files without one); an
+  // empty list is counted right too: clip.cpp then falls back to one fixed tile.
+  matches: (clip: ClipMeta) => Array.isArray(clip["clip.vision.image_grid_pinpoints"]),
   imageTokens(clip, width, height) {
     const size = requireClipNumber(clip, "clip.vision.image_size");
     const side = Math.floor(size / requireClipNumber(clip, "clip.vision.patch_size"));
     const perTile = side * side;
-    if (width <= size && height <= size) return perTile;
-    const refined = bestPinpoint(width, height, clipNumbers(clip, "clip.vision.image_grid_pinpoints") ?? []);
+    const pinpoints = clipNumbers(clip, "clip.vision.image_grid_pinpoints") ?? [];
+    if (pinpoints.length < 2 || (width <= size && height <= size)) return perTile;
+    const refined = bestPinpoint(width, height, pinpoints);
     const tiles = Math.ceil(refined.width / size) * Math.ceil(refined.height / size);
     return perTile * (1 + tiles);
   },
