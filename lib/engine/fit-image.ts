@@ -34,7 +34,8 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
  * The largest size with the image's aspect ratio whose cost is within
  * `maxTokens`, or null when the image already fits. Costs are not always
  * monotone in size (tiling rounds), so the search keeps the largest size
- * that fits among the scales it tries.
+ * that fits among the scales it tries. When even the smallest size costs
+ * more (a family's floor), the largest size at that floor.
  */
 export function fitSize(
   width: number,
@@ -44,22 +45,27 @@ export function fitSize(
 ): { width: number; height: number; tokens: number } | null {
   if (cost(width, height) <= maxTokens) return null;
   const at = (s: number) => ({ width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) });
-  let lo = 0;
-  let hi = 1;
-  let best: { width: number; height: number; tokens: number } | null = null;
-  for (let i = 0; i < 24; i++) {
-    const mid = (lo + hi) / 2;
-    const size = at(mid);
-    const tokens = cost(size.width, size.height);
-    if (tokens <= maxTokens) {
-      lo = mid;
-      if (!best || size.width * size.height > best.width * best.height) best = { ...size, tokens };
-    } else {
-      hi = mid;
+  const largestWithin = (budget: number) => {
+    let lo = 0;
+    let hi = 1;
+    let best: { width: number; height: number; tokens: number } | null = null;
+    for (let i = 0; i < 24; i++) {
+      const mid = (lo + hi) / 2;
+      const size = at(mid);
+      const tokens = cost(size.width, size.height);
+      if (tokens <= budget) {
+        lo = mid;
+        if (!best || size.width * size.height > best.width * best.height) best = { ...size, tokens };
+      } else {
+        hi = mid;
+      }
     }
-  }
-  // A family with a fixed floor (a minimum tile count) may never fit: use the smallest size tried.
-  return best ?? { ...at(1 / 64), tokens: cost(at(1 / 64).width, at(1 / 64).height) };
+    return best;
+  };
+  // A family with a floor above the budget (LLaVA-1.6: one 576-token tile at least) cannot fit:
+  // send the largest size that costs only that floor.
+  const floor = cost(at(1 / 256).width, at(1 / 256).height);
+  return largestWithin(maxTokens) ?? largestWithin(floor) ?? { ...at(1 / 256), tokens: floor };
 }
 
 /** A downscaled copy of `file` at exactly width × height, made once under `dir`. */

@@ -22,10 +22,13 @@ describe("fitSize", () => {
     expect(patches(fit.width + 28, Math.round(((fit.width + 28) * 3) / 4))).toBeGreaterThan(1000);
   });
 
-  it("falls back to a small size when nothing fits (a family with a fixed floor)", () => {
-    const fit = fitSize(2048, 1536, 10, () => 64)!;
-    expect(fit.tokens).toBe(64);
-    expect(fit.width).toBeLessThan(64);
+  it("takes the largest size at the family's floor when nothing fits the budget", () => {
+    // LLaVA-1.6-like: one 576-token tile up to 336 px, more above.
+    const tiles = (w: number, h: number) => (w <= 336 && h <= 336 ? 576 : 2880);
+    const fit = fitSize(2048, 1536, 300, tiles)!;
+    expect(fit.tokens).toBe(576);
+    expect(fit.width).toBeGreaterThan(320);
+    expect(fit.width).toBeLessThanOrEqual(336);
   });
 });
 
