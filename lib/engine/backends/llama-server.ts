@@ -154,6 +154,9 @@ export class LlamaServerBackend implements Backend {
       n_predict: 0,
       cache_prompt: false,
       id_slot: 0,
+      // n_predict 0 still samples one token, and llama-server answers 500 when that token is half a
+      // UTF-8 character ("output that does not match the expected Content-only format"): keep it ASCII.
+      grammar: "root ::= [a-z]*",
     });
     if (!res.ok) throw new EngineError("load_failed", `llama-server could not encode a probe image: ${await responseError(res)}`);
     const r = (await res.json()) as CompletionEvent & { tokens_evaluated?: number };
