@@ -8,14 +8,21 @@
 // unless REQUIRE_POSTGRES=1 (CI sets it), which makes that a failure.
 // TEST_DATABASE_URL already set (an admin URL of a server of yours): used as it is.
 // Without arguments, the files that never open a database (they load models
-// and engines only) are left out: the SQLite pass runs them, and a second
-// run would prove nothing about PostgreSQL.
+// and engines only), and those about the engine, the log and HTTP handling,
+// are left out: the SQLite pass runs them, and a second run would prove
+// nothing about PostgreSQL.
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
 
 /** Integration files with no server and no database: models, engines and encoders alone. */
 const DATABASE_FREE = ["catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine", "model-families"];
+/**
+ * Files whose subject is the engine, the log or HTTP handling: they touch the
+ * database only through the same repository calls the other files cover on
+ * PostgreSQL, so a second run proves nothing new and costs CI about 105 s.
+ */
+const ENGINE_OR_HTTP = ["images-caption-delay", "model-picker", "private-logs", "llama-server-app", "http-security", "body-limits"];
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -45,7 +52,7 @@ function main() {
   }
   const started = Date.now();
   const args = process.argv.slice(2);
-  const files = args.length ? args : DATABASE_FREE.flatMap((f) => ["--exclude", `tests/integration/${f}.test.ts`]);
+  const files = args.length ? args : [...DATABASE_FREE, ...ENGINE_OR_HTTP].flatMap((f) => ["--exclude", `tests/integration/${f}.test.ts`]);
   const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", ...files], {
     cwd: root,
     stdio: "inherit",
