@@ -66,10 +66,11 @@ describe.each(REPLICATED_FAMILIES.flatMap((family) => BACKENDS.map((backend) => 
     const last = await drain(engine, { messages: history, sessionKey: key, maxTokens: 6, sampling: { temperature: 0 } });
     expect(last.deltas.length).toBeGreaterThan(0);
     usages.push(last.usage);
-    // Turns 2 and 3 start from the saved state: the first turn's prompt, images included, is not evaluated again
-    // (a token or two at the end of the generation prompt may be re-read).
+    // Turns 2 and 3 start from the saved state: the first turn's prompt, images included, is not
+    // evaluated again. A few tokens at its end may be (llama-server re-reads a handful on
+    // sliding-window models such as Gemma 3: 569 of 574 reused).
     for (const u of usages.slice(1)) {
-      expect(u.reusedPromptTokens).toBeGreaterThanOrEqual(usages[0]!.promptTokens - 2);
+      expect(u.reusedPromptTokens).toBeGreaterThanOrEqual(usages[0]!.promptTokens - 8);
     }
     expect(usages[2]!.promptTokens).toBe(await engine.countTokens(history));
   }, 180_000);
