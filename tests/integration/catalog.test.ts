@@ -75,6 +75,21 @@ describe("scanCatalog", () => {
     ).rejects.toMatchObject({ code: "width_mismatch" });
   });
 
+  it("refuses a projector of one family beside another family's language model, and names both", async () => {
+    const dir = tmp();
+    fs.copyFileSync(pair.llm, path.join(dir, "tiny.gguf")); // a "llama" language model
+    fakeMmproj(path.join(dir, "mmproj-tiny.gguf"), { projector: "gemma3", dim: 64 });
+    const { models, problems } = await scanCatalog({ dir });
+    expect(models.map((m) => m.vision)).toEqual([null]);
+    expect(problems[0]).toMatchObject({
+      code: "family_mismatch",
+      message: 'mmproj-tiny.gguf is a Gemma 3 projector, but tiny.gguf is a "llama" language model (Gemma 3 needs gemma3): they do not belong together.',
+    });
+    await expect(
+      scanCatalog({ dir: tmp(), modelPath: path.join(dir, "tiny.gguf"), mmprojPath: path.join(dir, "mmproj-tiny.gguf") }),
+    ).rejects.toMatchObject({ code: "family_mismatch" });
+  });
+
   it("reports a file that is not GGUF", async () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, "model.gguf"), "<html>404 Not Found</html>");
