@@ -18,5 +18,7 @@ export async function signUp(page: Page, base = ""): Promise<string> {
   await expect(page.getByText("sees images", { exact: true })).toBeVisible({ timeout: 60_000 });
   // The badge says where the model runs: llama-server once `npm run engine:build` has run (npm test does), else in-process.
   await expect(page.getByTestId("engine-badge")).toHaveText(/^(llama-server|in-process) · CPU$/);
+  // The model family, from the mmproj (both apps run LLaVA-1.5 layouts: the demo model and the random pair).
+  await expect(page.getByTestId("family-badge")).toHaveText("LLaVA-1.5");
   return email;
 }
