@@ -55,14 +55,14 @@ export function writeTokenizer(w: GgufWriter, vocab: SpmVocab | BpeVocab, { addB
       .setArray("tokenizer.ggml.tokens", "string", vocab.tokens)
       .setArray("tokenizer.ggml.scores", "f32", vocab.scores)
       .setArray("tokenizer.ggml.token_type", "i32", vocab.types)
-      .set("tokenizer.ggml.unknown_token_id", "u32", vocab.unk)
-      .set("tokenizer.ggml.add_space_prefix", "bool", false);
+      .set("tokenizer.ggml.unknown_token_id", "u32", vocab.unk);
   }
   w.set("tokenizer.ggml.bos_token_id", "u32", vocab.bos)
     .set("tokenizer.ggml.eos_token_id", "u32", vocab.eos)
     .set("tokenizer.ggml.add_bos_token", "bool", addBos)
-    .set("tokenizer.ggml.add_eos_token", "bool", false)
-    .set("tokenizer.chat_template", "string", chatTemplate);
+    .set("tokenizer.ggml.add_eos_token", "bool", false);
+  if (!("merges" in vocab)) w.set("tokenizer.ggml.add_space_prefix", "bool", false);
+  w.set("tokenizer.chat_template", "string", chatTemplate);
 }
 
 export function writeDecoderGguf(file: string, spec: DecoderSpec, weights: WeightSource): void {

@@ -1,4 +1,5 @@
 import { LLAVA_CHAT_TEMPLATE } from "./chat-template";
+import { writeDecoderGguf } from "./decoder";
 import { FILE_TYPE, GgufWriter, type TensorType } from "./gguf-writer";
 import type { SpmVocab } from "./spm-vocab";
 
@@ -48,56 +49,9 @@ export interface ClipSpec {
 
 const matrixType = (t: TensorType, shape: number[]): TensorType => (t === "Q8_0" && shape[0]! % 32 !== 0 ? "F16" : t);
 
-/** Writes a llama GGUF with weights from `weights`. */
+/** Writes a llama GGUF with weights from `weights` (BOS added, the LLaVA-1.5 template unless told). */
 export function writeLlamaGguf(path: string, spec: LlamaSpec, weights: WeightSource): void {
-  const w = new GgufWriter();
-  const { vocab } = spec;
-  const headDim = spec.nEmbd / spec.nHead;
-  w.set("general.architecture", "string", "llama")
-    .set("general.name", "string", spec.name)
-    .set("general.file_type", "u32", FILE_TYPE[spec.tensorType])
-    .set("llama.context_length", "u32", spec.contextLength)
-    .set("llama.embedding_length", "u32", spec.nEmbd)
-    .set("llama.block_count", "u32", spec.nLayer)
-    .set("llama.feed_forward_length", "u32", spec.nFf)
-    .set("llama.attention.head_count", "u32", spec.nHead)
-    .set("llama.attention.head_count_kv", "u32", spec.nHeadKv)
-    .set("llama.attention.layer_norm_rms_epsilon", "f32", spec.rmsEps)
-    .set("llama.rope.dimension_count", "u32", headDim)
-    .set("llama.rope.freq_base", "f32", spec.ropeFreqBase)
-    .set("llama.vocab_size", "u32", vocab.tokens.length)
-    .set("tokenizer.ggml.model", "string", "llama")
-    .setArray("tokenizer.ggml.tokens", "string", vocab.tokens)
-    .setArray("tokenizer.ggml.scores", "f32", vocab.scores)
-    .setArray("tokenizer.ggml.token_type", "i32", vocab.types)
-    .set("tokenizer.ggml.unknown_token_id", "u32", vocab.unk)
-    .set("tokenizer.ggml.bos_token_id", "u32", vocab.bos)
-    .set("tokenizer.ggml.eos_token_id", "u32", vocab.eos)
-    .set("tokenizer.ggml.add_bos_token", "bool", true)
-    .set("tokenizer.ggml.add_eos_token", "bool", false)
-    .set("tokenizer.ggml.add_space_prefix", "bool", false)
-    .set("tokenizer.chat_template", "string", spec.chatTemplate ?? LLAVA_CHAT_TEMPLATE);
-
-  const add = (name: string, shape: number[], type: TensorType) =>
-    w.addTensor(name, shape, type, () => weights(name, shape));
-  const nVocab = vocab.tokens.length;
-  const nKv = headDim * spec.nHeadKv;
-  add("token_embd.weight", [spec.nEmbd, nVocab], matrixType(spec.tensorType, [spec.nEmbd]));
-  for (let i = 0; i < spec.nLayer; i++) {
-    const m = (n: string, shape: number[]) => add(`blk.${i}.${n}.weight`, shape, matrixType(spec.tensorType, shape));
-    add(`blk.${i}.attn_norm.weight`, [spec.nEmbd], "F32");
-    m("attn_q", [spec.nEmbd, spec.nEmbd]);
-    m("attn_k", [spec.nEmbd, nKv]);
-    m("attn_v", [spec.nEmbd, nKv]);
-    m("attn_output", [spec.nEmbd, spec.nEmbd]);
-    add(`blk.${i}.ffn_norm.weight`, [spec.nEmbd], "F32");
-    m("ffn_gate", [spec.nEmbd, spec.nFf]);
-    m("ffn_up", [spec.nEmbd, spec.nFf]);
-    m("ffn_down", [spec.nFf, spec.nEmbd]);
-  }
-  add("output_norm.weight", [spec.nEmbd], "F32");
-  if (!spec.tiedOutput) add("output.weight", [spec.nEmbd, nVocab], matrixType(spec.tensorType, [spec.nEmbd]));
-  w.write(path);
+  writeDecoderGguf(path, { ...spec, arch: "llama", chatTemplate: spec.chatTemplate ?? LLAVA_CHAT_TEMPLATE, addBos: true }, weights);
 }
 
 /** Number of image tokens one image costs with this projector. */
