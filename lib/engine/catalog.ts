@@ -225,7 +225,9 @@ function projectorOf(raw: RawGguf): Projector {
       `${path.basename(raw.path)} uses projector type "${type}", which this build cannot run. Supported: ${[...SUPPORTED_PROJECTORS].join(", ")}.`,
     );
   }
-  return { type, dim: num(get(raw.meta, "clip.vision.projection_dim")), clip: flattenMeta(get(raw.meta, "clip"), "clip") };
+  // MiniCPM-V's converter writes projection_dim 0: unknown, not a width.
+  const dim = num(get(raw.meta, "clip.vision.projection_dim")) || null;
+  return { type, dim, clip: flattenMeta(get(raw.meta, "clip"), "clip") };
 }
 
 /**

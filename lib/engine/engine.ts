@@ -218,7 +218,8 @@ export class Engine {
     const { prompt, images } = this.render(messages);
     if (images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
     const { files, costs } = await this.prepareImages(images);
-    return this.backend.countTokens(prompt, files, costs);
+    // Without a trusted family rule the in-process binding counts the files itself.
+    return this.backend.countTokens(prompt, files, this.rule ? costs : undefined);
   }
 
   /**

@@ -141,10 +141,10 @@ export class LlamaNodeBackend implements Backend {
         fs.mkdirSync(opts.sessionDir, { recursive: true });
         const probe = path.join(opts.sessionDir, "..", "probe.png");
         writeProbeImage(probe);
-        imageTokens = await markerTokens(ctx, probe, opts.bosText);
-        // Encode the probe once, so no user pays the vision path's first-use
-        // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
-        await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
+        // Encoding the probe measures the image cost and pays the vision path's first-use
+        // cost before a user does (on Vulkan, pipeline compilation took 16.9 s on an H100).
+        const r = await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
+        imageTokens = await markerTokens(ctx, r.timings.prompt_n, opts.bosText);
       }
       if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
         throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
@@ -171,11 +171,22 @@ export class LlamaNodeBackend implements Backend {
     }
   }
 
-  reportedImageTokens(file: string): Promise<number> {
-    return markerTokens(this.ctx, file, this.bosText);
+  /** Encodes the image once in a throwaway request (no session) and counts what it filled. */
+  async reportedImageTokens(file: string): Promise<number> {
+    const { promise } = await this.ctx.parallel.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [file], n_predict: 1, temperature: 0 });
+    const r = (await promise) as LlamaParallelCompletionResult;
+    return markerTokens(this.ctx, r.timings.prompt_n + r.timings.cache_n, this.bosText);
   }
 
-  async countTokens(prompt: string, images: string[]): Promise<number> {
+  async countTokens(prompt: string, images: string[], imageCosts?: number[]): Promise<number> {
+    if (images.length && imageCosts?.length === images.length) {
+      // The family's rule prices each image (tokenize() with media counts M-RoPE positions, not
+      // the context cells a Qwen2-VL image fills); the text between images is tokenised as libmtmd
+      // does it, piece by piece, BOS only on the first.
+      const pieces = prompt.split(IMAGE_MARKER);
+      const counts = await Promise.all(pieces.map(async (p, i) => (p || i === 0 ? (await this.ctx.tokenize(i === 0 ? (this.bosText ?? "") + p : p)).tokens.length : 0)));
+      return counts.reduce((a, b) => a + b, 0) + imageCosts.reduce((a, b) => a + b, 0);
+    }
     // With media, the token list holds a placeholder for every image token.
     const res = await this.ctx.tokenize(this.withBos(prompt, images), images.length ? { media_paths: images } : undefined);
     return res.tokens.length;
@@ -297,14 +308,16 @@ export class LlamaNodeBackend implements Backend {
 
 
 /**
- * Tokens the image marker becomes for this file (embeddings plus any text
- * tokens libmtmd adds around them): the same prompt with and without the
- * image, tokenised as `countTokens` does (mtmd adds BOS itself with media).
+ * Tokens the image marker became in a prompt "a<marker>b" that filled
+ * `promptTokens` context cells: the image's embeddings plus any text tokens
+ * libmtmd added around them. (Counted from an evaluation, not from
+ * tokenize(): with M-RoPE models tokenize() lists positions, fewer than the
+ * cells an image fills.)
  */
-async function markerTokens(ctx: LlamaContext, file: string, bosText: string | undefined): Promise<number> {
-  const withImage = await ctx.tokenize(`a${IMAGE_MARKER}b`, { media_paths: [file] });
-  const without = await ctx.tokenize(`${bosText ?? ""}ab`);
-  const n = withImage.tokens.length - without.tokens.length;
+async function markerTokens(ctx: LlamaContext, promptTokens: number, bosText: string | undefined): Promise<number> {
+  // libmtmd tokenises the text on each side of the image apart (a vocabulary may join "ab").
+  const text = (await ctx.tokenize(`${bosText ?? ""}a`)).tokens.length + (await ctx.tokenize("b")).tokens.length;
+  const n = promptTokens - text;
   if (n <= 0) throw new EngineError("load_failed", "Could not measure the image token cost.");
   return n;
 }
