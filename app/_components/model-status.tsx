@@ -7,7 +7,7 @@ export interface ModelHealth {
   progress?: number;
   error?: string;
   model?: { id?: string; name: string; vision: boolean; family?: string | null } | string;
-  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number };
+  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number; maxImageTokens?: number; imageCost?: "family" | "fixed" };
   engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
   servers?: { up: number; total: number };
 }
@@ -122,7 +122,11 @@ export function ModelStatus({ health }: { health: ModelHealth | null }) {
         <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>{" "}
         {health.model.family && (
           <>
-            <span className="badge" data-testid="family-badge" title="Model family (from the vision projector)">
+            <span
+              className="badge"
+              data-testid="family-badge"
+              title={`Model family (from the vision projector)${health.backend?.maxImageTokens ? `; images costing more than ${health.backend.maxImageTokens} tokens are downscaled to fit` : ""}`}
+            >
               {health.model.family}
             </span>{" "}
           </>

@@ -160,10 +160,24 @@ export class Engine {
     return { files: costs.map((c) => c.file), costs: costs.map((c) => c.tokens) };
   }
 
-  /** What llama.cpp itself reports one image (unscaled) costs: the ground truth for tests and benchmarks. */
-  async reportedImageTokens(file: string): Promise<number> {
+  /**
+   * What llama.cpp itself reports for one image (unscaled), and whether it
+   * counted positions (the in-process tokenizer with M-RoPE models) or
+   * context cells: the ground truth for tests and benchmarks.
+   */
+  async reportedImageTokens(file: string): Promise<{ tokens: number; unit: "cells" | "positions" }> {
     if (!this.backend.reportedImageTokens) throw new EngineError("no_vision", "This engine cannot report image costs.");
-    return this.backend.reportedImageTokens(file);
+    const positions = Boolean(this.backend.reportsPositions && this.rule?.imagePositions);
+    return { tokens: await this.backend.reportedImageTokens(file), unit: positions ? "positions" : "cells" };
+  }
+
+  /** What this model's family rule says the image costs in `unit` (for comparing with `reportedImageTokens`). */
+  async ruleImageTokens(file: string, unit: "cells" | "positions"): Promise<number | undefined> {
+    const rule = this.rule;
+    if (!rule) return undefined;
+    const { width, height } = await imageSize(file);
+    const clip = this.model.vision!.clip;
+    return unit === "positions" && rule.imagePositions ? rule.imagePositions(clip, width, height) : rule.imageTokens(clip, width, height);
   }
 
   get info(): LoadedModelInfo {
@@ -352,7 +366,9 @@ function checkedRule(model: CatalogModel, backend: Backend): FamilyRule | undefi
   const rule = familyById(family.id);
   let expected: number;
   try {
-    expected = rule.imageTokens(model.vision!.clip, PROBE_SIZE, PROBE_SIZE);
+    const clip = model.vision!.clip;
+    expected =
+      backend.reportsPositions && rule.imagePositions ? rule.imagePositions(clip, PROBE_SIZE, PROBE_SIZE) : rule.imageTokens(clip, PROBE_SIZE, PROBE_SIZE);
   } catch (err) {
     console.warn(`[engine] ${family.label} image-token rule failed (${(err as Error).message}); counting every image as the probe's ${backend.info.imageTokens} tokens.`);
     return undefined;

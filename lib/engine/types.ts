@@ -131,6 +131,11 @@ export interface Backend {
    * family rules are checked against. Absent on remote servers.
    */
   reportedImageTokens?(file: string): Promise<number>;
+  /**
+   * True when `reportedImageTokens` counts positions rather than cells for
+   * M-RoPE models (the in-process binding's tokenizer does).
+   */
+  readonly reportsPositions?: boolean;
   /** Drops cached state for a session (e.g. the conversation was deleted). */
   forgetSession(sessionKey: string): Promise<void>;
   dispose(): Promise<void>;

@@ -67,3 +67,16 @@ export function buildBpeVocab({
   };
   return { kind: "bpe", pre, tokens, types, merges: MERGES, bos: id(bos), eos: id(eos), pad: pad === undefined ? undefined : id(pad) };
 }
+
+/**
+ * Token types for `randomWeights` that leave only printable ASCII pieces
+ * normal (1), so a random-weight model never samples a lone byte of a
+ * multi-byte character: llama-server's final output parser rejects such a
+ * text with HTTP 500 ("does not match the expected Content-only format"),
+ * which would make every test answer an error (the engine's own handling of
+ * that case is tested apart).
+ */
+export function printableTypes(vocab: BpeVocab): number[] {
+  const printable = (t: string) => [...t].every((c) => c === "\u0120" || (c >= "!" && c <= "~"));
+  return vocab.tokens.map((t, i) => (vocab.types[i] === 1 && printable(t) ? 1 : 0));
+}

@@ -8,7 +8,11 @@ import { Engine } from "@/lib/engine/engine";
 import { builtServerPath } from "@/lib/engine/llama-server/binary";
 import { freePort, isRunning } from "@/lib/engine/llama-server/supervisor";
 import type { EngineMessage } from "@/lib/engine/types";
-import { drain, llamaServerBinary, loadEngine, tinyRandomModel } from "../helpers/engine";
+import { scanCatalog } from "@/lib/engine/catalog";
+import { buildBpeVocab, byteSymbols } from "@/lib/gguf/bpe-vocab";
+import { writeDecoderGguf } from "@/lib/gguf/decoder";
+import { randomWeights } from "@/lib/gguf/random-pair";
+import { drain, llamaServerBinary, loadEngine, MODEL_CACHE, tinyRandomModel } from "../helpers/engine";
 
 // The supervised llama-server engine beyond the shared conformance suite:
 // state that survives restarts of either process, slot affinity when there
@@ -81,6 +85,75 @@ describe("managed llama-server", () => {
       expect(isRunning(pid)).toBe(false);
     } finally {
       await engine.dispose();
+    }
+  });
+
+  it("cuts an answer inside a character as 'length', and says in plain words when the model wrote bytes that are not text", async () => {
+    // Byte-level BPE models whose output head only ever picks one byte: 0xE2 starts a three-byte
+    // character ("…"), so a one-token answer is cut inside it, which is fine; 0x9F can only
+    // continue a character, so the text is not UTF-8 and llama-server refuses it with HTTP 500
+    // ("output that does not match the expected Content-only format").
+    const vocab = buildBpeVocab({ pre: "default", specials: ["<|bos|>", "<|eos|>"], bos: "<|bos|>", eos: "<|eos|>" });
+    const random = randomWeights(7, vocab);
+    const oneByteModel = async (byte: number) => {
+    const lead = byteSymbols()[byte]!;
+    const file = path.join(MODEL_CACHE, `one-byte-${byte.toString(16)}.gguf`);
+    if (!fs.existsSync(file)) {
+      writeDecoderGguf(
+        file,
+        {
+          arch: "llama",
+          name: "half-character",
+          vocab,
+          nEmbd: 32,
+          nLayer: 1,
+          nHead: 2,
+          nHeadKv: 1,
+          nFf: 64,
+          contextLength: 512,
+          ropeFreqBase: 10000,
+          rmsEps: 1e-5,
+          tensorType: "F32",
+          tiedOutput: false,
+          chatTemplate: "{% for m in messages %}{{ m['content'] }}\n{% endfor %}",
+          addBos: true,
+        },
+        (name, shape) => {
+          const out = random(name, shape);
+          // Every embedding is the same positive vector and the blocks add nothing, so the last
+          // hidden state points the same way whatever the prompt, and only the lead byte's row
+          // of the head has a positive logit.
+          if (name === "token_embd.weight") return out.fill(1);
+          if (/attn_output|ffn_down/.test(name)) return out.fill(0);
+          if (name === "output.weight") {
+            out.fill(0);
+            const row = vocab.tokens.indexOf(lead);
+            out.fill(1, row * shape[0]!, (row + 1) * shape[0]!);
+          }
+          return out;
+        },
+      );
+    }
+    const { models } = await scanCatalog({ dir: tmpDir("one-byte"), modelPath: file });
+    return loadEngine(models[0]!, "llama-server");
+    };
+    const ask = { messages: [{ role: "user" as const, text: "Say something." }], maxTokens: 1, sampling: greedy };
+    const cut = await oneByteModel(0xe2);
+    try {
+      const { usage } = await drain(cut, ask);
+      expect(usage.error).toBeUndefined();
+      expect(usage.finishReason).toBe("length");
+    } finally {
+      await cut.dispose();
+    }
+    const stray = await oneByteModel(0x9f);
+    try {
+      const { usage } = await drain(stray, ask);
+      expect(usage).toMatchObject({ finishReason: "error", error: "The model wrote bytes that are not valid text, and llama-server stopped the answer there." });
+      // The server is fine: the next answer is refused the same way, not with a crash.
+      expect((await drain(stray, ask)).usage.error).toMatch(/not valid text/);
+    } finally {
+      await stray.dispose();
     }
   });
 

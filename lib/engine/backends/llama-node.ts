@@ -141,10 +141,10 @@ export class LlamaNodeBackend implements Backend {
         fs.mkdirSync(opts.sessionDir, { recursive: true });
         const probe = path.join(opts.sessionDir, "..", "probe.png");
         writeProbeImage(probe);
-        // Encoding the probe measures the image cost and pays the vision path's first-use
-        // cost before a user does (on Vulkan, pipeline compilation took 16.9 s on an H100).
-        const r = await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
-        imageTokens = await markerTokens(ctx, r.timings.prompt_n, opts.bosText);
+        imageTokens = await markerTokens(ctx, probe, opts.bosText);
+        // Encode the probe once, so no user pays the vision path's first-use
+        // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
+        await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
       }
       if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
         throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
@@ -171,11 +171,11 @@ export class LlamaNodeBackend implements Backend {
     }
   }
 
-  /** Encodes the image once in a throwaway request (no session) and counts what it filled. */
-  async reportedImageTokens(file: string): Promise<number> {
-    const { promise } = await this.ctx.parallel.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [file], n_predict: 1, temperature: 0 });
-    const r = (await promise) as LlamaParallelCompletionResult;
-    return markerTokens(this.ctx, r.timings.prompt_n + r.timings.cache_n, this.bosText);
+  /** The binding's tokenizer lists an M-RoPE image's positions, not its cells. */
+  readonly reportsPositions = true;
+
+  reportedImageTokens(file: string): Promise<number> {
+    return markerTokens(this.ctx, file, this.bosText);
   }
 
   async countTokens(prompt: string, images: string[], imageCosts?: number[]): Promise<number> {
@@ -308,16 +308,15 @@ export class LlamaNodeBackend implements Backend {
 
 
 /**
- * Tokens the image marker became in a prompt "a<marker>b" that filled
- * `promptTokens` context cells: the image's embeddings plus any text tokens
- * libmtmd added around them. (Counted from an evaluation, not from
- * tokenize(): with M-RoPE models tokenize() lists positions, fewer than the
- * cells an image fills.)
+ * What the image marker becomes for this file by the binding's tokenizer
+ * (libmtmd: the image's embeddings plus any text tokens it adds around them;
+ * for M-RoPE models the image's positions, fewer than the cells it fills).
  */
-async function markerTokens(ctx: LlamaContext, promptTokens: number, bosText: string | undefined): Promise<number> {
+async function markerTokens(ctx: LlamaContext, file: string, bosText: string | undefined): Promise<number> {
+  const withImage = await ctx.tokenize(`a${IMAGE_MARKER}b`, { media_paths: [file] });
   // libmtmd tokenises the text on each side of the image apart (a vocabulary may join "ab").
   const text = (await ctx.tokenize(`${bosText ?? ""}a`)).tokens.length + (await ctx.tokenize("b")).tokens.length;
-  const n = promptTokens - text;
+  const n = withImage.tokens.length - text;
   if (n <= 0) throw new EngineError("load_failed", "Could not measure the image token cost.");
   return n;
 }

@@ -64,5 +64,10 @@ export const rule: FamilyRule = {
   imageTokens(clip, width, height) {
     const { cols, rows } = qwenVlGrid(clip, width, height);
     return cols * rows + 2;
+  },  // M-RoPE: the image advances the position by its longer side in merged patches (plus the two markers).
+  imagePositions(clip, width, height) {
+    const { cols, rows } = qwenVlGrid(clip, width, height);
+    return Math.max(cols, rows) + 2;
   },
+
 };

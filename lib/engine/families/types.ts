@@ -28,6 +28,13 @@ export interface FamilyRule {
    * tokens("a<marker>b" with the image) − tokens("a") − tokens("b").
    */
   imageTokens(clip: ClipMeta, width: number, height: number): number;
+  /**
+   * For M-RoPE models (Qwen2-VL, Qwen2.5-VL): the positions the image
+   * advances, which is what the in-process binding's tokenize() lists for
+   * it (an image fills `imageTokens` cells but takes fewer positions).
+   * Absent: positions equal tokens.
+   */
+  imagePositions?(clip: ClipMeta, width: number, height: number): number;
 }
 
 export function clipNumber(clip: ClipMeta, key: string): number | undefined {

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { buildBpeVocab } from "../bpe-vocab";
+import { buildBpeVocab, printableTypes } from "../bpe-vocab";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -93,7 +93,7 @@ export function writeReplica(dir: string): ReplicaFiles {
   const llm = path.join(dir, "minicpm-v-replica.gguf");
   const mmproj = path.join(dir, "mmproj-minicpm-v-replica.gguf");
   const vocab = buildBpeVocab({ pre: "qwen2", specials: SPECIALS, bos: "<|im_start|>", eos: "<|im_end|>", pad: "<|endoftext|>" });
-  const random = randomWeights(26, vocab);
+  const random = randomWeights(26, { types: printableTypes(vocab) });
   // The resampler's layer norms start as identity scales, like the tower's.
   const weights = (name: string, shape: number[]) =>
     /^resampler\.ln_\w+\.weight$/.test(name) ? new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) : random(name, shape);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { buildBpeVocab } from "../bpe-vocab";
+import { buildBpeVocab, printableTypes } from "../bpe-vocab";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -66,11 +66,7 @@ export function writeReplica(dir: string): ReplicaFiles {
   const llm = path.join(dir, "pixtral-replica.gguf");
   const mmproj = path.join(dir, "mmproj-pixtral-replica.gguf");
   const vocab = buildBpeVocab({ pre: "tekken", specials: TEKKEN_SPECIALS, bos: "<s>", eos: "</s>", pad: "<pad>" });
-  // Only printable ASCII (and the merges) may be sampled: a lone byte of a
-  // multi-byte character at the end of a /completion makes llama-server's
-  // output parser fail with HTTP 500 ("does not match the expected
-  // Content-only format").
-  const weights = randomWeights(12, { types: vocab.types.map((t, i) => (i < 256 && (i < 0x20 || i > 0x7e) ? 0 : t)) });
+  const weights = randomWeights(12, { types: printableTypes(vocab) });
   const nEmbd = 64;
 
   if (!fs.existsSync(llm)) {

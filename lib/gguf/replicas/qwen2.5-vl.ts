@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { buildBpeVocab } from "../bpe-vocab";
+import { buildBpeVocab, printableTypes } from "../bpe-vocab";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -60,7 +60,7 @@ export function writeReplica(dir: string): ReplicaFiles {
   const llm = path.join(dir, "qwen2.5-vl-replica.gguf");
   const mmproj = path.join(dir, "mmproj-qwen2.5-vl-replica.gguf");
   const vocab = buildBpeVocab({ pre: "qwen2", specials: SPECIALS, bos: "<|endoftext|>", eos: "<|im_end|>", pad: "<|endoftext|>" });
-  const weights = randomWeights(25, vocab);
+  const weights = randomWeights(25, { types: printableTypes(vocab) });
 
   if (!fs.existsSync(llm)) {
     writeDecoderGguf(

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { buildBpeVocab, type BpeVocab } from "../bpe-vocab";
+import { buildBpeVocab, printableTypes, type BpeVocab } from "../bpe-vocab";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -53,32 +53,13 @@ function smolVocab(): BpeVocab {
 
 const N_EMBD = 64;
 
-/**
- * Zeroes the output head's rows of tokens that are not printable ASCII
- * (byte-level BPE keeps every byte a normal token): random weights would
- * otherwise emit lone UTF-8 bytes, which llama-server's final output parser
- * rejects with a 500 ("does not match the expected Content-only format").
- */
-function asciiAnswers(vocab: BpeVocab, weights: ReturnType<typeof randomWeights>): ReturnType<typeof randomWeights> {
-  const printable = (t: string) => [...t].every((c) => c === "\u0120" || (c >= "!" && c <= "~"));
-  return (name, shape) => {
-    const out = weights(name, shape);
-    if (name === "output.weight") {
-      const width = shape[0]!;
-      vocab.tokens.forEach((t, row) => {
-        if (!printable(t)) out.fill(0, row * width, (row + 1) * width);
-      });
-    }
-    return out;
-  };
-}
 
 export function writeReplica(dir: string): ReplicaFiles {
   fs.mkdirSync(dir, { recursive: true });
   const llm = path.join(dir, "smolvlm-replica.gguf");
   const mmproj = path.join(dir, "mmproj-smolvlm-replica.gguf");
   const vocab = smolVocab();
-  const weights = asciiAnswers(vocab, randomWeights(5, vocab));
+  const weights = randomWeights(5, { types: printableTypes(vocab) });
 
   if (!fs.existsSync(llm)) {
     writeDecoderGguf(
