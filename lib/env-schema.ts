@@ -107,7 +107,7 @@ export const envSchema = z.object({
   /**
    * The most context tokens one image may cost; larger images are downscaled
    * to fit before they reach the model (families whose cost grows with the
-   * image: Qwen2.5-VL, LLaVA-1.6, SmolVLM, MiniCPM-V, Pixtral). A number for
+   * image: Qwen2.5-VL, LLaVA-1.6, MiniCPM-V, Pixtral). A number for
    * every model, or per model: `qwen2.5-vl-7b=2048,gemma-3-4b=256,*=1024`
    * (catalog ids; `*` the rest). 0: no cap. Default: a quarter of CONTEXT_SIZE.
    */

@@ -22,7 +22,7 @@ const DATABASE_FREE = ["catalog", "clip", "demo-model", "engine-conformance", "l
  * database only through the same repository calls the other files cover on
  * PostgreSQL, so a second run proves nothing new and costs CI about 105 s.
  */
-const ENGINE_OR_HTTP = ["images-caption-delay", "model-picker", "private-logs", "llama-server-app", "http-security", "body-limits"];
+const ENGINE_OR_HTTP = ["images-caption-delay", "model-picker", "private-logs", "llama-server-app", "http-security", "body-limits", "family-app"];
 
 const root = path.resolve(import.meta.dirname, "..");
 

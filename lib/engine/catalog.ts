@@ -238,7 +238,7 @@ function projectorOf(raw: RawGguf): Projector {
  */
 function pairProblem(llm: RawGguf, proj: Projector, mmprojName: string): { code: "width_mismatch" | "family_mismatch"; message: string } | null {
   const family = familyOfProjector(proj.type, proj.clip);
-  if (family && !family.architectures.includes(llm.architecture)) {
+  if (family?.strictArchitecture && !family.architectures.includes(llm.architecture)) {
     return {
       code: "family_mismatch",
       message: `${mmprojName} is a ${family.label} projector, but ${path.basename(llm.path)} is a "${llm.architecture}" language model (${family.label} needs ${family.architectures.join(" or ")}): they do not belong together.`,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
+import sharp from "sharp";
 import { LlamaNodeBackend } from "./backends/llama-node";
 import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
@@ -129,7 +130,7 @@ export class Engine {
             })
           : await NodeLlamaCppBackend.load(common);
     }
-    const rule = checkedRule(model, backend);
+    const rule = await checkedRule(model, backend, opts.cacheDir);
     backend.info.imageCost = backend.info.vision ? (rule ? "family" : "fixed") : undefined;
     backend.info.maxImageTokens = backend.info.vision ? (opts.maxImageTokens ?? Math.floor(opts.contextSize / 4)) : undefined;
     return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule);
@@ -145,13 +146,17 @@ export class Engine {
     if (!rule) return { tokens: this.info.imageTokens, file };
     const clip = this.model.vision!.clip;
     const cost = (w: number, h: number) => rule.imageTokens(clip, w, h);
-    const { width, height } = await imageSize(file);
-    const tokens = cost(width, height);
-    const cap = this.info.maxImageTokens ?? 0;
-    const fit = cap > 0 && tokens > cap ? fitSize(width, height, cap, cost) : null;
-    if (!fit) return { tokens, file, width, height };
-    const copy = await resizedCopy(file, path.join(this.cacheDir, "fitted"), fit.width, fit.height);
-    return { tokens: fit.tokens, file: copy, width: fit.width, height: fit.height, downscaledFrom: { width, height } };
+    try {
+      const { width, height } = await imageSize(file);
+      const tokens = cost(width, height);
+      const cap = this.info.maxImageTokens ?? 0;
+      const fit = cap > 0 && tokens > cap ? fitSize(width, height, cap, cost) : null;
+      if (!fit) return { tokens, file, width, height };
+      const copy = await resizedCopy(file, path.join(this.cacheDir, "fitted"), fit.width, fit.height);
+      return { tokens: fit.tokens, file: copy, width: fit.width, height: fit.height, downscaledFrom: { width, height } };
+    } catch (err) {
+      throw new EngineError("bad_image", `An image of this conversation could not be read (${(err as Error).message}).`);
+    }
   }
 
   /** The images as they are sent (downscaled where they cost too much) and what each costs. */
@@ -201,7 +206,7 @@ export class Engine {
         vision: this.info.vision,
         parameters: m.parameters,
         fileType: m.fileType,
-        family: m.vision?.family?.label ?? (m.vision ? m.vision.projectorType : null),
+        family: m.vision?.family?.label ?? null,
       },
       backend: this.info,
       slotsBusy: this.pool.busy,
@@ -247,7 +252,6 @@ export class Engine {
     if (images.length && !this.info.vision) {
       throw new EngineError("no_vision", `${this.model.name} cannot see images. Load a model with an mmproj to ask about images.`);
     }
-    const { files } = await this.prepareImages(images);
     const queuedAt = performance.now();
     const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });
     if (!release) {
@@ -269,6 +273,8 @@ export class Engine {
     }
     const queueMs = performance.now() - queuedAt;
     try {
+      // After the slot: a request refused as busy or stopped while waiting resizes nothing.
+      const { files } = await this.prepareImages(images);
       for await (const event of this.backend.generate({
         prompt,
         images: files,
@@ -360,21 +366,30 @@ function remoteModel(m: { id: string; vision: boolean }, urls: string[]): Catalo
  * probe's cost (and a family whose cost grows with the image can then be
  * under-counted: the load says so in the log).
  */
-function checkedRule(model: CatalogModel, backend: Backend): FamilyRule | undefined {
+async function checkedRule(model: CatalogModel, backend: Backend, cacheDir: string): Promise<FamilyRule | undefined> {
   const family = model.vision?.family;
   if (!family || !backend.info.vision) return undefined;
   const rule = familyById(family.id);
-  let expected: number;
+  const clip = model.vision!.clip;
+  const expect = (w: number, h: number) => (backend.reportsPositions && rule.imagePositions ? rule.imagePositions(clip, w, h) : rule.imageTokens(clip, w, h));
   try {
-    const clip = model.vision!.clip;
-    expected =
-      backend.reportsPositions && rule.imagePositions ? rule.imagePositions(clip, PROBE_SIZE, PROBE_SIZE) : rule.imageTokens(clip, PROBE_SIZE, PROBE_SIZE);
+    const checks: Array<{ size: string; ours: number; theirs: number }> = [
+      { size: `${PROBE_SIZE}×${PROBE_SIZE}`, ours: expect(PROBE_SIZE, PROBE_SIZE), theirs: backend.info.imageTokens },
+    ];
+    if (backend.reportsPositions && backend.reportedImageTokens) {
+      // In-process counting needs no encoding: check the tiling/resizing path too, on a wide image bigger than a tile.
+      const wide = path.join(cacheDir, "probe-wide.png");
+      fs.mkdirSync(cacheDir, { recursive: true });
+      if (!fs.existsSync(wide)) await sharp({ create: { width: 700, height: 300, channels: 3, background: "#888" } }).png().toFile(wide);
+      checks.push({ size: "700×300", ours: expect(700, 300), theirs: await backend.reportedImageTokens(wide) });
+    }
+    const off = checks.find((c) => c.ours !== c.theirs);
+    if (off) {
+      console.warn(`[engine] ${family.label} image-token rule says ${off.ours} tokens for a ${off.size} image, llama.cpp says ${off.theirs}; counting every image as ${backend.info.imageTokens} tokens.`);
+      return undefined;
+    }
   } catch (err) {
     console.warn(`[engine] ${family.label} image-token rule failed (${(err as Error).message}); counting every image as the probe's ${backend.info.imageTokens} tokens.`);
-    return undefined;
-  }
-  if (expected !== backend.info.imageTokens) {
-    console.warn(`[engine] ${family.label} image-token rule says ${expected} tokens for the probe image, llama.cpp says ${backend.info.imageTokens}; counting every image as ${backend.info.imageTokens} tokens.`);
     return undefined;
   }
   return rule;

@@ -10,6 +10,7 @@ export type EngineErrorCode =
   | "load_failed"
   | "queue_full"
   | "no_vision"
+  | "bad_image"
   | "context_overflow"
   | "disposed";
 

@@ -35,7 +35,8 @@ export async function imageSize(file: string): Promise<{ width: number; height: 
  * `maxTokens`, or null when the image already fits. Costs are not always
  * monotone in size (tiling rounds), so the search keeps the largest size
  * that fits among the scales it tries. When even the smallest size costs
- * more (a family's floor), the largest size at that floor.
+ * more (a family's floor), the largest size at that floor. Null as well
+ * when no smaller size costs less.
  */
 export function fitSize(
   width: number,
@@ -43,7 +44,8 @@ export function fitSize(
   maxTokens: number,
   cost: (w: number, h: number) => number,
 ): { width: number; height: number; tokens: number } | null {
-  if (cost(width, height) <= maxTokens) return null;
+  const original = cost(width, height);
+  if (original <= maxTokens) return null;
   const at = (s: number) => ({ width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) });
   const largestWithin = (budget: number) => {
     let lo = 0;
@@ -65,20 +67,72 @@ export function fitSize(
   // A family with a floor above the budget (LLaVA-1.6: one 576-token tile at least) cannot fit:
   // send the largest size that costs only that floor.
   const floor = cost(at(1 / 256).width, at(1 / 256).height);
-  return largestWithin(maxTokens) ?? largestWithin(floor) ?? { ...at(1 / 256), tokens: floor };
+  const fit = largestWithin(maxTokens) ?? largestWithin(floor) ?? { ...at(1 / 256), tokens: floor };
+  // Shrinking that saves nothing (SmolVLM scales small images up: a square costs the same at
+  // any size) would only lose detail.
+  return fit.tokens < original && (fit.width !== width || fit.height !== height) ? fit : null;
 }
 
-/** A downscaled copy of `file` at exactly width × height, made once under `dir`. */
+const hashes = new Map<string, { key: string; sha256: string }>();
+
+/** The SHA-256 of the file's bytes (a stored blob's name), cached per path, size and modification time. */
+async function contentHash(file: string): Promise<string> {
+  const st = await fs.promises.stat(file);
+  const key = `${st.size}:${st.mtimeMs}`;
+  const hit = hashes.get(file);
+  if (hit && hit.key === key) return hit.sha256;
+  const sha256 = createHash("sha256").update(await fs.promises.readFile(file)).digest("hex");
+  if (hashes.size > 4096) hashes.clear();
+  hashes.set(file, { key, sha256 });
+  return sha256;
+}
+
+/** Downscaled copies kept at most; the least recently made go first. */
+const FITTED_BUDGET_BYTES = 512 * 1024 * 1024;
+
+/**
+ * A downscaled copy of `file` at exactly width × height, made once under
+ * `dir` and named by the source's content hash (so `removeFittedCopies`
+ * finds it when the source is deleted). Private to the server's user
+ * (0600, like the blobs), written atomically, and the folder is kept under
+ * 512 MB.
+ */
 export async function resizedCopy(file: string, dir: string, width: number, height: number): Promise<string> {
-  const st = fs.statSync(file);
-  const id = createHash("sha256").update(`${path.resolve(file)}:${st.size}:${st.mtimeMs}`).digest("hex").slice(0, 24);
+  const sha256 = await contentHash(file);
   const jpeg = /\.jpe?g$/i.test(file);
-  const out = path.join(dir, `${id}-${width}x${height}.${jpeg ? "jpg" : "png"}`);
+  const out = path.join(dir, `${sha256}-${width}x${height}.${jpeg ? "jpg" : "png"}`);
   if (fs.existsSync(out)) return out;
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${out}.partial-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const img = sharp(file, { limitInputPixels: false }).rotate().resize({ width, height, fit: "fill", kernel: "lanczos3" });
-  await (jpeg ? img.jpeg({ quality: 92 }) : img.png()).toFile(tmp);
-  fs.renameSync(tmp, out);
+  try {
+    const img = sharp(file, { limitInputPixels: false }).rotate().resize({ width, height, fit: "fill", kernel: "lanczos3" });
+    await (jpeg ? img.jpeg({ quality: 92 }) : img.png()).toFile(tmp);
+    await fs.promises.chmod(tmp, 0o600);
+    await fs.promises.rename(tmp, out);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+  await trimFitted(dir).catch(() => {});
   return out;
+}
+
+async function trimFitted(dir: string) {
+  const files = await Promise.all(
+    (await fs.promises.readdir(dir)).filter((f) => !f.includes(".partial-")).map(async (f) => ({ f, st: await fs.promises.stat(path.join(dir, f)) })),
+  );
+  let total = files.reduce((a, x) => a + x.st.size, 0);
+  for (const { f, st } of files.sort((a, b) => a.st.mtimeMs - b.st.mtimeMs)) {
+    if (total <= FITTED_BUDGET_BYTES) break;
+    await fs.promises.rm(path.join(dir, f), { force: true });
+    total -= st.size;
+  }
+}
+
+/** Removes the downscaled copies of deleted images (by their content hashes). */
+export async function removeFittedCopies(dir: string, sha256s: string[]): Promise<void> {
+  if (!sha256s.length) return;
+  const names = await fs.promises.readdir(dir).catch(() => [] as string[]);
+  const gone = new Set(sha256s);
+  await Promise.all(names.filter((n) => gone.has(n.split("-")[0]!)).map((n) => fs.promises.rm(path.join(dir, n), { force: true })));
 }

@@ -32,6 +32,8 @@ async function load(): Promise<Engine> {
     const catalog = await scanCatalog({ dir: env.MODELS_DIR, modelPath: env.MODEL_PATH, mmprojPath: env.MMPROJ_PATH });
     for (const p of catalog.problems) console.warn(`[engine] skipped ${p.path}: ${p.message}`);
     model = pickModel(catalog, holder.__modelId);
+    const unknown = Object.keys(env.MAX_IMAGE_TOKENS).filter((id) => id !== "*" && !catalog.models.some((m) => m.id === id));
+    if (unknown.length) console.warn(`[engine] MAX_IMAGE_TOKENS names ${unknown.join(", ")}, which the catalog does not have (ids: ${catalog.models.map((m) => m.id).join(", ")}).`);
     const s = state();
     if (s.phase === "loading") s.modelName = model.name;
     console.log(`[engine] loading ${model.name} (${model.path}${model.vision ? ` + ${path.basename(model.vision.mmprojPath)}` : ""}) on ${choice.kind}`);
@@ -108,7 +110,7 @@ export async function listModels(): Promise<{ id: string; name: string; vision: 
     id: m.id,
     name: m.name,
     vision: m.vision !== null,
-    family: m.vision?.family?.label ?? m.vision?.projectorType ?? null,
+    family: m.vision?.family?.label ?? null,
     architecture: m.architecture,
     sizeBytes: m.sizeBytes,
   }));

@@ -128,6 +128,8 @@ describe.each(REPLICATED_FAMILIES)("%s: a per-image cap downscales big images", 
     }
     expect(cost.downscaledFrom).toEqual({ width: 2048, height: 1536 });
     expect(cost.file).not.toBe(big);
+    // A copy is only made when it costs less than the original.
+    expect(cost.tokens).toBeLessThan((await engine.ruleImageTokens(big, "cells"))!);
     // At most the cap, or the family's floor when that is above it (LLaVA-1.6: one 576-token tile).
     const floor = (await engine.imageCost(await familyImage(64, 64))).tokens;
     expect(cost.tokens).toBeLessThanOrEqual(Math.max(300, floor));

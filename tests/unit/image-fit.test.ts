@@ -22,6 +22,11 @@ describe("fitSize", () => {
     expect(patches(fit.width + 28, Math.round(((fit.width + 28) * 3) / 4))).toBeGreaterThan(1000);
   });
 
+  it("leaves an image alone when shrinking saves nothing (a cost that does not fall with size)", () => {
+    expect(fitSize(2048, 2048, 1024, () => 1416)).toBeNull();
+    expect(fitSize(300, 300, 100, () => 576)).toBeNull();
+  });
+
   it("takes the largest size at the family's floor when nothing fits the budget", () => {
     // LLaVA-1.6-like: one 576-token tile up to 336 px, more above.
     const tiles = (w: number, h: number) => (w <= 336 && h <= 336 ? 576 : 2880);

@@ -14,6 +14,7 @@ export const rule: FamilyRule = {
   label: "Gemma 3",
   projectorTypes: ["gemma3"],
   architectures: ["gemma3"],
+  strictArchitecture: true,
   imageTokens(clip) {
     const side = Math.floor(requireClipNumber(clip, "clip.vision.image_size") / requireClipNumber(clip, "clip.vision.patch_size"));
     const merge = clipNumber(clip, "clip.vision.projector.scale_factor") ?? 4;

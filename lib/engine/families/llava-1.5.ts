@@ -8,7 +8,8 @@ import { requireClipNumber, type FamilyRule } from "./types";
 export const rule: FamilyRule = {
   id: "llava-1.5",
   label: "LLaVA-1.5",
-  projectorTypes: ["mlp", "mlp_norm", "ldp", "ldpv2"],
+  // Not ldp/ldpv2 (MobileVLM pools 4×: a different count).
+  projectorTypes: ["mlp", "mlp_norm"],
   architectures: ["llama", "mistral"],
   matches: (clip) => !Array.isArray(clip["clip.vision.image_grid_pinpoints"]),
   imageTokens(clip) {

@@ -57,7 +57,8 @@ export const rule: FamilyRule = {
   projectorTypes: ["resampler"],
   architectures: ["qwen2"],
   // Version 2 (MiniCPM-Llama3-V 2.5) uses another marker layout.
-  matches: (clip) => (clipNumber(clip, "clip.minicpmv_version") ?? 2) !== 2,
+  // Measured on version 3 (2.6); 4 shares its layout. Others (2.5, 4.5…) differ: no family, fixed cost.
+  matches: (clip) => [3, 4].includes(clipNumber(clip, "clip.minicpmv_version") ?? 2),
   imageTokens(clip, width, height) {
     const perImage = minicpmvQueries(clip) + 2;
     const { cols, rows } = minicpmvGrid(clip, width, height);

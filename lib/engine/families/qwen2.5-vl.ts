@@ -61,6 +61,7 @@ export const rule: FamilyRule = {
   label: "Qwen2.5-VL",
   projectorTypes: ["qwen2.5vl_merger", "qwen2vl_merger"],
   architectures: ["qwen2vl"],
+  strictArchitecture: true,
   imageTokens(clip, width, height) {
     const { cols, rows } = qwenVlGrid(clip, width, height);
     return cols * rows + 2;

@@ -17,8 +17,15 @@ export interface FamilyRule {
   label: string;
   /** `clip.projector_type` values of this family's projectors. */
   projectorTypes: readonly string[];
-  /** `general.architecture` values of the language models it pairs with. */
+  /** `general.architecture` values of the family's language models (informational unless `strictArchitecture`). */
   architectures: readonly string[];
+  /**
+   * The projector only works with these architectures (Qwen2-VL's M-RoPE
+   * positions, Gemma 3's own model): any other language model is refused.
+   * Otherwise other architectures pair too (Granite Vision and llava-phi-3
+   * use LLaVA-1.6's projector), counted by the same rule.
+   */
+  strictArchitecture?: boolean;
   /** A finer test when several families share a projector type (LLaVA-1.5 and 1.6 are both "mlp"). */
   matches?(clip: ClipMeta): boolean;
   /**
