@@ -58,8 +58,8 @@ export default defineConfig({
         PORT: String(SLOW_PORT),
         HOST: "127.0.0.1",
         DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000",
-        MODEL_PATH: ".cache/models/random-tiny-llava-s1.gguf",
-        MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-s1.gguf",
+        MODEL_PATH: ".cache/models/random-tiny-llava-64k-s1.gguf",
+        MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-64k-s1.gguf",
         // Two slots of 32k: an answer of up to 30 000 tokens lasts tens of seconds even on an idle
         // machine (the random pair writes ~800 tokens/s on llama-server), so Stop lands mid-answer.
         CONTEXT_SIZE: "65536",

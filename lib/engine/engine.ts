@@ -105,6 +105,12 @@ export class Engine {
     };
     let backend: Backend;
     if (kind === "llama-server") {
+      // llama-server caps every slot at the model's trained context: budget with what it will allow.
+      const trained = model.contextLength ?? Infinity;
+      if (opts.contextSize > trained) {
+        console.warn(`[engine] CONTEXT_SIZE ${opts.contextSize} is more than ${model.name} was trained for; llama-server uses ${trained}.`);
+        common.contextSize = trained;
+      }
       if (!opts.llamaServer) throw new EngineError("load_failed", "No llama-server executable: run `npm run engine:build` or set LLAMA_SERVER_PATH.");
       const gpuLayers = opts.gpu === "cpu" ? 0 : opts.gpuLayers === "auto" ? (opts.llamaServer.gpuBuild.length ? 999 : 0) : opts.gpuLayers;
       backend = await LlamaServerBackend.load({

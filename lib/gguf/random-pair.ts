@@ -29,7 +29,9 @@ export function randomPairSpec(preset: RandomPairPreset): RandomPairSpec {
         nHead: 4,
         nHeadKv: 2,
         nFf: 128,
-        contextLength: 4096,
+        // Trained context as llama-server sees it: it caps every slot there, and the
+        // e2e "slow" app needs answers of tens of thousands of tokens.
+        contextLength: 65536,
         ropeFreqBase: 10000,
         rmsEps: 1e-5,
         tensorType: "F32",
@@ -151,7 +153,8 @@ export function ensureRandomPair({
   seed?: number;
 }): RandomPairFiles {
   const spec = randomPairSpec(preset);
-  const base = `${spec.llm.name}-s${seed}`;
+  // The trained context is in the name: files of an earlier spec are not reused by mistake.
+  const base = `${spec.llm.name}-${spec.llm.contextLength / 1024}k-s${seed}`;
   const llm = path.join(dir, `${base}.gguf`);
   const mmproj = path.join(dir, `mmproj-${base}.gguf`);
   fs.mkdirSync(dir, { recursive: true });
