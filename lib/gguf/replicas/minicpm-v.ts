@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildBpeVocab, printableTypes } from "../bpe-vocab";
+import { CHATML_TEMPLATE } from "../chat-template";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -29,16 +30,6 @@ import type { ReplicaFiles } from "./types";
  *   with biases, three layer norms, the output projection and the
  *   2-D sin-cos `resampler.pos_embed_k` table the script adds (70×70 rows).
  */
-export const MINICPMV_CHAT_TEMPLATE =
-  "{% for message in messages %}" +
-  "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}" +
-  "<|im_start|>{{ message['role'] }}\n" +
-  "{% if message['content'] is string %}{{ message['content'] }}" +
-  "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}" +
-  "{% endif %}" +
-  "<|im_end|>\n" +
-  "{% endfor %}" +
-  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
 const SPECIALS = [
   "<|endoftext|>",
@@ -115,7 +106,7 @@ export function writeReplica(dir: string): ReplicaFiles {
         rmsEps: 1e-6,
         tensorType: "F16",
         tiedOutput: false,
-        chatTemplate: MINICPMV_CHAT_TEMPLATE,
+        chatTemplate: CHATML_TEMPLATE,
         addBos: false,
         qkvBias: true,
       },

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildBpeVocab, printableTypes } from "../bpe-vocab";
+import { CHATML_TEMPLATE } from "../chat-template";
 import { writeDecoderGguf } from "../decoder";
 import { randomWeights } from "../random-pair";
 import { visionTower } from "../vision-tower";
@@ -25,16 +26,6 @@ import type { ReplicaFiles } from "./types";
  *   and the two merger matrices `mm.0` / `mm.2`. The image size limits are
  *   not in the file: clip.cpp fixes them at 8…4096 merged tokens.
  */
-export const QWEN25VL_CHAT_TEMPLATE =
-  "{% for message in messages %}" +
-  "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}" +
-  "<|im_start|>{{ message['role'] }}\n" +
-  "{% if message['content'] is string %}{{ message['content'] }}" +
-  "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}" +
-  "{% endif %}" +
-  "<|im_end|>\n" +
-  "{% endfor %}" +
-  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 
 const SPECIALS = [
   "<|endoftext|>",
@@ -79,7 +70,7 @@ export function writeReplica(dir: string): ReplicaFiles {
         rmsEps: 1e-6,
         tensorType: "F16",
         tiedOutput: false,
-        chatTemplate: QWEN25VL_CHAT_TEMPLATE,
+        chatTemplate: CHATML_TEMPLATE,
         addBos: false,
         qkvBias: true,
         // 64-wide heads → 32 rotary pairs, split t/h/w like the real 16/24/24 of 64.
