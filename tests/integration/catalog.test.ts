@@ -38,7 +38,7 @@ describe("scanCatalog", () => {
       name: "random-tiny-llava",
       architecture: "llama",
       fileType: "F32",
-      contextLength: 4096,
+      contextLength: 65536,
       embeddingLength: 64,
       hasChatTemplate: true,
       vision: expect.objectContaining({ mmprojPath: path.join(dir, "mmproj-tiny.gguf"), projectorType: "mlp", imageSize: 32, patchSize: 8, family: { id: "llava-1.5", label: "LLaVA-1.5" } }),
