@@ -19,8 +19,13 @@ import type { ChatAnswerMetadata } from "./ui-message";
 
 type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
 
-/** Answer budget in tokens: the conversation's own or MAX_ANSWER_TOKENS, at most half the context. */
-export const answerTokens = (settings: SamplingSettings = {}) => Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(env.CONTEXT_SIZE / 2));
+/**
+ * Answer budget in tokens: the conversation's own or MAX_ANSWER_TOKENS, at most half the loaded
+ * model's context (which can be less than CONTEXT_SIZE: llama-server caps it at what the model
+ * was trained for).
+ */
+export const answerTokens = (settings: SamplingSettings, contextSize: number) =>
+  Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(contextSize / 2));
 
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
@@ -34,7 +39,7 @@ const FLUSH_MS = 1500;
 export async function systemPromptMustFit(systemPrompt: string | null | undefined, settings: SamplingSettings | null | undefined): Promise<void> {
   const engine = loadedEngine();
   if (!systemPrompt || !engine) return;
-  const room = engine.info.contextSize - answerTokens(settings ?? {});
+  const room = engine.info.contextSize - answerTokens(settings ?? {}, engine.info.contextSize);
   // A question needs some room too: at least an image's tokens and a sentence.
   const needed = (await engine.countTokens([{ role: "system", text: systemPrompt }])) + engine.info.imageTokens + 64;
   if (needed > room) {
@@ -180,7 +185,7 @@ export async function streamChat({
       engine,
       systemPrompt: conversation.systemPrompt,
       history: toEngineHistory(history, await attachmentKeys(ids)),
-      answerTokens: answerTokens(settings),
+      answerTokens: answerTokens(settings, engine.info.contextSize),
     });
 
     let stats: ChatAnswerMetadata["stats"];
@@ -190,7 +195,7 @@ export async function streamChat({
       messages: input.messages,
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,
-      maxOutputTokens: answerTokens(settings),
+      maxOutputTokens: answerTokens(settings, engine.info.contextSize),
       temperature: settings.temperature ?? 0,
       topP: settings.topP,
       seed: settings.seed,
