@@ -199,7 +199,7 @@ export function mmprojStem(file: string): string {
 const llmStem = (file: string) => path.basename(file).replace(/\.gguf$/i, "").toLowerCase();
 
 /** `{clip: {vision: {image_size: 336}}}` → `{"clip.vision.image_size": 336}` (arrays stay whole). */
-export function flattenMeta(value: unknown, prefix: string, out: Record<string, unknown> = {}): Record<string, unknown> {
+export function flattenMeta(value: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
   if (value && typeof value === "object" && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) flattenMeta(v, prefix ? `${prefix}.${k}` : k, out);
   } else {

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector } from "@/lib/engine/families";
 import { rule } from "@/lib/engine/families/gemma3";
 import type { ClipMeta } from "@/lib/engine/families/types";
@@ -10,14 +10,6 @@ import { renderPrompt } from "@/lib/engine/prompt";
 import { writeReplica } from "@/lib/gguf/replicas/gemma3";
 
 /** readGguf's nested metadata → the dotted keys the family rules read. */
-function flatten(o: Record<string, unknown>, prefix = "", out: Record<string, unknown> = {}): ClipMeta {
-  for (const [k, v] of Object.entries(o)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, key, out);
-    else out[key] = v;
-  }
-  return out;
-}
 
 /** gemma-3-4b-it's mmproj (ggml-org/gemma-3-4b-it-GGUF, mmproj-model-f16.gguf): no scale_factor key. */
 const REAL: ClipMeta = { "clip.projector_type": "gemma3", "clip.vision.image_size": 896, "clip.vision.patch_size": 14 };
@@ -51,11 +43,11 @@ describe("Gemma 3 family", () => {
     const mmproj = await readGguf(files.mmproj);
     expect(llm.architecture).toBe("gemma3");
     expect(mmproj.architecture).toBe("clip");
-    const meta = flatten(llm.meta);
+    const meta = flattenMeta(llm.meta);
     expect(meta["tokenizer.ggml.model"]).toBe("llama");
     expect(meta["gemma3.attention.sliding_window"]).toBe(1024);
     expect(meta["gemma3.embedding_length"]).toBe(64);
-    const clip = flatten(mmproj.meta);
+    const clip = flattenMeta(mmproj.meta);
     expect(clip["clip.projector_type"]).toBe("gemma3");
     expect(clip["clip.vision.projection_dim"]).toBe(64);
     expect(familyOfProjector("gemma3", clip)?.id).toBe("gemma3");
@@ -71,7 +63,7 @@ describe("Gemma 3 family", () => {
   it("its chat template gives Gemma turns, the system prompt folded into the first user turn", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-gemma3-"));
     const { llm } = writeReplica(dir);
-    const template = flatten((await readGguf(llm)).meta)["tokenizer.chat_template"] as string;
+    const template = flattenMeta((await readGguf(llm)).meta)["tokenizer.chat_template"] as string;
     const { prompt } = renderPrompt(template, [
       { role: "system", text: "Be brief." },
       { role: "user", text: "What is it?", images: ["/x.png"] },

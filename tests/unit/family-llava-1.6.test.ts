@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector, type ClipMeta } from "@/lib/engine/families";
 import { bestPinpoint, rule } from "@/lib/engine/families/llava-1.6";
 import { rule as llava15 } from "@/lib/engine/families/llava-1.5";
@@ -10,13 +10,6 @@ import { renderPrompt } from "@/lib/engine/prompt";
 import { LLAVA16_PINPOINTS, MISTRAL_INST_TEMPLATE, writeReplica } from "@/lib/gguf/replicas/llava-1.6";
 
 /** The GGUF reader's nested metadata as the dotted keys the family rules read. */
-function flatten(o: Record<string, unknown>, prefix = "", out: Record<string, unknown> = {}): ClipMeta {
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
-    else out[prefix + k] = v;
-  }
-  return out;
-}
 
 /** llava-v1.6-mistral-7b's mmproj preprocessing metadata. */
 const CLIP: ClipMeta = {
@@ -68,11 +61,11 @@ describe("LLaVA-1.6 replica", () => {
     const llm = await readGguf(files.llm);
     const mm = await readGguf(files.mmproj);
     expect(llm.architecture).toBe("llama");
-    const meta = flatten(llm.meta);
+    const meta = flattenMeta(llm.meta);
     expect(meta["tokenizer.ggml.model"]).toBe("llama");
     expect(meta["tokenizer.chat_template"]).toContain("[INST]");
     expect(mm.architecture).toBe("clip");
-    const clip = flatten(mm.meta);
+    const clip = flattenMeta(mm.meta);
     expect(clip["clip.projector_type"]).toBe("mlp");
     expect(clip["clip.vision.mm_patch_merge_type"]).toBe("spatial_unpad");
     expect(clip["clip.vision.projection_dim"]).toBe(meta["llama.embedding_length"]);

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector } from "@/lib/engine/families";
 import { minicpmvGrid, rule } from "@/lib/engine/families/minicpm-v";
 import type { ClipMeta } from "@/lib/engine/families/types";
@@ -17,13 +17,6 @@ const CLIP: ClipMeta = {
   "clip.vision.patch_size": 14,
 };
 
-function flatten(o: Record<string, unknown>, pre = "", out: Record<string, unknown> = {}) {
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${pre}${k}.`, out);
-    else out[pre + k] = v;
-  }
-  return out;
-}
 
 describe("MiniCPM-V 2.6 image tokens", () => {
   // Measured with the replica on both runtimes (llama-server tokens_evaluated − tokens("ab"),
@@ -70,14 +63,14 @@ describe("MiniCPM-V 2.6 replica", () => {
 
     const llm = await readGguf(files.llm);
     expect(llm.architecture).toBe("qwen2");
-    const lm = flatten(llm.meta);
+    const lm = flattenMeta(llm.meta);
     expect(lm["tokenizer.ggml.pre"]).toBe("qwen2");
     expect(String(lm["tokenizer.chat_template"])).toContain("<|im_start|>assistant");
     expect(llm.sizeBytes).toBeLessThan(4 * 1024 * 1024);
 
     const mm = await readGguf(files.mmproj);
     expect(mm.architecture).toBe("clip");
-    const clip = flatten(mm.meta);
+    const clip = flattenMeta(mm.meta);
     expect(clip["clip.projector_type"]).toBe("resampler");
     expect(clip["clip.minicpmv_version"]).toBe(3);
     expect(clip["clip.minicpmv_query_num"]).toBe(64);

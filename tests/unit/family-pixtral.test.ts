@@ -2,20 +2,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector, type ClipMeta } from "@/lib/engine/families";
 import { pixtralResize, rule } from "@/lib/engine/families/pixtral";
 import { renderPrompt } from "@/lib/engine/prompt";
 import { TEKKEN_INST_TEMPLATE, writeReplica } from "@/lib/gguf/replicas/pixtral";
 
 /** The GGUF reader's nested metadata as the dotted keys the family rules read. */
-function flatten(o: Record<string, unknown>, prefix = "", out: Record<string, unknown> = {}): ClipMeta {
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
-    else out[prefix + k] = v;
-  }
-  return out;
-}
 
 /** Pixtral-12B's mmproj preprocessing metadata (no patch merger). */
 const PIXTRAL_12B: ClipMeta = { "clip.projector_type": "pixtral", "clip.vision.image_size": 1024, "clip.vision.patch_size": 16 };
@@ -70,13 +63,13 @@ describe("Pixtral replica", () => {
     const llm = await readGguf(files.llm);
     const mm = await readGguf(files.mmproj);
     expect(llm.architecture).toBe("llama");
-    const meta = flatten(llm.meta);
+    const meta = flattenMeta(llm.meta);
     expect(meta["tokenizer.ggml.model"]).toBe("gpt2");
     expect(meta["tokenizer.ggml.pre"]).toBe("tekken");
     expect(meta["llama.attention.key_length"]).toBe(32);
     expect(meta["tokenizer.chat_template"]).toContain("[/INST]");
     expect(mm.architecture).toBe("clip");
-    const clip = flatten(mm.meta);
+    const clip = flattenMeta(mm.meta);
     expect(clip["clip.projector_type"]).toBe("pixtral");
     expect(clip["clip.vision.projection_dim"]).toBe(meta["llama.embedding_length"]);
     expect(familyOfProjector("pixtral", clip)?.id).toBe("pixtral");

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector } from "@/lib/engine/families";
 import { qwenVlGrid, rule, smartResize } from "@/lib/engine/families/qwen2.5-vl";
 import type { ClipMeta } from "@/lib/engine/families/types";
@@ -11,13 +11,6 @@ import { writeReplica } from "@/lib/gguf/replicas/qwen2.5-vl";
 /** The dotted keys of a Qwen2.5-VL mmproj that the rule reads (as the converter writes them). */
 const CLIP: ClipMeta = { "clip.projector_type": "qwen2.5vl_merger", "clip.vision.patch_size": 14, "clip.vision.image_size": 560, "clip.vision.n_wa_pattern": 8 };
 
-function flatten(o: Record<string, unknown>, pre = "", out: Record<string, unknown> = {}) {
-  for (const [k, v] of Object.entries(o)) {
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${pre}${k}.`, out);
-    else out[pre + k] = v;
-  }
-  return out;
-}
 
 describe("Qwen2.5-VL image tokens", () => {
   // Measured with the replica on both runtimes: llama-server's tokens_evaluated − tokens("ab"),
@@ -66,7 +59,7 @@ describe("Qwen2.5-VL replica", () => {
 
     const llm = await readGguf(files.llm);
     expect(llm.architecture).toBe("qwen2vl");
-    const lm = flatten(llm.meta);
+    const lm = flattenMeta(llm.meta);
     expect(lm["tokenizer.ggml.model"]).toBe("gpt2");
     expect(lm["tokenizer.ggml.pre"]).toBe("qwen2");
     expect(lm["qwen2vl.rope.dimension_sections"]).toEqual([8, 12, 12, 0]);
@@ -75,7 +68,7 @@ describe("Qwen2.5-VL replica", () => {
 
     const mm = await readGguf(files.mmproj);
     expect(mm.architecture).toBe("clip");
-    const clip = flatten(mm.meta);
+    const clip = flattenMeta(mm.meta);
     expect(clip["clip.projector_type"]).toBe("qwen2.5vl_merger");
     expect(clip["clip.vision.patch_size"]).toBe(14);
     expect(clip["clip.vision.n_wa_pattern"]).toBe(8);

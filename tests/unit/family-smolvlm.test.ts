@@ -2,21 +2,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { readGguf } from "@/lib/engine/catalog";
+import { flattenMeta, readGguf } from "@/lib/engine/catalog";
 import { familyOfProjector } from "@/lib/engine/families";
 import { idefics3Grid, rule } from "@/lib/engine/families/smolvlm";
 import type { ClipMeta } from "@/lib/engine/families/types";
 import { renderPrompt } from "@/lib/engine/prompt";
 import { writeReplica } from "@/lib/gguf/replicas/smolvlm";
 
-function flatten(o: Record<string, unknown>, prefix = "", out: Record<string, unknown> = {}): ClipMeta {
-  for (const [k, v] of Object.entries(o)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, key, out);
-    else out[key] = v;
-  }
-  return out;
-}
 
 /** SmolVLM2-2.2B-Instruct as convert_hf_to_gguf.py writes it today: 384 px tiles, patch 14, shuffle 3, longest edge 1536. */
 const SMOLVLM2: ClipMeta = {
@@ -83,11 +75,11 @@ describe("SmolVLM family", () => {
     const llm = await readGguf(files.llm);
     const mmproj = await readGguf(files.mmproj);
     expect(llm.architecture).toBe("llama");
-    const meta = flatten(llm.meta);
+    const meta = flattenMeta(llm.meta);
     expect(meta["tokenizer.ggml.model"]).toBe("gpt2");
     expect(meta["tokenizer.ggml.pre"]).toBe("smollm");
     expect(meta["llama.embedding_length"]).toBe(64);
-    const clip = flatten(mmproj.meta);
+    const clip = flattenMeta(mmproj.meta);
     expect(clip).toMatchObject({ "clip.projector_type": "idefics3", "clip.vision.image_size": 384, "clip.vision.patch_size": 14 });
     expect(familyOfProjector("idefics3", clip)?.id).toBe("smolvlm");
     expect(rule.architectures).toContain(llm.architecture);
@@ -102,7 +94,7 @@ describe("SmolVLM family", () => {
   it("its chat template gives SmolVLM turns", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-smolvlm-"));
     const { llm } = writeReplica(dir);
-    const template = flatten((await readGguf(llm)).meta)["tokenizer.chat_template"] as string;
+    const template = flattenMeta((await readGguf(llm)).meta)["tokenizer.chat_template"] as string;
     const { prompt } = renderPrompt(template, [
       { role: "system", text: "Be brief." },
       { role: "user", text: "What is it?", images: ["/x.png"] },
