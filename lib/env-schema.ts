@@ -74,6 +74,15 @@ export const envSchema = z.object({
   IMAGE_INDEXER: z.stringbool().default(true),
   /** Let the chat model caption images while it is idle. Default true. */
   IMAGE_CAPTIONS: z.stringbool().default(true),
+  /**
+   * Where captions are written. `process` (default for local models): a
+   * second, lowest-priority process on the same GGUF files (CPU only), frozen
+   * while any answer runs, so captions never delay one. `engine`: on the
+   * chat engine itself, only while it is idle, giving way when an answer
+   * starts (the only choice for ENGINE=remote; uses the GPU, but an answer
+   * arriving mid-caption waits for the caption's image encoding).
+   */
+  CAPTIONS_ON: z.enum(["process", "engine"]).default("process"),
   /** Pause between two indexed images, in ms (spreads the back-fill of a large library). Default 0. */
   IMAGE_INDEX_PAUSE_MS: intFrom(0, 60_000).default(0),
   /** Explicit language-model GGUF; overrides the catalog's default pick. */

@@ -3,6 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import sharp from "sharp";
+import os from "node:os";
+import { BackgroundModel, type BackgroundModelOptions, type BackgroundState } from "./background-model";
 import { LlamaNodeBackend } from "./backends/llama-node";
 import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
@@ -58,6 +60,8 @@ export interface EngineStatus {
   slotsBusy: number;
   slotsFree: number;
   queueLength: number;
+  /** The background model process (captions): "stopped" until first used, "frozen" while answers run. */
+  background: BackgroundState;
 }
 
 const DEFAULT_SAMPLING = { temperature: 0.7, topK: 40, topP: 0.95 };
@@ -79,7 +83,11 @@ export class Engine {
     private readonly cacheDir: string,
     /** The family's image-token rule, when the model has one and it agreed with llama.cpp at load. */
     private readonly rule: FamilyRule | undefined,
+    /** How to start the background model process (local vision models only). */
+    private readonly backgroundOptions?: BackgroundModelOptions,
   ) {}
+
+  private background: BackgroundModel | null = null;
 
   static async load(opts: EngineOptions): Promise<Engine> {
     const kind = opts.engine ?? "in-process";
@@ -139,7 +147,19 @@ export class Engine {
     const rule = await checkedRule(model, backend, opts.cacheDir);
     backend.info.imageCost = backend.info.vision ? (rule ? "family" : "fixed") : undefined;
     backend.info.maxImageTokens = backend.info.vision ? (opts.maxImageTokens ?? Math.floor(opts.contextSize / 4)) : undefined;
-    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule);
+    const perImage = Math.max(backend.info.maxImageTokens || common.contextSize, backend.info.imageTokens);
+    const background: BackgroundModelOptions | undefined = model.vision
+      ? {
+          modelPath: model.path,
+          mmprojPath: model.vision.mmprojPath,
+          // One image, the caption prompt and its answer.
+          contextSize: Math.min(common.contextSize, perImage + 256),
+          // The binding's prebuilt CPU code runs best on few threads (see defaultThreads).
+          threads: Math.min(opts.threads, Math.max(1, os.availableParallelism() - 1), 4),
+          pidFile: path.join(opts.cacheDir, "background-model.pid"),
+        }
+      : undefined;
+    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
   }
 
   /**
@@ -218,7 +238,27 @@ export class Engine {
       slotsBusy: this.pool.busy,
       slotsFree: this.pool.capacity - this.pool.busy,
       queueLength: this.pool.waiting,
+      background: this.background?.state ?? "stopped",
     };
+  }
+
+  /**
+   * The process for background generations (image captions) on this model,
+   * started on first use and frozen whenever an answer runs (see
+   * BackgroundModel); null for remote engines, text-only models and where
+   * processes cannot be frozen.
+   */
+  backgroundModel(): BackgroundModel | null {
+    if (!this.backgroundOptions || !BackgroundModel.supported || this.pool.closed) return null;
+    this.background ??= new BackgroundModel(this.backgroundOptions, { isBusy: () => this.pool.isBusy(), onChange: (l) => this.pool.onChange(l) });
+    return this.background;
+  }
+
+  /** The prompt and the image files (downscaled where they cost too much) exactly as a backend gets them. */
+  async prepareInput(messages: EngineMessage[]): Promise<{ prompt: string; images: string[] }> {
+    const { prompt, images } = this.render(messages);
+    if (images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    return { prompt, images: (await this.prepareImages(images)).files };
   }
 
   /** The prompt and image order the backend will see for these messages. */
@@ -310,6 +350,7 @@ export class Engine {
   /** Unloads the model; no handles are left behind. */
   async dispose(): Promise<void> {
     this.pool.close();
+    this.background?.dispose();
     await this.backend.dispose();
   }
 }

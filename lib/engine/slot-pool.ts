@@ -9,7 +9,9 @@ import { EngineError } from "./errors";
 export class SlotPool {
   busy = 0;
   private queue: { resolve: (release: (() => void) | null) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
-  private closed = false;
+  closed = false;
+  private readonly listeners = new Set<(busy: boolean) => void>();
+  private wasBusy = false;
 
   constructor(
     readonly capacity: number,
@@ -18,6 +20,27 @@ export class SlotPool {
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** True while any request holds a slot or waits for one. */
+  isBusy(): boolean {
+    return this.busy + this.queue.length > 0;
+  }
+
+  /**
+   * Calls `listener` (synchronously, before the new holder's work starts)
+   * each time the pool goes from idle to busy or back. Returns the unsubscribe.
+   */
+  onChange(listener: (busy: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    const busy = this.isBusy();
+    if (busy === this.wasBusy) return;
+    this.wasBusy = busy;
+    for (const l of this.listeners) l(busy);
   }
 
   private releaser(): () => void {
@@ -31,6 +54,7 @@ export class SlotPool {
         next.resolve(this.releaser());
       } else {
         this.busy--;
+        this.changed();
       }
     };
   }
@@ -40,6 +64,7 @@ export class SlotPool {
     if (signal?.aborted) return null;
     if (this.busy < this.capacity) {
       this.busy++;
+      this.changed();
       return this.releaser();
     }
     if (this.queue.length >= this.queueLimit && !pastLimit) {

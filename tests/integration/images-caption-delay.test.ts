@@ -9,30 +9,34 @@ import { startServer, type RunningServer } from "../helpers/server";
 import { COLOURS, singleShapeSvg, SHAPES } from "../helpers/shape-scenes";
 
 // Captions are written by the chat model in the background and must never
-// delay an answer: the same chat is timed with nothing to caption, and again
-// while a backlog of captions waits — each of those chats sent at the moment
-// a caption is being written (the engine reports a busy slot while no answer
-// runs; conversations are created with a title, so no title job runs).
-// The issue's target is at most 10 % slower. Measured here in this worst
-// case (every chat sent mid-caption), it is not met: a caption stops within
-// 10 ms of an answer starting, but its image encoding and prompt cannot be
-// cut short, and the answer's own prompt is processed after them. With the
-// first demo model (36 image tokens) that cost 30–40 ms (13–15 % of its
-// ~250 ms answers); with the current one (64 image tokens, 2.8 M
-// parameters) 134 ms (+34 %) on a loaded 2-core machine. So the test holds
-// the median to 10 % or 150 ms more, whichever is larger: it still fails
-// when captions do not give way (they would share the CPU for a whole
-// caption, several hundred ms). Wall-clock timing on a shared machine:
-// medians of several runs.
+// delay an answer. They run in the background model process
+// (lib/engine/background-model.ts), which is frozen with SIGSTOP the moment
+// an answer takes a slot and goes on when the engine is idle again. The same
+// chat is timed with nothing to caption, and again while a backlog of
+// captions is being written — each of those chats sent while a caption is
+// under way (health reports `background: "working"`; conversations are
+// created with a title, so no title job runs). The issue's target: at most
+// 10 % slower. Wall-clock timing on a shared machine: medians of several
+// runs, and 50 ms of slack for noise on answers of 150–400 ms.
+//
+// Before the process, captions ran on the engine itself and gave way within
+// 10 ms, but an answer sent mid-caption waited for the caption's image
+// encoding and prompt (llama.cpp cannot interrupt them): +134 ms (+34 %) on
+// the demo model. The last test keeps that mode (CAPTIONS_ON=engine, what
+// remote engines use) working.
 
 const RUNS = 7;
-/** Long enough of an idle engine for the next caption to be under way when the chat arrives (captions start after 1.5 s). */
-const IDLE_BEFORE_CHAT_MS = 2200;
+/** Idle time before each timed chat (a caption is then always under way: the process goes on at once). */
+const IDLE_BEFORE_CHAT_MS = 400;
 const BACKLOG = 60;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-describe("captions and a concurrent chat", () => {
+const status = async (client: TestClient) => (await (await client.fetch("/api/images/status")).json()) as { total: number; indexed: number; captioned: number };
+
+type Health = { model: { status: string; background?: string; engine?: { kind: string } } };
+
+describe.each(["in-process", "llama-server"] as const)("captions and a concurrent chat (ENGINE=%s)", (engine) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-caption-delay-"));
   let server: RunningServer | undefined;
   afterAll(async () => {
@@ -44,8 +48,8 @@ describe("captions and a concurrent chat", () => {
   async function captionInFlight(client: TestClient): Promise<boolean> {
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline) {
-      const health = (await (await client.fetch("/api/health")).json()) as { model: { slotsBusy?: number } };
-      if ((health.model.slotsBusy ?? 0) > 0) return true;
+      const health = (await (await client.fetch("/api/health")).json()) as Health;
+      if (health.model.background === "working") return true;
       await new Promise((r) => setTimeout(r, 10));
     }
     return false;
@@ -68,10 +72,8 @@ describe("captions and a concurrent chat", () => {
     return { times, collisions };
   }
 
-  const status = async (client: TestClient) => (await (await client.fetch("/api/images/status")).json()) as { total: number; indexed: number; captioned: number };
-
-  it("delays an answer by at most 10 % (or 150 ms)", { timeout: 600_000 }, async () => {
-    server = await startServer({ dataDir, env: { TRUST_PROXY: "true" } });
+  it("delays an answer by at most 10 % (or 50 ms)", { timeout: 600_000 }, async () => {
+    server = await startServer({ dataDir, env: { TRUST_PROXY: "true", ENGINE: engine } });
     const alice = new TestClient(server.url);
     await alice.newAccount();
     await chat(alice, { id: await newConversation(alice), message: userMessage("Hello") }); // warm-up: model loaded, caches hot
@@ -90,12 +92,40 @@ describe("captions and a concurrent chat", () => {
     const ratio = median(busy) / median(quiet);
     const extraMs = median(busy) - median(quiet);
     console.log(
-      `CAPTION_DELAY quiet_median_ms=${median(quiet).toFixed(0)} with_captions_median_ms=${median(busy).toFixed(0)} extra_ms=${extraMs.toFixed(0)} ratio=${ratio.toFixed(3)} chats_sent_mid_caption=${collisions}/${RUNS} captions_written=${after.captioned}/${after.total}`,
+      `CAPTION_DELAY engine=${engine} quiet_median_ms=${median(quiet).toFixed(0)} with_captions_median_ms=${median(busy).toFixed(0)} extra_ms=${extraMs.toFixed(0)} ratio=${ratio.toFixed(3)} chats_sent_mid_caption=${collisions}/${RUNS} captions_written=${after.captioned}/${after.total}`,
     );
     // Captions really ran, and most timed chats were sent while one was being written.
     expect(collisions).toBeGreaterThanOrEqual(RUNS - 2);
     expect(after.captioned).toBeGreaterThan(0);
     expect(after.captioned).toBeLessThan(BACKLOG);
-    expect(extraMs).toBeLessThanOrEqual(Math.max(0.1 * median(quiet), 150));
+    expect(extraMs).toBeLessThanOrEqual(Math.max(0.1 * median(quiet), 50));
+    // The model's process and the background one are both still there, and the latter is not left frozen.
+    const health = (await (await alice.fetch("/api/health")).json()) as Health;
+    expect(health.model.engine?.kind).toBe(engine);
+    expect(health.model.background).not.toBe("frozen");
+  });
+});
+
+describe("captions on the engine itself (CAPTIONS_ON=engine)", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-caption-engine-"));
+  let server: RunningServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("are still written, with no background process started", { timeout: 300_000 }, async () => {
+    server = await startServer({ dataDir, env: { TRUST_PROXY: "true", CAPTIONS_ON: "engine" } });
+    const alice = new TestClient(server.url);
+    await alice.newAccount();
+    const png = new Uint8Array(await sharp(Buffer.from(singleShapeSvg("red", "circle", 80))).png().toBuffer());
+    expect((await alice.fetch("/api/uploads", { method: "POST", body: png })).status).toBe(201);
+    const deadline = Date.now() + 120_000;
+    while ((await status(alice)).captioned < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect((await status(alice)).captioned).toBe(1);
+    const images = (await (await alice.fetch("/api/images")).json()) as { items: { caption: string | null }[] };
+    expect(images.items[0]!.caption).toMatch(/circle/i);
+    const health = (await (await alice.fetch("/api/health")).json()) as Health;
+    expect(health.model.background).toBe("stopped");
   });
 });

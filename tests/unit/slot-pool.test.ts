@@ -16,4 +16,20 @@ describe("SlotPool", () => {
     release!();
     expect(pool.busy).toBe(0);
   });
+
+  it("tells listeners when it goes busy and idle again, before the holder runs, not on every hand-over", async () => {
+    const pool = new SlotPool(1, 2);
+    const events: string[] = [];
+    const off = pool.onChange((busy) => events.push(busy ? "busy" : "idle"));
+    const first = await pool.acquire();
+    events.push("first runs");
+    const second = pool.acquire();
+    first!();
+    (await second)!();
+    expect(events).toEqual(["busy", "first runs", "idle"]);
+    expect(pool.isBusy()).toBe(false);
+    off();
+    (await pool.acquire())!();
+    expect(events).toHaveLength(3);
+  });
 });

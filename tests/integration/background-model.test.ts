@@ -1,0 +1,114 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scanCatalog } from "@/lib/engine/catalog";
+import type { Engine } from "@/lib/engine/engine";
+import { drain, loadEngine } from "../helpers/engine";
+
+// The background model process (lib/engine/background-model.ts) on the
+// shipped demo model: it writes the caption the engine itself writes, it is
+// frozen (SIGSTOP, state "T" in /proc) for exactly as long as an answer
+// runs and finishes its work afterwards, and it never outlives its engine.
+
+const root = path.resolve(import.meta.dirname, "..", "..");
+const image = path.join(root, "tests", "fixtures", "red-circle.png");
+const CAPTION = [{ role: "user" as const, text: "Describe the image.", images: [image] }];
+
+/** The kernel's state letter for a process ("R", "S", "T" = stopped), or null when it is gone. */
+function procState(pid: number): string | null {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[0]!;
+  } catch {
+    return null;
+  }
+}
+
+const alive = (pid: number) => {
+  const s = procState(pid);
+  return s !== null && s !== "Z";
+};
+
+async function until(what: string, ok: () => boolean, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.runIf(process.platform === "linux")("the background model process", () => {
+  let engine: Engine;
+  let cacheDir: string;
+
+  beforeAll(async () => {
+    const { models } = await scanCatalog({ dir: path.join(root, "models", "tiny") });
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-background-"));
+    engine = await loadEngine(models.find((m) => m.vision)!, "llama-node", { cacheDir });
+  });
+  afterAll(async () => {
+    await engine?.dispose();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("writes the caption the engine writes, from the same prompt and image", async () => {
+    const background = engine.backgroundModel()!;
+    expect(engine.status().background).toBe("stopped");
+    const fromEngine = (await drain(engine, { messages: CAPTION, maxTokens: 48, sampling: { temperature: 0 } })).text;
+    const fromBackground = await background.generate({ ...(await engine.prepareInput(CAPTION)), maxTokens: 48 });
+    expect(fromBackground).toBe(fromEngine);
+    expect(fromBackground).toMatch(/red circle/i);
+    expect(engine.status().background).toBe("idle");
+    // Lowest priority (nice 19): field 19 of /proc/<pid>/stat.
+    const stat = fs.readFileSync(`/proc/${background.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    expect(Number(stat[16])).toBe(19);
+  });
+
+  it("is frozen while an answer runs and finishes its work afterwards", async () => {
+    const background = engine.backgroundModel()!;
+    const pid = background.pid!;
+    const input = await engine.prepareInput(CAPTION);
+    // A queue of captions, so one is always under way when the answer starts.
+    const captions = Promise.all(Array.from({ length: 6 }, () => background.generate({ ...input, maxTokens: 48 })));
+    await until("a caption under way", () => engine.status().background === "working");
+    const states: string[] = [];
+    const answer = await drain(engine, { messages: [{ role: "user", text: "Hello" }], maxTokens: 64, sampling: { temperature: 0 } }, () => {
+      states.push(`${engine.status().background}/${procState(pid)}`);
+    });
+    expect(answer.text.length).toBeGreaterThan(5);
+    // Every token of the answer was written while the process was stopped.
+    expect(states.length).toBeGreaterThan(3);
+    expect(new Set(states)).toEqual(new Set(["frozen/T"]));
+    // Once the engine is idle it goes on, and nothing of its work was lost.
+    expect(engine.status().background).not.toBe("frozen");
+    for (const text of await captions) expect(text).toMatch(/red circle/i);
+    expect(procState(pid)).not.toBe("T");
+  });
+
+  it("starts again after it dies, and ends a frozen leftover of a killed app", async () => {
+    const background = engine.backgroundModel()!;
+    const first = background.pid!;
+    process.kill(first, "SIGKILL");
+    await until("the process to go", () => background.pid === undefined);
+    expect(engine.status().background).toBe("stopped");
+    // A process left frozen by an app that was killed -9: its pid is in the pid file.
+    const leftover = spawn(process.execPath, [path.join(root, "scripts", "background-model.mjs")], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+    await until("the leftover to start", () => alive(leftover.pid!));
+    process.kill(leftover.pid!, "SIGSTOP");
+    fs.writeFileSync(path.join(cacheDir, "background-model.pid"), String(leftover.pid));
+    const text = await background.generate({ ...(await engine.prepareInput(CAPTION)), maxTokens: 48 });
+    expect(text).toMatch(/red circle/i);
+    expect(background.pid).not.toBe(first);
+    await until("the leftover to be ended", () => !alive(leftover.pid!));
+    expect(fs.readFileSync(path.join(cacheDir, "background-model.pid"), "utf8")).toBe(String(background.pid));
+  });
+
+  it("goes with its engine", async () => {
+    const pid = engine.backgroundModel()!.pid!;
+    expect(alive(pid)).toBe(true);
+    await engine.dispose();
+    await until("the process to end and its pid file to go", () => !alive(pid) && !fs.existsSync(path.join(cacheDir, "background-model.pid")));
+    expect(engine.backgroundModel()).toBeNull();
+  });
+});
