@@ -14,9 +14,19 @@ export function titleFrom(question: MessagePart[], answer: string): string {
 }
 
 /**
+ * The model talking about itself instead of naming the chat: a refusal or
+ * an apology ("I only know simple shapes and colours.", "Sorry, I can't…",
+ * "As an AI…"). A title never starts that way, and keeping the
+ * first-question title is better than showing one of these in the sidebar.
+ */
+const NOT_A_TITLE = /^(?:i\s|i['’]m\b|sorry\b|apologies\b|unfortunately\b|as an ai\b)/i;
+
+/**
  * A title the model wrote, cleaned: its first non-empty line without a
  * "Title:" label, markdown marks, surrounding quotes or trailing
- * punctuation, at most 60 characters. Empty when nothing usable is left.
+ * punctuation, at most 60 characters. Empty when nothing usable is left,
+ * or when the model declined or spoke of itself (then the first-question
+ * title stays).
  */
 export function cleanGeneratedTitle(raw: string): string {
   const line = raw.split("\n").find((l) => l.trim()) ?? "";
@@ -26,7 +36,7 @@ export function cleanGeneratedTitle(raw: string): string {
     .replace(/[*_`]/g, "")
     .replace(/^[\s"'“”‘’«»]+/, "")
     .replace(/[\s"'“”‘’«».,;:!?…-]+$/, "");
-  return cleaned ? shorten(cleaned) : "";
+  return cleaned && !NOT_A_TITLE.test(cleaned) ? shorten(cleaned) : "";
 }
 
 /** One line, spaces collapsed; a longer one is cut at a word and ends in "…", MAX_TITLE_CHARS in all. */

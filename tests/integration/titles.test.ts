@@ -1,11 +1,18 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { readSseJson } from "../../lib/engine/sse";
 import { TestClient } from "../helpers/client";
+import { tinyRandomModel } from "../helpers/engine";
+import { startServer, type RunningServer } from "../helpers/server";
 
-// The model names a conversation after its first answer, in the background
-// (the shipped demo model writes simple titles; the code path is the real one).
+// The model names a conversation after its first answer, in the background.
+// The shipped demo model declines the title instruction ("I only know simple
+// shapes and colours."), as it declines everything outside its world, so the
+// model-written titles are checked on the random-weight tiny pair, which
+// always writes something (the code path is the real one); the demo model
+// shows that a declined title leaves the first-question title in place.
 
 const baseUrl = inject("baseUrl");
 const FIRST_QUESTION = "What color is the circle?";
@@ -64,16 +71,25 @@ async function waitFor(client: TestClient, id: string, done: (s: Summary) => boo
   }
 }
 
-describe("titles", () => {
-  const client = new TestClient(baseUrl);
+describe("titles the model writes", () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-titles-"));
+  let server: RunningServer;
+  let client: TestClient;
   beforeAll(async () => {
+    const { model } = await tinyRandomModel();
+    server = await startServer({ dataDir, env: { MODEL_PATH: model.path, MMPROJ_PATH: model.vision!.mmprojPath, MAX_ANSWER_TOKENS: "48", IMAGE_CAPTIONS: "false" } });
+    client = new TestClient(server.url);
     await client.newAccount();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("the model writes a short title after the first answer, without moving the conversation", async () => {
     const id = await newConversation(client);
     const answer = await ask(client, id, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
-    expect(answer).toMatch(/\bred\b/);
+    expect(answer.length).toBeGreaterThan(0);
     const answered = await waitFor(client, id, (s) => s.title !== "New conversation", 5_000);
     const named = await waitFor(client, id, (s) => s.title !== FIRST_QUESTION);
     console.log(`[titles] answer ${JSON.stringify(answer)} → title ${JSON.stringify(named.title)}`);
@@ -105,6 +121,22 @@ describe("titles", () => {
     await ask(client, control, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
     await waitFor(client, control, (s) => s.title !== FIRST_QUESTION && s.title !== "New conversation");
     expect(await summary(client, id)).toMatchObject({ title: "My circle", titleByUser: true });
+  });
+});
+
+describe("titles on the shipped demo model", () => {
+  const client = new TestClient(baseUrl);
+  beforeAll(async () => {
+    await client.newAccount();
+  });
+
+  it("a declined title leaves the first question's title in place", async () => {
+    const id = await newConversation(client);
+    const answer = await ask(client, id, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
+    expect(answer).toMatch(/\bred\b/);
+    // The title job starts after 1 s of an idle engine and takes well under a second on this model.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await summary(client, id)).toMatchObject({ title: FIRST_QUESTION, titleByUser: false });
   });
 
   it("a rename does not move the conversation to the top of the list", async () => {

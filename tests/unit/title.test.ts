@@ -19,6 +19,24 @@ describe("cleanGeneratedTitle", () => {
     for (const raw of ["", "   \n \n", '""', "...", "Title:", "**"]) expect(cleanGeneratedTitle(raw)).toBe("");
   });
 
+  it("is empty when the model declined or spoke of itself instead (the first-question title stays)", () => {
+    for (const raw of [
+      "I only know simple shapes and colours.",
+      "I'm sorry, but I can't help with that",
+      "Sorry, I cannot do that.",
+      "As an AI language model, I don't have titles",
+      "\"I am not able to write titles\"",
+      "Unfortunately there is no conversation",
+    ]) {
+      expect(cleanGeneratedTitle(raw)).toBe("");
+    }
+    // Titles that merely contain such words are kept.
+    expect(cleanGeneratedTitle("Image of a red circle")).toBe("Image of a red circle");
+    expect(cleanGeneratedTitle("Ideas for a party")).toBe("Ideas for a party");
+    expect(cleanGeneratedTitle("iPhone battery questions")).toBe("iPhone battery questions");
+    expect(cleanGeneratedTitle("I/O scheduling on Linux")).toBe("I/O scheduling on Linux");
+  });
+
   it("cuts a long line at a word, within the limit", () => {
     const title = cleanGeneratedTitle("A very long title about a red circle and a blue square and a green triangle on a grey background");
     expect(title.length).toBeLessThanOrEqual(MAX_TITLE_CHARS);
