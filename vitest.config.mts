@@ -1,5 +1,21 @@
+import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "vitest/config";
+
+/**
+ * Integration files that time things (answers with and without captions, a
+ * slot freed within a second, leases, sign-in delays): they run one at a time,
+ * after the rest. The rest run two at a time even on two cores: most of their
+ * time is spent waiting for servers and models, not computing.
+ */
+const SERIAL = ["images-caption-delay", "stopping-answers", "two-instances", "auth"].map((f) => `tests/integration/${f}.test.ts`);
+
+const integration = {
+  environment: "node" as const,
+  globalSetup: ["tests/integration/global-setup.ts"],
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+};
 
 const alias = { "@": path.resolve(import.meta.dirname), "server-only": path.resolve(import.meta.dirname, "tests/helpers/empty.ts") };
 
@@ -13,13 +29,17 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
+          ...integration,
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
-          environment: "node",
-          globalSetup: ["tests/integration/global-setup.ts"],
-          testTimeout: 120_000,
-          hookTimeout: 300_000,
+          exclude: SERIAL,
+          maxWorkers: Math.max(2, os.availableParallelism() - 1),
+          sequence: { groupOrder: 1 },
         },
+      },
+      {
+        resolve: { alias },
+        test: { ...integration, name: "integration-serial", include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -1,6 +1,6 @@
 // npm run test:integration:pg — the whole integration suite against
 // PostgreSQL: starts a private, throwaway PostgreSQL server (scripts/pg-server.ts),
-// runs `vitest run --project integration` with TEST_DATABASE_URL set to it
+// runs the integration projects (`vitest run --project integration --project integration-serial`) with TEST_DATABASE_URL set to it
 // (every server and database test then gets a fresh database of its own,
 // tests/helpers/database.ts), and stops it. Extra arguments go to vitest:
 //   npm run test:integration:pg -- tests/integration/db-repository.test.ts
@@ -53,7 +53,7 @@ function main() {
   const started = Date.now();
   const args = process.argv.slice(2);
   const files = args.length ? args : [...DATABASE_FREE, ...ENGINE_OR_HTTP].flatMap((f) => ["--exclude", `tests/integration/${f}.test.ts`]);
-  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", ...files], {
+  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", "--project", "integration-serial", ...files], {
     cwd: root,
     stdio: "inherit",
     env: { ...process.env, TEST_DATABASE_URL: adminUrl },

@@ -49,6 +49,8 @@ describe.each<TestBackend>(["llama-node", "llama-server"])("the shipped demo mod
 
   const ask = async (messages: EngineMessage[]) => {
     const { text, usage } = await drain(engine, { messages, maxTokens: 200, sampling: { temperature: 0 } });
+    // A failed generation is a failure of its own, not an answer of "" to compare.
+    if (usage.finishReason === "error") throw new Error(`the engine failed: ${usage.error}`);
     return { text: text.trim(), finishReason: usage.finishReason };
   };
   const one = async (question: string, images: string[] = []) => (await ask([{ role: "user", text: question, images }])).text;
