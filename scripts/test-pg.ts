@@ -12,6 +12,7 @@
 // are left out: the SQLite pass runs them, and a second run would prove
 // nothing about PostgreSQL.
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
 
@@ -52,7 +53,15 @@ function main() {
   }
   const started = Date.now();
   const args = process.argv.slice(2);
-  const files = args.length ? args : [...DATABASE_FREE, ...ENGINE_OR_HTTP].flatMap((f) => ["--exclude", `tests/integration/${f}.test.ts`]);
+  // The files to run, named one by one: a project's own `exclude` (the serial files) replaces
+  // vitest's --exclude on the command line, so excluding there would run everything.
+  const skip = new Set([...DATABASE_FREE, ...ENGINE_OR_HTTP].map((f) => `${f}.test.ts`));
+  const files = args.length
+    ? args
+    : fs
+        .readdirSync(path.join(root, "tests", "integration"))
+        .filter((f) => f.endsWith(".test.ts") && !skip.has(f))
+        .map((f) => `tests/integration/${f}`);
   const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", "--project", "integration-serial", ...files], {
     cwd: root,
     stdio: "inherit",

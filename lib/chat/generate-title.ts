@@ -59,7 +59,10 @@ export function generateTitle({
       if (!(await waitUntilIdle(engine, { quietMs, maxWaitMs: IDLE_WAIT_MS }))) return null;
       const title = await runUnlessAnswersWait(engine, (signal) => writeTitle(engine, question, answer, signal), { timeoutMs: GENERATION_MS });
       if (title === null) continue;
-      if (!title) return null;
+      if (!title) {
+        console.log(`[title] ${conversationId} keeps its first-question title: the model's reply was not a title`);
+        return null;
+      }
       return (await setGeneratedTitle({ id: conversationId, title })) ? title : null;
     }
     return null;

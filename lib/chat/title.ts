@@ -19,7 +19,8 @@ export function titleFrom(question: MessagePart[], answer: string): string {
  * "As an AI…"). A title never starts that way, and keeping the
  * first-question title is better than showing one of these in the sidebar.
  */
-const NOT_A_TITLE = /^(?:i\s|i['’]m\b|sorry\b|apologies\b|unfortunately\b|as an ai\b)/i;
+const NOT_A_TITLE =
+  /^(?:i\s+(?:am\s+(?:sorry|unable|not|only|an?)|can(?:not|['’]t)?|could(?:n['’]t| not)|only|don['’]t|do not|apologi[sz]e|need|have no|must)\b|i['’](?:m|d|ve|ll)\b|sorry\b|(?:my )?apologies\b|unfortunately\b|as an ai\b|as a(?:n ai)? language model\b)/i;
 
 /**
  * A title the model wrote, cleaned: its first non-empty line without a

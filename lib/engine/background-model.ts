@@ -35,6 +35,13 @@ export class BackgroundModelUnloaded extends Error {
   }
 }
 
+/**
+ * The process itself failed (it crashed, was killed, ran over its time
+ * limit) or is resting after failures: nothing the request asked for was
+ * at fault, so the caller may try the same work again later.
+ */
+export class BackgroundModelFailed extends Error {}
+
 export type BackgroundState = "stopped" | "loading" | "idle" | "working" | "frozen";
 
 const SCRIPT = "background-model.mjs";
@@ -69,10 +76,17 @@ export class BackgroundModel {
   private frozen = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Which process each pending request was sent to. */
+  private readonly owner = new Map<number, ChildProcess>();
   private idleTimer: NodeJS.Timeout | null = null;
   private clock: NodeJS.Timeout | null = null;
   private readonly unsubscribe: () => void;
   private disposed = false;
+  /** Why the model cannot load in this process (then `backgroundModel()` gives none). */
+  broken: string | null = null;
+  /** Consecutive process failures, and when the next start is allowed. */
+  private failures = 0;
+  private restAfterFailure = 0;
   private killOnExit = () => this.child?.kill("SIGKILL");
 
   constructor(
@@ -100,21 +114,28 @@ export class BackgroundModel {
    */
   async generate({ prompt, images, maxTokens }: { prompt: string; images: string[]; maxTokens: number }): Promise<string> {
     if (this.disposed) throw new BackgroundModelUnloaded();
+    if (this.broken) throw new BackgroundModelFailed(this.broken);
+    if (Date.now() < this.restAfterFailure) throw new BackgroundModelFailed("The background model is resting after a failure.");
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     const child = this.start();
     const id = this.nextId++;
     const result = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject, ranMs: 0 }));
+    this.owner.set(id, child);
     try {
       await this.ready;
-      child.send({ type: "generate", id, prompt, images, maxTokens });
+      // Gone meanwhile: its exit already settled this request.
+      if (this.child === child) child.send({ type: "generate", id, prompt, images, maxTokens });
     } catch (err) {
       this.settle(id, err as Error);
     }
     try {
-      return await result;
+      const text = await result;
+      this.failures = 0;
+      return text;
     } finally {
       if (!this.pending.size && this.child && !this.disposed) {
+        if (this.idleTimer) clearTimeout(this.idleTimer);
         this.idleTimer = setTimeout(() => this.stop(), this.opts.idleExitMs ?? 60_000).unref();
       }
     }
@@ -123,9 +144,13 @@ export class BackgroundModel {
   private start(): ChildProcess {
     if (this.child) return this.child;
     endLeftover(this.opts.pidFile);
+    const script = path.join(process.cwd(), "scripts", SCRIPT);
+    // Every thread at the lowest priority: setpriority() inside the process would reach only the
+    // thread that calls it, not the worker and compute threads the binding has or makes.
     // spawn with an IPC channel rather than fork: Turbopack resolves fork()'s path as a module
     // request and fails the build (vercel/next.js#97952).
-    const child = spawn(process.execPath, [path.join(process.cwd(), "scripts", SCRIPT)], {
+    const [command, args] = NICE ? [NICE, ["-n", "19", process.execPath, script]] : [process.execPath, [script]];
+    const child = spawn(command, args, {
       // Native code prints prompts at info level: read its output here and keep only warnings and errors.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
@@ -133,17 +158,6 @@ export class BackgroundModel {
     this.child = child;
     this.frozen = false;
     this.loading = true;
-    process.on("exit", this.killOnExit);
-    if (child.pid) {
-      fs.mkdirSync(path.dirname(this.opts.pidFile), { recursive: true });
-      fs.writeFileSync(this.opts.pidFile, String(child.pid), { mode: 0o600 });
-    }
-    for (const stream of [child.stdout!, child.stderr!]) {
-      readline.createInterface({ input: stream }).on("line", (line) => {
-        const kept = nativeLogLine(line);
-        if (kept) console.warn(`[background-model] ${kept}`);
-      });
-    }
     let loaded!: () => void;
     let failed!: (err: Error) => void;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -151,35 +165,57 @@ export class BackgroundModel {
       failed = reject;
     });
     this.ready.catch(() => {});
+    process.on("exit", this.killOnExit);
     child.on("message", (msg: { type: string; id?: number; text?: string; message?: string }) => {
+      if (this.child !== child) return;
       if (msg.type === "ready") {
         this.loading = false;
         loaded();
       } else if (msg.type === "result" && msg.id !== undefined) {
         this.settle(msg.id, null, msg.text ?? "");
+      } else if (msg.type === "error" && msg.id !== undefined) {
+        // This request's own failure (an image the binding could not read, say).
+        this.settle(msg.id, new Error(`The background model failed: ${msg.message}`));
       } else if (msg.type === "error") {
-        const err = new Error(`The background model failed: ${msg.message}`);
-        if (msg.id !== undefined) this.settle(msg.id, err);
-        else {
-          failed(err);
-          this.stop();
-        }
+        // The model did not load here: it never will in this process, so callers use the engine.
+        this.broken = `The background model did not load: ${msg.message}`;
+        console.warn(`[background-model] ${this.broken}; captions go to the engine instead`);
+        failed(new BackgroundModelFailed(this.broken));
+        this.stop();
       }
     });
     child.on("exit", (code, signal) => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.ready = null;
-      this.loading = false;
-      this.frozen = false;
       process.off("exit", this.killOnExit);
-      this.stopClock();
-      const why = this.disposed ? new BackgroundModelUnloaded() : new Error(`The background model process stopped (${signal ?? `exit code ${code}`}).`);
+      removePidFile(this.opts.pidFile, child.pid);
+      if (this.child === child) this.detach();
+      const why = this.disposed
+        ? new BackgroundModelUnloaded()
+        : new BackgroundModelFailed(`The background model process stopped (${signal ?? `exit code ${code}`}).`);
       failed(why);
-      for (const id of [...this.pending.keys()]) this.settle(id, why);
-      fs.rmSync(this.opts.pidFile, { force: true });
+      const mine = [...this.pending.keys()].filter((id) => this.owner.get(id) === child);
+      if (mine.length && !this.disposed) {
+        // It died with work in hand: rest before the next start, longer after each failure in a row.
+        this.failures++;
+        this.restAfterFailure = Date.now() + Math.min(5_000 * 2 ** (this.failures - 1), 300_000);
+        console.warn(`[background-model] ${why.message}`);
+      }
+      for (const id of mine) this.settle(id, why);
     });
     child.on("error", (err) => console.warn(`[background-model] ${err.message}`));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: stream }).on("line", (line) => {
+        const kept = nativeLogLine(line);
+        if (kept) console.warn(`[background-model] ${kept}`);
+      });
+    }
+    if (child.pid) {
+      try {
+        fs.mkdirSync(path.dirname(this.opts.pidFile), { recursive: true });
+        fs.writeFileSync(this.opts.pidFile, `${child.pid} ${processStart(child.pid) ?? ""}`.trim(), { mode: 0o600 });
+      } catch (err) {
+        console.warn(`[background-model] could not record the pid: ${(err as Error).message}`);
+      }
+    }
     child.send({
       type: "load",
       model: this.opts.modelPath,
@@ -192,23 +228,36 @@ export class BackgroundModel {
     return child;
   }
 
+  /** Forgets the current process (it is exiting or gone); a later request starts a new one. */
+  private detach(): void {
+    this.child = null;
+    this.ready = null;
+    this.loading = false;
+    this.frozen = false;
+    this.stopClock();
+  }
+
   private settle(id: number, err: Error | null, text = ""): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    this.owner.delete(id);
     if (err) p.reject(err);
     else p.resolve(text);
   }
 
-  /** Counts only running time against each request's limit; a request past it ends the process. */
+  /** Counts running time (not time frozen) against the request the process is working on; past the limit, the process is ended. */
   private startClock(): void {
     const TICK = 1000;
     this.clock = setInterval(() => {
       if (this.frozen || this.loading) return;
       const limit = this.opts.runLimitMs ?? 300_000;
-      for (const p of this.pending.values()) p.ranMs += TICK;
-      if ([...this.pending.values()].some((p) => p.ranMs > limit)) {
-        console.warn(`[background-model] a generation ran over ${Math.round(limit / 1000)} s; restarting the process`);
+      // Requests run one after another in the process, in the order sent.
+      const head = this.pending.values().next().value;
+      if (!head) return;
+      head.ranMs += TICK;
+      if (head.ranMs > limit) {
+        console.warn(`[background-model] a generation ran over ${Math.round(limit / 1000)} s; ending the process`);
         this.child?.kill("SIGKILL");
       }
     }, TICK).unref();
@@ -244,6 +293,7 @@ export class BackgroundModel {
     const child = this.child;
     if (!child) return;
     this.thaw();
+    this.detach();
     // Closing the channel lets it exit by itself; SIGKILL if it does not within 2 s.
     if (child.connected) child.disconnect();
     setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), 2000).unref();
@@ -262,16 +312,49 @@ export class BackgroundModel {
   }
 }
 
-/** Ends a background process a killed predecessor left behind (it may be frozen, and so cannot notice its parent is gone). */
-function endLeftover(pidFile: string): void {
-  let pid: number;
+/** The `nice` command, when there is one (coreutils; every Debian has it). */
+const NICE = ["/usr/bin/nice", "/bin/nice"].find((p) => fs.existsSync(p));
+
+/** When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), to tell a reused pid apart. */
+function processStart(pid: number): string | null {
   try {
-    pid = Number(fs.readFileSync(pidFile, "utf8"));
+    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes the pid file if it still names this process (another instance may have written its own since). */
+function removePidFile(pidFile: string, pid: number | undefined): void {
+  try {
+    if (pid && fs.readFileSync(pidFile, "utf8").split(" ")[0] === String(pid)) fs.rmSync(pidFile, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Ends a background process a killed predecessor left behind (it may be
+ * frozen, and so cannot notice its parent is gone): only the process the
+ * pid file names, started when it says (a pid the system gave to another
+ * program since is left alone), and only if its parent is gone.
+ */
+export function endLeftover(pidFile: string): void {
+  let pid: number;
+  let started: string | undefined;
+  try {
+    [pid, started] = fs.readFileSync(pidFile, "utf8").trim().split(" ").map((v, i) => (i === 0 ? Number(v) : v)) as [number, string | undefined];
   } catch {
     return;
   }
   try {
-    if (pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(SCRIPT)) process.kill(pid, "SIGKILL");
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const sameProcess = (!started || stat[19] === started) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(SCRIPT);
+    // Field 4: the parent. A live parent other than init means another app instance owns it.
+    const parent = Number(stat[1]);
+    const orphan = parent === 1 || parent === process.pid || !fs.existsSync(`/proc/${parent}`);
+    if (pid > 0 && sameProcess && orphan) process.kill(pid, "SIGKILL");
+    else if (sameProcess) return; // another instance's process: leave it and its pid file
   } catch {
     // Not running (or not Linux): nothing to end.
   }

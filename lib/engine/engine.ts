@@ -4,7 +4,7 @@ import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import sharp from "sharp";
 import os from "node:os";
-import { BackgroundModel, type BackgroundModelOptions, type BackgroundState } from "./background-model";
+import { BackgroundModel, endLeftover, type BackgroundModelOptions, type BackgroundState } from "./background-model";
 import { LlamaNodeBackend } from "./backends/llama-node";
 import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
@@ -159,6 +159,8 @@ export class Engine {
           pidFile: path.join(opts.cacheDir, "background-model.pid"),
         }
       : undefined;
+    // A background process a killed predecessor left frozen holds memory until ended.
+    if (background) endLeftover(background.pidFile);
     return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
   }
 
@@ -251,7 +253,13 @@ export class Engine {
   backgroundModel(): BackgroundModel | null {
     if (!this.backgroundOptions || !BackgroundModel.supported || this.pool.closed) return null;
     this.background ??= new BackgroundModel(this.backgroundOptions, { isBusy: () => this.pool.isBusy(), onChange: (l) => this.pool.onChange(l) });
-    return this.background;
+    // It could not load the model here (a projector the CPU build refuses, say): none, so work goes to the engine.
+    return this.background.broken ? null : this.background;
+  }
+
+  /** True once the model was unloaded (shut down or switched): nothing runs on this engine any more. */
+  get disposed(): boolean {
+    return this.pool.closed;
   }
 
   /** The prompt and the image files (downscaled where they cost too much) exactly as a backend gets them. */

@@ -40,7 +40,14 @@ export class SlotPool {
     const busy = this.isBusy();
     if (busy === this.wasBusy) return;
     this.wasBusy = busy;
-    for (const l of this.listeners) l(busy);
+    for (const l of this.listeners) {
+      try {
+        l(busy);
+      } catch (err) {
+        // A listener's failure must not leak the slot being taken or given back.
+        console.warn(`[engine] a slot listener failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   private releaser(): () => void {

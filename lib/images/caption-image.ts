@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import { generateText } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import type { Engine } from "@/lib/engine/engine";
-import { BackgroundModelUnloaded } from "@/lib/engine/background-model";
+import { BackgroundModelFailed, BackgroundModelUnloaded } from "@/lib/engine/background-model";
 import { runUnlessAnswersWait, waitUntilIdle } from "@/lib/engine/idle-engine";
 import { env } from "@/lib/env";
 import { CAPTION_PROMPT, firstSentence } from "./caption-text";
@@ -26,17 +26,23 @@ const QUIET_MS = 1500;
  * when it gave way (or the engine stayed busy for `maxWaitMs`): try again later.
  */
 export async function captionImage({ engine, file, mediaType, maxWaitMs }: { engine: Engine; file: string; mediaType: string; maxWaitMs: number }): Promise<string | null> {
+  // Unloaded or switched meanwhile: not this image's fault, try again on the next model.
+  if (engine.disposed) return null;
   const background = env.CAPTIONS_ON === "process" ? engine.backgroundModel() : null;
   if (!background) return captionOnEngine({ engine, file, mediaType, maxWaitMs });
   const { prompt, images } = await engine.prepareInput([{ role: "user", text: CAPTION_PROMPT, images: [file] }]);
   try {
     return firstSentence(await background.generate({ prompt, images, maxTokens: CAPTION_TOKENS }));
   } catch (err) {
-    // The model was unloaded or switched meanwhile: not this image's fault, try again later.
     if (err instanceof BackgroundModelUnloaded) return null;
+    // The process failed, not the request: the caller may try this image again (see BackgroundCaptionFailed).
+    if (err instanceof BackgroundModelFailed) throw new BackgroundCaptionFailed(err.message);
     throw err;
   }
 }
+
+/** The background process failed while (or before) writing this caption; the image itself may be fine. */
+export class BackgroundCaptionFailed extends Error {}
 
 /**
  * Writes the caption on the chat engine itself, without a session key (no

@@ -12,7 +12,7 @@ import {
 import { loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { blobPath } from "@/lib/storage/blob-store";
-import { captionImage } from "./caption-image";
+import { BackgroundCaptionFailed, captionImage } from "./caption-image";
 import { getClipModel } from "./clip-model";
 import { embeddingsChanged } from "./user-embeddings";
 import { vectorToBytes } from "./vector-search";
@@ -21,8 +21,10 @@ import { vectorToBytes } from "./vector-search";
 const BATCH = 8;
 /** Sleep when there is nothing to do, in ms. */
 const IDLE_MS = 500;
-/** A caption waits at most this long (ms) for an idle engine before the loop looks for new images again. */
+/** A caption on the engine waits at most this long (ms) for it to be idle before the loop looks for new images again. */
 const CAPTION_WAIT_MS = 5_000;
+/** Times the background process may fail while captioning one image before that image is left without a caption. */
+const CAPTION_TRIES = 3;
 
 const globalForIndexer = globalThis as { __imageIndexer?: Promise<void> };
 
@@ -30,8 +32,10 @@ const globalForIndexer = globalThis as { __imageIndexer?: Promise<void> };
  * Starts the process's background image indexer once. The work queue is
  * the ImageIndex table (pending rows), so a restart resumes where the last
  * process stopped. Each round: embed pending images with CLIP, rebuild the
- * full-text rows whose chat text changed, and — only when nothing else is
- * waiting and the chat engine is idle — caption one image.
+ * full-text rows whose chat text changed, and when neither had work, start
+ * captioning one image if no caption is under way. Captions run beside the
+ * rounds, not in them: one can wait a long time (its process is frozen
+ * while answers run), and new uploads must still be embedded meanwhile.
  */
 export function startImageIndexer(): void {
   globalForIndexer.__imageIndexer ??= runForever();
@@ -47,18 +51,30 @@ async function runForever(): Promise<void> {
   if (!clip) return;
   await ensureImageIndexEntries({ model: clip.id });
   console.log(`[images] indexer started (CLIP ${clip.id}, ${clip.dim} dimensions)`);
+  let captioning: Promise<unknown> | null = null;
   for (;;) {
     try {
       const embedded = await embedPending(clip.id);
       const rebuilt = await refreshStaleImageText({ limit: 50 });
       if (embedded || rebuilt) continue;
-      if (!(await captionNext())) await sleep(IDLE_MS);
+      // Embedding comes first (it makes images searchable); then one caption at a time, beside the rounds.
+      captioning ??= captionNext()
+        .catch((err: unknown) => console.error("[images] captioning failed:", err))
+        .then(async (wrote) => {
+          // Nothing to caption (or it gave way): look again after a pause.
+          if (!wrote) await sleep(IDLE_MS);
+          captioning = null;
+        });
+      await Promise.race([captioning, sleep(IDLE_MS)]);
     } catch (err) {
       console.error("[images] indexing round failed:", err);
       await sleep(5_000);
     }
   }
 }
+
+/** Background-process failures per image (in memory: a restart gives every image its tries again). */
+const processFailures = new Map<string, number>();
 
 async function embedPending(model: string): Promise<number> {
   const clip = await getClipModel();
@@ -87,9 +103,17 @@ async function captionNext(): Promise<boolean> {
   try {
     caption = await captionImage({ engine, file, mediaType: file.endsWith(".jpg") ? "image/jpeg" : "image/png", maxWaitMs: CAPTION_WAIT_MS });
   } catch (err) {
+    const tries = (processFailures.get(image.attachmentId) ?? 0) + 1;
+    if (err instanceof BackgroundCaptionFailed && tries < CAPTION_TRIES) {
+      // The process died or is resting: most likely not this image's fault; it gets another try later.
+      processFailures.set(image.attachmentId, tries);
+      return false;
+    }
+    // The image's own failure, or the process died on it every time: leave it without a caption.
     console.warn(`[images] no caption for ${image.attachmentId}: ${(err as Error).message}`);
     caption = "";
   }
+  processFailures.delete(image.attachmentId);
   if (caption === null) return false;
   await saveImageCaption({ attachmentId: image.attachmentId, caption: caption || null });
   return true;

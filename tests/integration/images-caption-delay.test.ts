@@ -28,7 +28,7 @@ import { COLOURS, singleShapeSvg, SHAPES } from "../helpers/shape-scenes";
 const RUNS = 7;
 /** Idle time before each timed chat (a caption is then always under way: the process goes on at once). */
 const IDLE_BEFORE_CHAT_MS = 400;
-const BACKLOG = 60;
+const BACKLOG = 80;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -86,6 +86,7 @@ describe.each(["in-process", "llama-server"] as const)("captions and a concurren
       expect(res.status).toBe(201);
     }
     while ((await status(alice)).indexed < BACKLOG) await new Promise((r) => setTimeout(r, 200));
+    const before = await status(alice);
     const { times: busy, collisions } = await timeChats(alice, { duringCaption: true });
     const after = await status(alice);
 
@@ -96,8 +97,7 @@ describe.each(["in-process", "llama-server"] as const)("captions and a concurren
     );
     // Captions really ran, and most timed chats were sent while one was being written.
     expect(collisions).toBeGreaterThanOrEqual(RUNS - 2);
-    expect(after.captioned).toBeGreaterThan(0);
-    expect(after.captioned).toBeLessThan(BACKLOG);
+    expect(after.captioned).toBeGreaterThan(before.captioned);
     expect(extraMs).toBeLessThanOrEqual(Math.max(0.1 * median(quiet), 50));
     // The model's process and the background one are both still there, and the latter is not left frozen.
     const health = (await (await alice.fetch("/api/health")).json()) as Health;

@@ -126,17 +126,30 @@ describe("titles the model writes", () => {
 
 describe("titles on the shipped demo model", () => {
   const client = new TestClient(baseUrl);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-titles-demo-"));
+  let demo: RunningServer;
   beforeAll(async () => {
     await client.newAccount();
+    demo = await startServer({ dataDir, env: { IMAGE_CAPTIONS: "false" } });
+  });
+  afterAll(async () => {
+    await demo?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("a declined title leaves the first question's title in place", async () => {
-    const id = await newConversation(client);
-    const answer = await ask(client, id, FIRST_QUESTION, { imageUrl: await uploadRedCircle(client) });
+    const own = new TestClient(demo.url);
+    await own.newAccount();
+    const id = await newConversation(own);
+    const answer = await ask(own, id, FIRST_QUESTION, { imageUrl: await uploadRedCircle(own) });
     expect(answer).toMatch(/\bred\b/);
-    // The title job starts after 1 s of an idle engine and takes well under a second on this model.
-    await new Promise((r) => setTimeout(r, 4000));
-    expect(await summary(client, id)).toMatchObject({ title: FIRST_QUESTION, titleByUser: false });
+    // The title job ran, and found no title in the model's reply ("I only know simple shapes and colours.").
+    const deadline = Date.now() + 30_000;
+    while (!demo.output().includes(`[title] ${id} keeps its first-question title`)) {
+      if (Date.now() > deadline) throw new Error(`no title decision in the log:\n${demo.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await summary(own, id)).toMatchObject({ title: FIRST_QUESTION, titleByUser: false });
   });
 
   it("a rename does not move the conversation to the top of the list", async () => {

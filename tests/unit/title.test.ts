@@ -27,6 +27,10 @@ describe("cleanGeneratedTitle", () => {
       "As an AI language model, I don't have titles",
       "\"I am not able to write titles\"",
       "Unfortunately there is no conversation",
+      "I can only describe shapes",
+      "I'd rather not guess",
+      "My apologies, I cannot title this",
+      "As a language model I cannot",
     ]) {
       expect(cleanGeneratedTitle(raw)).toBe("");
     }
@@ -35,6 +39,9 @@ describe("cleanGeneratedTitle", () => {
     expect(cleanGeneratedTitle("Ideas for a party")).toBe("Ideas for a party");
     expect(cleanGeneratedTitle("iPhone battery questions")).toBe("iPhone battery questions");
     expect(cleanGeneratedTitle("I/O scheduling on Linux")).toBe("I/O scheduling on Linux");
+    for (const title of ["I Love Lucy episodes", "I Ching reading", "I Spy game ideas", "I Am Legend ending"]) {
+      expect(cleanGeneratedTitle(title)).toBe(title);
+    }
   });
 
   it("cuts a long line at a word, within the limit", () => {
