@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 /**
  * Integration files that time things (answers with and without captions, a
  * slot freed within a second, leases, sign-in delays): they run one at a time,
- * after the rest. The rest run two at a time even on two cores: most of their
+ * after the rest. The rest run two or more at a time (cores − 1), even on two cores: most of their
  * time is spent waiting for servers and models, not computing.
  */
 const SERIAL = ["images-caption-delay", "stopping-answers", "two-instances", "auth"].map((f) => `tests/integration/${f}.test.ts`);
