@@ -232,7 +232,9 @@ export class ConfigError extends Error {
  */
 export function ensureAuthSecret(dataDir: string): string {
   const file = path.join(dataDir, "auth-secret");
-  fs.mkdirSync(dataDir, { recursive: true });
+  // The data folder holds every conversation and image (and the SQLite file, which is created
+  // 0644): only this user may enter it.
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     fs.writeFileSync(file, randomBytes(32).toString("base64url"), { flag: "wx", mode: 0o600 });
   } catch (err) {

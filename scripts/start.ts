@@ -80,6 +80,11 @@ async function main() {
     console.warn(`! HOST=${env.HOST} is not a loopback address: other machines on the network can reach this app.`);
     if (!process.env.APP_URL) console.warn(`! APP_URL is not set: sign-in redirects go to ${env.APP_URL}. Set it to the address people type.`);
   }
+  fs.mkdirSync(env.DATA_DIR, { recursive: true, mode: 0o700 });
+  const dataMode = fs.statSync(env.DATA_DIR).mode & 0o777;
+  if (dataMode & 0o077) {
+    console.warn(`! ${env.DATA_DIR} can be read by other users of this machine (mode ${dataMode.toString(8)}); it holds every conversation and image: chmod 700 it.`);
+  }
   fs.mkdirSync(env.UPLOAD_DIR, { recursive: true });
 
   const childEnv: NodeJS.ProcessEnv = {

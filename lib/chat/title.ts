@@ -14,13 +14,13 @@ export function titleFrom(question: MessagePart[], answer: string): string {
 }
 
 /**
- * The model talking about itself instead of naming the chat: a refusal or
- * an apology ("I only know simple shapes and colours.", "Sorry, I can't…",
- * "As an AI…"). A title never starts that way, and keeping the
+ * The model talking about itself instead of naming the chat: a refusal, an
+ * apology or a request ("I only know simple shapes and colours.", "Sorry, I
+ * can't…", "As an AI…", "Please attach an image…"). A title never starts that way, and keeping the
  * first-question title is better than showing one of these in the sidebar.
  */
 const NOT_A_TITLE =
-  /^(?:i\s+(?:am\s+(?:sorry|unable|not|only|an?)|can(?:not|['’]t)?|could(?:n['’]t| not)|only|don['’]t|do not|apologi[sz]e|need|have no|must)\b|i['’](?:m|d|ve|ll)\b|sorry\b|(?:my )?apologies\b|unfortunately\b|as an ai\b|as a(?:n ai)? language model\b)/i;
+  /^(?:i\s+(?:am\s+(?:sorry|unable|not|only|an?)|can(?:not|['’]t)?|could(?:n['’]t| not)|only|don['’]t|do not|apologi[sz]e|need|have no|must)\b|i['’](?:m|d|ve|ll)\b|sorry\b|(?:my )?apologies\b|unfortunately\b|as an ai\b|as a(?:n ai)? language model\b|please\s+(?:attach|provide|upload|share|send|give|describe)\b)/i;
 
 /**
  * A title the model wrote, cleaned: its first non-empty line without a

@@ -85,4 +85,16 @@ describe("loadEnv", () => {
   it("accepts numbers for GPU_LAYERS and treats empty values as unset", () => {
     expect(loadEnv({ DATA_DIR: tmp(), GPU_LAYERS: "12", PORT: "" })).toMatchObject({ GPU_LAYERS: 12, PORT: 3000 });
   });
+
+  it("creates a missing data folder that only this user can enter", () => {
+    const dir = path.join(tmp(), "fresh", "data");
+    const prev = process.umask(0o022);
+    try {
+      loadEnv({ DATA_DIR: dir });
+    } finally {
+      process.umask(prev);
+    }
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dir, "auth-secret")).mode & 0o777).toBe(0o600);
+  });
 });

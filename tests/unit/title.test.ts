@@ -31,6 +31,7 @@ describe("cleanGeneratedTitle", () => {
       "I'd rather not guess",
       "My apologies, I cannot title this",
       "As a language model I cannot",
+      "Please attach an image and ask about it.",
     ]) {
       expect(cleanGeneratedTitle(raw)).toBe("");
     }
@@ -39,6 +40,7 @@ describe("cleanGeneratedTitle", () => {
     expect(cleanGeneratedTitle("Ideas for a party")).toBe("Ideas for a party");
     expect(cleanGeneratedTitle("iPhone battery questions")).toBe("iPhone battery questions");
     expect(cleanGeneratedTitle("I/O scheduling on Linux")).toBe("I/O scheduling on Linux");
+    expect(cleanGeneratedTitle("Please Please Me album review")).toBe("Please Please Me album review");
     for (const title of ["I Love Lucy episodes", "I Ching reading", "I Spy game ideas", "I Am Legend ending"]) {
       expect(cleanGeneratedTitle(title)).toBe(title);
     }
