@@ -31,8 +31,10 @@ export function Composer({
   const fileInput = useRef<HTMLInputElement>(null);
   const hasContent = text.trim().length > 0 || attachments.parts.length > 0;
   const canSend = !busy && !attachments.uploading && !attachments.failed && hasContent;
+  const failedItems = attachments.items.filter((i) => i.status === "error");
   const why = attachments.failed
-    ? "Remove the images that could not be attached to send."
+    ? // The tiles have room for a few words; the whole reason is said here (no hover on a phone).
+      `${failedItems.map((i) => `${i.name}: ${i.error}`).join(" ")} Remove the images that could not be attached to send.`
     : attachments.uploading
       ? "Waiting for the images to upload…"
       : busy
@@ -61,7 +63,7 @@ export function Composer({
           {attachments.items.map((item) => (
             <li key={item.key} className={`thumb thumb-${item.status}`}>
               {item.status === "error" ? (
-                <span className="thumb-failed" title={item.name}>
+                <span className="thumb-failed" title={`${item.name}: ${item.error}`}>
                   <span className="thumb-name">{item.name}</span>
                   <span className="thumb-error" role="alert">
                     {item.error}

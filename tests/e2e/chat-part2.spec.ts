@@ -168,6 +168,8 @@ test("a ninth image is refused with a notice; a failed attachment shows why and 
   const send = page.getByRole("button", { name: "Send" });
   await expect(send).toBeDisabled();
   await expect(page.getByText("Remove the images that could not be attached to send.")).toBeVisible();
+  // The whole reason, which the tile has no room for, is said beside Send.
+  await expect(page.getByRole("status").filter({ hasText: "Remove the images" })).toContainText(`${longName}: `);
   await box(page).press("Enter");
   await expect(you(page)).toHaveCount(0);
   // The name stays inside its tile.
