@@ -20,7 +20,7 @@ interface Page {
   nextCursor: string | null;
 }
 
-type View = { kind: "all" } | { kind: "search"; q: string } | { kind: "similar"; id: string };
+type View = { kind: "all" } | { kind: "search"; q: string } | { kind: "similar"; id: string; like: string | null };
 
 const REASON_TEXT: Record<string, string> = { visual: "visual match", caption: "caption match", chat: "chat text match" };
 
@@ -135,7 +135,12 @@ export function ImageLibrary() {
   };
 
   const heading =
-    view.kind === "search" ? `Results for “${view.q}”` : view.kind === "similar" ? "More like this" : "All images, newest first";
+    view.kind === "search"
+      ? `Results for “${view.q}”`
+      : view.kind === "similar"
+        ? // Says which image the list is like: the search box no longer does.
+          `More like this: ${view.like ? `“${view.like}”` : "the image you picked"}`
+        : "All images, newest first";
 
   return (
     <div className="images-body">
@@ -252,7 +257,8 @@ export function ImageLibrary() {
                   className="link-button"
                   onClick={() => {
                     setPage(null);
-                    setView({ kind: "similar", id: item.id });
+                    setQuery("");
+                    setView({ kind: "similar", id: item.id, like: item.caption });
                   }}
                 >
                   More like this

@@ -85,7 +85,8 @@ test("find the red circle among three chats' images, open its chat, ask about it
   // More like this: the other two images, never the red circle itself.
   const id = await first.getAttribute("data-image-id");
   await first.getByRole("button", { name: "More like this" }).click();
-  await expect(page.getByRole("heading", { name: "More like this" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: /^More like this: / })).toBeVisible();
+  await expect(page.getByRole("searchbox", { name: "Search your images" })).toHaveValue("");
   await expect(cards).toHaveCount(2);
   await expect(page.locator(`[data-image-id="${id}"]`)).toHaveCount(0);
 
