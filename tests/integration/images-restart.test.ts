@@ -42,7 +42,9 @@ describe("image indexing across a restart", () => {
     }
     await server.stop();
 
-    server = await startServer({ dataDir, env: quiet });
+    // The second server is slow too: at full speed it can finish the queue before the test
+    // has signed in (CI saw all 6 indexed at the first look), and then nothing shows it resumed.
+    server = await startServer({ dataDir, env: { ...quiet, IMAGE_INDEX_PAUSE_MS: "2000" } });
     const again = new TestClient(server.url);
     await again.signIn(email, PASSWORD);
     const before = await status(again);
