@@ -94,10 +94,13 @@ describe.runIf(process.platform === "linux")("the background model process", () 
     const cpuDuringAnswer = cpuTicks(pid) - cpuAtFirstToken;
     expect(answer.text.length).toBeGreaterThan(5);
     expect(states.length).toBeGreaterThan(3);
-    // Frozen before the answer's first token; stopped by the kernel from then on (a signal takes
-    // effect the next time the process is scheduled, so the very first look may still say "R").
+    // Frozen before the answer's first token, and stopped by the kernel ("T") during the answer. A
+    // signal takes effect the next time the process is scheduled, and at nice 19 on a busy machine
+    // (other test files beside this one) that can be several tokens later: until then it is "R",
+    // runnable but not run, which the CPU count below checks.
     expect(states.every((s) => s.startsWith("frozen/"))).toBe(true);
-    expect(new Set(states.slice(1))).toEqual(new Set(["frozen/T"]));
+    expect(states).toContain("frozen/T");
+    expect(states.every((s) => s === "frozen/T" || s === "frozen/R")).toBe(true);
     // And it used no CPU while the answer was written (ticks of 10 ms; one may be in flight).
     expect(cpuDuringAnswer).toBeLessThanOrEqual(1);
     // Once the engine is idle it goes on, and nothing of its work was lost.

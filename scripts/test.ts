@@ -1,0 +1,109 @@
+// npm test — the whole suite, in order, stopping at the first failure:
+// lint, types, unit, integration (SQLite), integration files that need
+// llama-server, integration on PostgreSQL, reliability, end-to-end.
+//
+// llama-server (npm run engine:build, about ten minutes of two cores on a
+// first run) builds in the background from the start, at the lowest CPU
+// priority, so it only takes the time the tests leave idle: lint and types
+// are single-threaded and the integration servers spend much of their time
+// waiting. Nothing that uses llama-server runs before the build is done:
+// the integration files that start it are the `integration-serial` project,
+// run after the build, and every integration server is ENGINE=in-process
+// (tests/helpers/server.ts), so none switches engine when the binary lands.
+// Its output goes to .cache/engine-build.log.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+const logFile = path.join(root, ".cache", "engine-build.log");
+
+const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean }[] = [
+  { name: "lint", cmd: "npm", args: ["run", "--silent", "lint"] },
+  { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
+  { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
+  { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration"] },
+  { name: "integration (llama-server, timing)", cmd: bin("vitest"), args: ["run", "--project", "integration-serial"], needsEngine: true },
+  { name: "integration on PostgreSQL", cmd: bin("tsx"), args: ["scripts/test-pg.ts"], needsEngine: true },
+  { name: "reliability", cmd: bin("tsx"), args: ["tests/reliability/run.ts"], needsEngine: true },
+  { name: "end-to-end", cmd: bin("playwright"), args: ["test"], needsEngine: true },
+];
+
+const started = Date.now();
+const seconds = (since: number) => Math.round((Date.now() - since) / 1000);
+const timings: string[] = [];
+let current: ChildProcess | null = null;
+
+function startBuild() {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = fs.openSync(logFile, "w");
+  const nice = fs.existsSync("/usr/bin/nice") ? ["/usr/bin/nice", "-n", "19"] : [];
+  const [cmd, ...args] = [...nice, bin("tsx"), "scripts/build-engine.ts"];
+  // Its own process group, so that stopping it stops cmake, make and the compilers too.
+  const child = spawn(cmd!, args, { stdio: ["ignore", log, log], detached: process.platform !== "win32" });
+  fs.closeSync(log);
+  const since = Date.now();
+  const done = new Promise<{ ok: boolean; seconds: number }>((resolve) => {
+    child.on("error", () => resolve({ ok: false, seconds: seconds(since) }));
+    child.on("exit", (code) => resolve({ ok: code === 0, seconds: seconds(since) }));
+  });
+  console.log(`• llama-server: npm run engine:build runs in the background at low priority (log: ${path.relative(root, logFile)})`);
+  return { child, done };
+}
+
+const build = startBuild();
+const stopBuild = () => {
+  if (build.child.exitCode !== null || build.child.signalCode !== null || !build.child.pid) return;
+  try {
+    process.kill(process.platform === "win32" ? build.child.pid : -build.child.pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    stopBuild();
+    current?.kill(signal);
+    process.exit(130);
+  });
+}
+
+function runStep(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    current = spawn(cmd, args, { stdio: "inherit" });
+    current.on("error", (err) => {
+      console.error(`${cmd}: ${err.message}`);
+      resolve(1);
+    });
+    current.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function fail(message: string): never {
+  stopBuild();
+  console.error(`\n✗ ${message}`);
+  if (timings.length) console.error(`  (${timings.join(" · ")})`);
+  process.exit(1);
+}
+
+let engineReady = false;
+for (const step of steps) {
+  if (step.needsEngine && !engineReady) {
+    const waitFrom = Date.now();
+    if (build.child.exitCode === null) console.log("• waiting for the llama-server build to finish…");
+    const result = await build.done;
+    const tail = fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-25).join("\n");
+    if (!result.ok) fail(`npm run engine:build failed (whole log: ${path.relative(root, logFile)}):\n${tail}`);
+    console.log(`• llama-server ready: ${tail.split("\n").at(-1)} (waited ${seconds(waitFrom)} s for it)`);
+    timings.push(`engine:build ${result.seconds} s, ${seconds(waitFrom)} s of it waited for`);
+    engineReady = true;
+  }
+  console.log(`\n• ${step.name}`);
+  const since = Date.now();
+  const code = await runStep(step.cmd, step.args);
+  timings.push(`${step.name} ${seconds(since)} s`);
+  if (code !== 0) fail(`${step.name} failed (exit ${code}) after ${seconds(started)} s`);
+}
+console.log(`\n✓ npm test passed in ${seconds(started)} s (${timings.join(" · ")})`);
