@@ -10,6 +10,7 @@ import {
   saveImageEmbedding,
 } from "@/lib/db/image-index";
 import { loadedEngine } from "@/lib/engine/get-engine";
+import { waitUntilIdle } from "@/lib/engine/idle-engine";
 import { env } from "@/lib/env";
 import { blobPath } from "@/lib/storage/blob-store";
 import { BackgroundCaptionFailed, captionImage } from "./caption-image";
@@ -23,6 +24,12 @@ const BATCH = 8;
 const IDLE_MS = 500;
 /** A caption on the engine waits at most this long (ms) for it to be idle before the loop looks for new images again. */
 const CAPTION_WAIT_MS = 5_000;
+/**
+ * CLIP runs on this process's CPU: an image waits for the answers being
+ * written (at most this long, in ms, so that a server never idle still
+ * indexes its uploads).
+ */
+const EMBED_WAIT_MS = 30_000;
 /** Times the background process may fail while captioning one image before that image is left without a caption. */
 const CAPTION_TRIES = 3;
 
@@ -31,8 +38,9 @@ const globalForIndexer = globalThis as { __imageIndexer?: Promise<void> };
 /**
  * Starts the process's background image indexer once. The work queue is
  * the ImageIndex table (pending rows), so a restart resumes where the last
- * process stopped. Each round: embed pending images with CLIP, rebuild the
- * full-text rows whose chat text changed, and when neither had work, start
+ * process stopped. Each round: embed pending images with CLIP (each one after
+ * the answers being written), rebuild the full-text rows whose chat text
+ * changed, and when neither had work, start
  * captioning one image if no caption is under way. Captions run beside the
  * rounds, not in them: one can wait a long time (its process is frozen
  * while answers run), and new uploads must still be embedded meanwhile.
@@ -80,6 +88,7 @@ async function embedPending(model: string): Promise<number> {
   const clip = await getClipModel();
   const batch = await nextPendingImages({ limit: BATCH });
   for (const image of batch) {
+    await answersFinished();
     try {
       const vector = await clip.embedImage(await fs.readFile(blobPath(image.storageKey)));
       if (await saveImageEmbedding({ attachmentId: image.attachmentId, embedding: vectorToBytes(vector), model })) embeddingsChanged(image.userId);
@@ -90,6 +99,12 @@ async function embedPending(model: string): Promise<number> {
     if (env.IMAGE_INDEX_PAUSE_MS) await sleep(env.IMAGE_INDEX_PAUSE_MS);
   }
   return batch.length;
+}
+
+/** Waits until no answer is being written on this machine's CPU (a remote engine's are not). */
+async function answersFinished(): Promise<void> {
+  const engine = loadedEngine();
+  if (engine && engine.kind !== "remote") await waitUntilIdle(engine, { quietMs: 0, maxWaitMs: EMBED_WAIT_MS });
 }
 
 /** Captions one image if captions are on, the model is loaded and idle; true when one was written. */
