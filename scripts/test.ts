@@ -1,15 +1,13 @@
 // npm test — the whole suite, in order, stopping at the first failure:
-// lint, types, unit, integration (SQLite), integration files that need
-// llama-server, integration on PostgreSQL, reliability, end-to-end.
+// lint, types, unit, integration (SQLite, then PostgreSQL), reliability,
+// end-to-end.
 //
 // llama-server (npm run engine:build, about ten minutes of two cores on a
-// first run) builds in the background from the start, at the lowest CPU
-// priority, so it only takes the time the tests leave idle: lint and types
-// are single-threaded and the integration servers spend much of their time
-// waiting. Nothing that uses llama-server runs before the build is done:
-// the integration files that start it are the `integration-serial` project,
-// run after the build, and every integration server is ENGINE=in-process
-// (tests/helpers/server.ts), so none switches engine when the binary lands.
+// first run) starts building in the background at the lowest CPU priority,
+// beside lint, types and unit, which are mostly single-threaded and leave a
+// core idle; the suite waits for it before the integration tests. (Building
+// it beside the integration tests too was tried: they keep both cores busy,
+// so the build gained little and slowed them by more.)
 // Its output goes to .cache/engine-build.log.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -24,8 +22,7 @@ const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean 
   { name: "lint", cmd: "npm", args: ["run", "--silent", "lint"] },
   { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
-  { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration"] },
-  { name: "integration (llama-server, timing)", cmd: bin("vitest"), args: ["run", "--project", "integration-serial"], needsEngine: true },
+  { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration", "--project", "integration-serial"], needsEngine: true },
   { name: "integration on PostgreSQL", cmd: bin("tsx"), args: ["scripts/test-pg.ts"], needsEngine: true },
   { name: "reliability", cmd: bin("tsx"), args: ["tests/reliability/run.ts"], needsEngine: true },
   { name: "end-to-end", cmd: bin("playwright"), args: ["test"], needsEngine: true },
