@@ -40,7 +40,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: "node_modules/.bin/tsx scripts/start.ts",
+      command: "node --import tsx scripts/start.ts",
       url: `http://127.0.0.1:${port}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,
@@ -49,7 +49,7 @@ export default defineConfig({
     },
     {
       // Starts after the first, so the build is already there.
-      command: "node_modules/.bin/tsx scripts/make-test-models.ts tiny && node_modules/.bin/tsx scripts/start.ts",
+      command: "node_modules/.bin/tsx scripts/make-test-models.ts tiny && node --import tsx scripts/start.ts",
       url: `http://127.0.0.1:${SLOW_PORT}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,
@@ -70,7 +70,7 @@ export default defineConfig({
       },
     },
     {
-      command: "node_modules/.bin/tsx scripts/start.ts",
+      command: "node --import tsx scripts/start.ts",
       url: `http://127.0.0.1:${NOLOAD_PORT}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,

@@ -35,7 +35,9 @@ export async function startServer({
   const port = await freePort();
   const databaseUrl = await databaseUrlFor(dataDir);
   let log = "";
-  const child: ChildProcess = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["scripts/start.ts"], {
+  // As package.json's start script runs it: node with tsx's loader, no tsx CLI in between (the CLI
+  // relays signals and SIGKILLs a child that does not confirm one within 30 ms, exit 143 under load).
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
     cwd: root,
     // In-process unless a test asks for another engine (the llama-server tests do), or the whole
     // suite is pointed at one: TEST_ENGINE=llama-server npm run test:integration.
