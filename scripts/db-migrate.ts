@@ -19,12 +19,22 @@ export async function migrateDatabase(url: string, { env = process.env }: { env?
     console.log(n ? `  PostgreSQL: ${n} migration${n === 1 ? "" : "s"} applied.` : "  PostgreSQL: No pending migrations to apply.");
     return;
   }
+  // Prisma's own report (its config banner, a warning meant for schema authors, a tree of every
+  // migration) is shown only when it fails; otherwise one line, in the words the PostgreSQL path uses.
   const result = spawnSync(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
     cwd: root,
     env: { ...env, DATABASE_URL: url },
-    stdio: "inherit",
+    encoding: "utf8",
   });
-  if (result.status !== 0) throw new Error(`prisma migrate deploy failed (exit ${result.status ?? result.signal})`);
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.status !== 0) {
+    process.stderr.write(output);
+    throw new Error(`prisma migrate deploy failed (exit ${result.status ?? result.signal})`);
+  }
+  const applied = [...output.matchAll(/└─ (\d{14}_[\w-]+)\//g)].map((m) => m[1]!);
+  const n = applied.length;
+  if (/No pending migrations to apply/.test(output)) console.log("  SQLite: No pending migrations to apply.");
+  else console.log(`  SQLite: ${n || "the pending"} migration${n === 1 ? "" : "s"} applied${n ? ` (${applied.join(", ")})` : ""}.`);
 }
 
 async function main() {
