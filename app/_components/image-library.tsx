@@ -49,6 +49,12 @@ export function ImageLibrary() {
   /** Narrow the list or the search: a date range (inclusive days) and one conversation. */
   const [filters, setFilters] = useState({ from: "", to: "", conversationId: "" });
   const [conversations, setConversations] = useState<{ id: string; title: string }[]>([]);
+  // Open on wide screens; on a phone the filters start folded so the images come first.
+  const [filtersOpen, setFiltersOpen] = useState(true);
+  useEffect(() => {
+    if (window.matchMedia("(max-width: 800px)").matches) setFiltersOpen(false);
+  }, []);
+  const filtersOn = [filters.from, filters.to, filters.conversationId].filter(Boolean).length;
   useEffect(() => {
     getJson<{ conversations: { id: string; title: string }[] }>("/api/conversations?limit=100")
       .then((r) => setConversations(r.conversations))
@@ -172,44 +178,53 @@ export function ImageLibrary() {
           </button>
         )}
       </form>
-      <div className="images-toolbar" role="group" aria-label="Filters">
-        <label className="small">
-          From <input type="date" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} />
-        </label>
-        <label className="small">
-          To <input type="date" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} />
-        </label>
-        <label className="small">
-          Conversation{" "}
-          <select value={filters.conversationId} onChange={(e) => setFilters({ ...filters, conversationId: e.target.value })}>
-            <option value="">All conversations</option>
-            {conversations.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.title}
-              </option>
-            ))}
-          </select>
-        </label>
-      </div>
-      <div className="images-toolbar">
-        <label className="small">
-          Labels{" "}
-          <input aria-label="Zero-shot labels, separated by commas" value={labels} onChange={(e) => setLabels(e.target.value)} />
-        </label>
-        <button type="button" className="button" onClick={groupAll}>
-          Group all by these labels
-        </button>
-        {grouped && (
-          <button type="button" className="link-button" onClick={() => setGrouped(null)}>
-            Hide groups
+      <details className="images-filters" open={filtersOpen} onToggle={(e) => setFiltersOpen(e.currentTarget.open)}>
+        <summary className="small">
+          Filters and labels{filtersOn ? ` (${filtersOn} on)` : ""}
+          {/* Outside the folded part: indexing progress stays in sight on a phone. */}
+          {status && (
+            <>
+              {" · "}
+              <span className="muted" data-testid="index-progress" aria-live="polite">
+                indexed {status.indexed} / {status.total}
+              </span>
+            </>
+          )}
+        </summary>
+        <div className="images-toolbar" role="group" aria-label="Filters">
+          <label className="small">
+            From <input type="date" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} />
+          </label>
+          <label className="small">
+            To <input type="date" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} />
+          </label>
+          <label className="small">
+            Conversation{" "}
+            <select value={filters.conversationId} onChange={(e) => setFilters({ ...filters, conversationId: e.target.value })}>
+              <option value="">All conversations</option>
+              {conversations.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.title}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <div className="images-toolbar">
+          <label className="small">
+            Labels{" "}
+            <input aria-label="Zero-shot labels, separated by commas" value={labels} onChange={(e) => setLabels(e.target.value)} />
+          </label>
+          <button type="button" className="button" onClick={groupAll}>
+            Group all by these labels
           </button>
-        )}
-        {status && (
-          <span className="muted small" data-testid="index-progress" aria-live="polite">
-            indexed {status.indexed} / {status.total}
-          </span>
-        )}
-      </div>
+          {grouped && (
+            <button type="button" className="link-button" onClick={() => setGrouped(null)}>
+              Hide groups
+            </button>
+          )}
+        </div>
+      </details>
       {grouped && (
         <section aria-label="Library by label" className="label-groups">
           {grouped.map((g) => (

@@ -90,8 +90,17 @@ test("find the red circle among three chats' images, open its chat, ask about it
   await expect(cards).toHaveCount(2);
   await expect(page.locator(`[data-image-id="${id}"]`)).toHaveCount(0);
 
-  // Phone: the grid in two columns, the search box on top.
+  // Phone: the grid in two columns, the search box on top, the filters folded so the images come first.
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  const folded = page.locator("details.images-filters");
+  await expect(cards).toHaveCount(3);
+  await expect(folded).not.toHaveAttribute("open");
+  await expect(filters).toBeHidden();
+  await expect(cards.first()).toBeInViewport();
+  await expect(page.getByTestId("index-progress")).toHaveText("indexed 3 / 3");
+  await folded.getByText("Filters and labels").click();
+  await expect(filters.getByLabel("Conversation")).toBeVisible();
   await page.getByLabel("Search your images").fill("red circle");
   await page.getByRole("button", { name: "Search" }).click();
   await expect(cards.first()).toHaveAttribute("data-image-id", id!);
