@@ -4,6 +4,7 @@
 // prisma/postgresql/migrations). `npm start` does the same before serving.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { migratePostgres, postgresMigrationStatus } from "../lib/db/pg-migrate";
 import { databaseProvider, redactDatabaseUrl } from "../lib/db/url";
 import { resolveDatabaseUrl } from "../lib/env-schema";
@@ -23,10 +24,10 @@ export async function migrateDatabase(url: string, { env = process.env }: { env?
   // migration) is shown only when it fails; otherwise one line, in the words the PostgreSQL path uses.
   const result = spawnSync(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
     cwd: root,
-    env: { ...env, DATABASE_URL: url },
+    env: { ...env, DATABASE_URL: url, NO_COLOR: "1" },
     encoding: "utf8",
   });
-  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  const output = stripVTControlCharacters(`${result.stdout ?? ""}${result.stderr ?? ""}`);
   if (result.status !== 0) {
     process.stderr.write(output);
     throw new Error(`prisma migrate deploy failed (exit ${result.status ?? result.signal})`);

@@ -11,6 +11,7 @@
 // Its output goes to .cache/engine-build.log.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -59,17 +60,31 @@ const stopBuild = () => {
     /* already gone */
   }
 };
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+// However this process ends, the build (in a process group of its own, which no terminal signal
+// reaches) ends with it.
+process.on("exit", stopBuild);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     stopBuild();
-    current?.kill(signal);
-    process.exit(130);
+    const code = 128 + os.constants.signals[signal];
+    const step = current;
+    if (!step || step.exitCode !== null || step.signalCode !== null) process.exit(code);
+    // The step (vitest, playwright) stops its own servers: give it a moment to.
+    step.once("exit", () => process.exit(code));
+    try {
+      process.kill(process.platform === "win32" ? step.pid! : -step.pid!, signal);
+    } catch {
+      /* already gone */
+    }
+    setTimeout(() => process.exit(code), 10_000).unref();
   });
 }
 
 function runStep(cmd: string, args: string[]): Promise<number> {
   return new Promise((resolve) => {
-    current = spawn(cmd, args, { stdio: "inherit" });
+    // A process group of its own too, so that a stop reaches npm's children (eslint, tsc) and the
+    // servers a step started, not just the step's first process.
+    current = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], detached: process.platform !== "win32" });
     current.on("error", (err) => {
       console.error(`${cmd}: ${err.message}`);
       resolve(1);

@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useState } from "react";
 
 interface ImageItem {
   id: string;
@@ -51,7 +51,8 @@ export function ImageLibrary() {
   const [conversations, setConversations] = useState<{ id: string; title: string }[]>([]);
   // Open on wide screens; on a phone the filters start folded so the images come first.
   const [filtersOpen, setFiltersOpen] = useState(true);
-  useEffect(() => {
+  // Before the first paint, so a phone never shows them open for a frame.
+  useLayoutEffect(() => {
     if (window.matchMedia("(max-width: 800px)").matches) setFiltersOpen(false);
   }, []);
   const filtersOn = [filters.from, filters.to, filters.conversationId].filter(Boolean).length;
@@ -181,15 +182,6 @@ export function ImageLibrary() {
       <details className="images-filters" open={filtersOpen} onToggle={(e) => setFiltersOpen(e.currentTarget.open)}>
         <summary className="small">
           Filters and labels{filtersOn ? ` (${filtersOn} on)` : ""}
-          {/* Outside the folded part: indexing progress stays in sight on a phone. */}
-          {status && (
-            <>
-              {" · "}
-              <span className="muted" data-testid="index-progress" aria-live="polite">
-                indexed {status.indexed} / {status.total}
-              </span>
-            </>
-          )}
         </summary>
         <div className="images-toolbar" role="group" aria-label="Filters">
           <label className="small">
@@ -245,7 +237,15 @@ export function ImageLibrary() {
           ))}
         </section>
       )}
-      <h2 className="images-heading">{heading}</h2>
+      <div className="images-heading-row">
+        <h2 className="images-heading">{heading}</h2>
+        {/* Beside the heading, not in the folded filters: in sight on a phone too. */}
+        {status && (
+          <span className="muted small" data-testid="index-progress" aria-live="polite">
+            indexed {status.indexed} / {status.total}
+          </span>
+        )}
+      </div>
       {error && <p className="notice" role="alert">{error}</p>}
       {page && !page.items.length && <p className="muted">{view.kind === "all" && !filters.from && !filters.to && !filters.conversationId ? "No images yet: attach one in a chat." : "No image matches."}</p>}
       <ul className="image-grid" aria-label="Images">

@@ -25,9 +25,9 @@ const IDLE_MS = 500;
 /** A caption on the engine waits at most this long (ms) for it to be idle before the loop looks for new images again. */
 const CAPTION_WAIT_MS = 5_000;
 /**
- * CLIP runs on this process's CPU: an image waits for the answers being
- * written (at most this long, in ms, so that a server never idle still
- * indexes its uploads).
+ * CLIP runs on this process's CPU: a batch of images waits for the answers
+ * being written, at most this long (ms) in all, so that a server that is
+ * never idle still indexes its uploads.
  */
 const EMBED_WAIT_MS = 30_000;
 /** Times the background process may fail while captioning one image before that image is left without a caption. */
@@ -87,8 +87,10 @@ const processFailures = new Map<string, number>();
 async function embedPending(model: string): Promise<number> {
   const clip = await getClipModel();
   const batch = await nextPendingImages({ limit: BATCH });
+  // One wait per batch at most: under a steady stream of answers the batch goes on after it.
+  const waitUntil = Date.now() + EMBED_WAIT_MS;
   for (const image of batch) {
-    await answersFinished();
+    await answersFinished(waitUntil);
     try {
       const vector = await clip.embedImage(await fs.readFile(blobPath(image.storageKey)));
       if (await saveImageEmbedding({ attachmentId: image.attachmentId, embedding: vectorToBytes(vector), model })) embeddingsChanged(image.userId);
@@ -101,10 +103,16 @@ async function embedPending(model: string): Promise<number> {
   return batch.length;
 }
 
-/** Waits until no answer is being written on this machine's CPU (a remote engine's are not). */
-async function answersFinished(): Promise<void> {
+/**
+ * Waits until no answer is being written on this machine's CPU, or until
+ * `deadline`. A remote engine's answers, and those of a model offloaded to
+ * a GPU, do not compete with CLIP for the CPU.
+ */
+async function answersFinished(deadline: number): Promise<void> {
   const engine = loadedEngine();
-  if (engine && engine.kind !== "remote") await waitUntilIdle(engine, { quietMs: 0, maxWaitMs: EMBED_WAIT_MS });
+  if (!engine || engine.kind === "remote" || engine.info.gpuLayers > 0) return;
+  const maxWaitMs = deadline - Date.now();
+  if (maxWaitMs > 0) await waitUntilIdle(engine, { quietMs: 0, maxWaitMs });
 }
 
 /** Captions one image if captions are on, the model is loaded and idle; true when one was written. */

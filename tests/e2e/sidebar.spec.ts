@@ -216,7 +216,8 @@ test("the model's title replaces the first question's in the sidebar without a r
   await page.getByLabel("Your message").fill("What shapes are in the picture?");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page).toHaveURL(/\/c\/[a-z0-9]+$/);
-  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0, { timeout: 60_000 });
+  // The answer is over once Regenerate is offered (the URL changes before the answer starts).
+  await expect(page.getByRole("article", { name: "Assistant" }).getByRole("button", { name: "Regenerate" })).toBeVisible({ timeout: 60_000 });
   const item = sidebar(page).locator(`a[href="${new URL(page.url()).pathname}"]`);
   // First the question (or, if the model was quicker than the refresh, already its title), then the model's title.
   await expect(item).not.toHaveText("New conversation");

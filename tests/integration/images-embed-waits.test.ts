@@ -24,7 +24,7 @@ describe("image embeddings wait for answers", () => {
     const { model } = await tinyRandomModel();
     server = await startServer({
       dataDir,
-      env: { MODEL_PATH: model.path, MMPROJ_PATH: model.vision!.mmprojPath, CONTEXT_SIZE: "8192", MAX_ANSWER_TOKENS: "6000", IMAGE_CAPTIONS: "false" },
+      env: { MODEL_PATH: model.path, MMPROJ_PATH: model.vision!.mmprojPath, CONTEXT_SIZE: "32768", MAX_ANSWER_TOKENS: "30000", IMAGE_CAPTIONS: "false" },
     });
     client = new TestClient(server.url);
     await client.newAccount();
@@ -36,7 +36,20 @@ describe("image embeddings wait for answers", () => {
 
   const status = async () => (await (await client.fetch("/api/images/status")).json()) as { total: number; indexed: number };
 
+  const upload = async (i: number) => {
+    const png = await sharp(Buffer.from(singleShapeSvg(["red", "green", "blue", "red"][i]!, SHAPES[i % 3]!, 96 + i))).png().toBuffer();
+    const up = await client.fetch("/api/uploads", { method: "POST", body: new Uint8Array(png) });
+    expect(up.status).toBe(201);
+  };
+
   it("embeds images uploaded mid-answer once the answer is done", async () => {
+    // First, proof that the indexer and CLIP are up: an image uploaded while idle is embedded.
+    await upload(IMAGES);
+    const ready = Date.now() + 60_000;
+    while ((await status()).indexed < 1) {
+      if (Date.now() > ready) throw new Error(`the indexer never embedded the first image: ${JSON.stringify(await status())}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const id = await newConversation(client);
     const controller = new AbortController();
     const res = await client.fetch("/api/chat", { method: "POST", json: { id, message: { role: "user", parts: [{ type: "text", text: "Hello" }] } }, signal: controller.signal });
@@ -58,11 +71,7 @@ describe("image embeddings wait for answers", () => {
       endedAt = Date.now();
     })();
     while (tokens === 0) await new Promise((r) => setTimeout(r, 20));
-    for (let i = 0; i < IMAGES; i++) {
-      const png = await sharp(Buffer.from(singleShapeSvg(["red", "green", "blue"][i]!, SHAPES[i]!, 96))).png().toBuffer();
-      const up = await client.fetch("/api/uploads", { method: "POST", body: new Uint8Array(png) });
-      expect(up.status).toBe(201);
-    }
+    for (let i = 0; i < IMAGES; i++) await upload(i);
     uploaded = true;
     // Long enough for several indexer rounds (they run every 0.5 s when idle).
     const lookUntil = Date.now() + 2_000;
@@ -74,17 +83,18 @@ describe("image embeddings wait for answers", () => {
     // The answer outlasted the looks, or the check below says nothing.
     expect(answerDone).toBe(false);
     expect(looks.length).toBeGreaterThanOrEqual(4);
-    for (const look of looks) expect(look.total).toBe(IMAGES);
-    expect(Math.max(...looks.map((l) => l.indexed))).toBe(0);
+    for (const look of looks) expect(look.total).toBe(IMAGES + 1);
+    // Only the one embedded before the answer.
+    expect(Math.max(...looks.map((l) => l.indexed))).toBe(1);
 
     // Stop the answer (as the Stop button does: the request is dropped); the images are embedded right after.
     controller.abort();
     await watching;
     const deadline = Date.now() + 20_000;
-    while ((await status()).indexed < IMAGES) {
+    while ((await status()).indexed < IMAGES + 1) {
       if (Date.now() > deadline) throw new Error(`not embedded after the answer: ${JSON.stringify(await status())}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    console.log(`[embed-waits] ${tokens} tokens streamed; ${looks.length} looks mid-answer saw 0 of ${IMAGES} embedded; all ${IMAGES} within ${Date.now() - endedAt} ms of the answer's end`);
+    console.log(`[embed-waits] ${tokens} tokens streamed; ${looks.length} looks mid-answer saw none of the ${IMAGES} new ones embedded; all ${IMAGES} within ${Date.now() - endedAt} ms of the answer's end`);
   });
 });
