@@ -17,6 +17,8 @@ import path from "node:path";
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+/** A TypeScript script in this process's node with tsx's loader: the tsx CLI's signal relay can SIGKILL its child (and skip its cleanup). */
+const tsScript = (file: string) => ({ cmd: process.execPath, args: ["--import", "tsx", file] });
 const logFile = path.join(root, ".cache", "engine-build.log");
 
 const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean }[] = [
@@ -24,8 +26,8 @@ const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean 
   { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
   { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration", "--project", "integration-serial"], needsEngine: true },
-  { name: "integration on PostgreSQL", cmd: bin("tsx"), args: ["scripts/test-pg.ts"], needsEngine: true },
-  { name: "reliability", cmd: bin("tsx"), args: ["tests/reliability/run.ts"], needsEngine: true },
+  { name: "integration on PostgreSQL", ...tsScript("scripts/test-pg.ts"), needsEngine: true },
+  { name: "reliability", ...tsScript("tests/reliability/run.ts"), needsEngine: true },
   { name: "end-to-end", cmd: bin("playwright"), args: ["test"], needsEngine: true },
 ];
 
@@ -38,7 +40,8 @@ function startBuild() {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, "w");
   const nice = fs.existsSync("/usr/bin/nice") ? ["/usr/bin/nice", "-n", "19"] : [];
-  const [cmd, ...args] = [...nice, bin("tsx"), "scripts/build-engine.ts"];
+  const script = tsScript("scripts/build-engine.ts");
+  const [cmd, ...args] = [...nice, script.cmd, ...script.args];
   // Its own process group, so that stopping it stops cmake, make and the compilers too.
   const child = spawn(cmd!, args, { stdio: ["ignore", log, log], detached: process.platform !== "win32" });
   fs.closeSync(log);
