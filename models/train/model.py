@@ -161,8 +161,15 @@ class LlamaBlock(nn.Module):
         v = self.v(h).view(B, T, self.n_head, hd).transpose(1, 2)
         if hasattr(F, "scaled_dot_product_attention"):
             a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        else:  # PyTorch 1.x (Debian's python3-torch)
-            a = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(hd) + mask, -1) @ v
+        else:  # PyTorch 1.x (Debian's python3-torch): scale and mask fused into one baddbmm
+            # in chunks of about 2 M scores, which stay in the CPU's cache (several times faster here).
+            qf, kf, vf = (t.reshape(B * self.n_head, T, hd) for t in (q, k, v))
+            n = max(1, (1 << 21) // (T * T))
+            a = torch.cat([
+                torch.bmm(torch.softmax(torch.baddbmm(mask, qf[i : i + n], kf[i : i + n].transpose(1, 2),
+                                                      alpha=1 / math.sqrt(hd)), -1), vf[i : i + n])
+                for i in range(0, B * self.n_head, n)
+            ]).view(B, self.n_head, T, hd)
         x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))

@@ -15,9 +15,17 @@ python="${PYTHON:-/usr/bin/python3}"
 # backward passes do not spend their time in page faults.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=536870912
-"$python" models/train/clip.py > models/train/clip.log 2>&1 &
-clip=$!
+# `-- --finetune` continues from the pair in models/tiny instead (the CLIP
+# encoders are left as they are).
+finetune=0
+for a in "$@"; do [ "$a" = --finetune ] && finetune=1; done
+if [ "$finetune" = 0 ]; then
+  "$python" models/train/clip.py > models/train/clip.log 2>&1 &
+  clip=$!
+fi
 "$python" models/train/train.py "$@"
 node_modules/.bin/tsx models/train/export.ts
-wait "$clip" || { cat models/train/clip.log; exit 1; }
-tail -n 1 models/train/clip.log
+if [ "$finetune" = 0 ]; then
+  wait "$clip" || { cat models/train/clip.log; exit 1; }
+  tail -n 1 models/train/clip.log
+fi
