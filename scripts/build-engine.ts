@@ -7,6 +7,9 @@
 //
 //   ENGINE_BUILD_GPU=auto|cpu|cuda|vulkan|cuda,vulkan   (default auto)
 //   ENGINE_BUILD_JOBS=N                                  (default: all cores)
+//   ENGINE_BUILD_UNITY=0   compile llama.cpp's model files one by one (default:
+//                          16 to a unit, scripts/llama-unity.cmake; file by
+//                          file anyway if that fails)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -123,6 +126,8 @@ async function main() {
     ...(gpu.includes("cuda") ? ["-DGGML_CUDA=ON", `-DCMAKE_CUDA_ARCHITECTURES=${gpuPresent ? "native" : "75;80;86;89;90"}`] : []),
     ...(gpu.includes("vulkan") ? ["-DGGML_VULKAN=ON"] : []),
   ];
+  const unity = process.env.ENGINE_BUILD_UNITY !== "0";
+  if (unity) options.push(`-DCMAKE_PROJECT_INCLUDE=${path.join(root, "scripts", "llama-unity.cmake")}`);
   const previous = readBuildInfo();
   // readBuildInfo() is null for a build from another CPU (GGML_NATIVE code may not run here).
   if (previous && previous.commit === commit && JSON.stringify(previous.options) === JSON.stringify(options)) {
@@ -143,7 +148,20 @@ async function main() {
   fs.writeFileSync(stamp, cpuFingerprint());
   await run("cmake", ["-S", src, "-B", build, ...options], "configure");
   const jobs = process.env.ENGINE_BUILD_JOBS ?? String(os.availableParallelism());
-  await run("cmake", ["--build", build, "--target", "llama-server", "-j", jobs], "build");
+  try {
+    await run("cmake", ["--build", build, "--target", "llama-server", "-j", jobs], "build");
+  } catch (err) {
+    if (!unity) throw err;
+    // A newer llama.cpp may add a model file that cannot share a unit (a
+    // static function named as in another file): build file by file, and say
+    // so. The build info keeps the options asked for, so the next run does
+    // not try again.
+    const first = /error: .*/.exec((err as Error).message)?.[0] ?? (err as Error).message.split("\n")[0];
+    console.log(`note: the unity build failed (${first}); building file by file (list that file in scripts/llama-unity.cmake)`);
+    const fileByFile = options.filter((o) => !o.startsWith("-DCMAKE_PROJECT_INCLUDE="));
+    await run("cmake", ["-S", src, "-B", build, "-UCMAKE_PROJECT_INCLUDE", ...fileByFile], "configure");
+    await run("cmake", ["--build", build, "--target", "llama-server", "-j", jobs], "build");
+  }
   const out = builtServerPath();
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.copyFileSync(path.join(build, "bin", "llama-server"), `${out}.tmp`);
