@@ -206,9 +206,12 @@ class MiniLlava(nn.Module):
         image_slots: [B, T] bool; images: [N, 3, S, S] or None, every image
         of the batch in reading order (row by row, then left to right), so
         the slots filled in that order receive each image's tokens in turn."""
+        return self.place(ids, self.vision(images) if images is not None and len(images) else None, image_slots)
+
+    def place(self, ids, img, image_slots):
+        """The token embeddings with the image tokens img ([N, n_tokens, d], projected) in the slots."""
         emb = self.llm.embed(ids)
-        if images is not None and len(images):
-            img = self.vision(images)  # N, n_tokens, d
+        if img is not None:
             emb = emb.clone()
             emb[image_slots] = img.reshape(-1, img.shape[-1]).to(emb.dtype)
         return emb

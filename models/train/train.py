@@ -19,6 +19,7 @@ the stage's time used; the log records the steps each stage ran.
 Writes models/train/out/{weights.bin,manifest.json} (GGUF tensor names,
 float32) for export.ts, checkpoint.pt and train.log. Usage:
     python3 models/train/train.py [--budget-seconds 4800] [--device cpu|cuda] [--seed 1]
+    python3 models/train/train.py --finetune --budget-seconds 3000   (a fifth stage on models/tiny)
 """
 import argparse
 import json
@@ -37,7 +38,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import world  # noqa: E402
-from model import BOS, EOS, MiniLlava, batched_greedy, encode_text, gguf_tensor_map, normalise  # noqa: E402
+from model import BOS, EOS, MiniLlava, batched_greedy, encode_text, gguf_tensor_map, load_gguf_pair, normalise  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "out")
 N_IMG_TOKENS = (world.IMAGE_SIZE // 8) ** 2
@@ -473,8 +474,24 @@ def save(model, args, device, t0):
     log(f"total time {time.time() - t0:.0f}s")
 
 
-def main():
+def setup(args, gpu):
+    """Worker processes, batch size, device, threads, seed and the log: (procs, B, device, start time)."""
     global _LOG
+    procs = args.procs or max(1, (os.cpu_count() or 2) - 1)
+    B = args.batch or (192 if gpu else 32)
+    device = torch.device(args.device)
+    if not gpu:
+        torch.set_num_threads(1)  # one thread was 4–7× faster than two on the 2-core machine
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    _LOG = open(os.path.join(args.out, "train.log"), "a")
+    return procs, B, device, time.time()
+
+
+def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -494,22 +511,11 @@ def main():
     args = ap.parse_args()
     gpu = args.device.startswith("cuda")
     budget = args.budget_seconds or (480 if gpu else 4800)
+    procs, B, device, t0 = setup(args, gpu)
     if args.finetune:
-        return finetune(args, gpu, budget)
-    procs = args.procs or max(1, (os.cpu_count() or 2) - 1)
-    B = args.batch or (192 if gpu else 32)
+        return finetune(args, gpu, budget, procs, B, device, t0)
     n_pool = args.pool or (160_000 if gpu else 16_000)
-    device = torch.device(args.device)
-    if not gpu:
-        torch.set_num_threads(1)  # one thread was 4–7× faster than two on the 2-core machine
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-    torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    os.makedirs(args.out, exist_ok=True)
-    _LOG = open(os.path.join(args.out, "train.log"), "a")
-    t0 = time.time()
     log(f"device {device}{f' ({torch.cuda.get_device_name(0)})' if gpu else ''}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"budget {budget:.0f}s, batch {B}, {procs} worker processes")
 
@@ -554,31 +560,20 @@ def main():
     save(model, args, device, t0)
 
 
-def finetune(args, gpu, budget):
+def finetune(args, gpu, budget, procs, B, device, t0):
     """One more stage on top of the pair in models/tiny (it replaces that
     pair once export.ts runs): several images per message get 60 % of the
     batches, weighted to the weak cells of the evaluation (the colour of a
     shape in the n-th image, descriptions of each image); the rest replays
-    one-image, later-image and refusal conversations at stage 4's mix. The
-    vision tower and projector stay as they are (their output for each pool
-    image is computed once); only the language model trains, since finding
-    the n-th image is its job. Peak learning rate: half of stage 4's.
+    one-image, later-image and refusal conversations. The vision tower and
+    projector stay as they are (their output for each pool image is computed
+    once); only the language model trains, since finding the n-th image is
+    its job. Peak learning rate: half of stage 4's.
 
-    Measured on the 2-core CPU (models/README.md): 50 minutes of this did not
-    move the several-image cells; it is here for a longer run on a GPU."""
-    from model import load_gguf_pair
-
-    global _LOG
-    procs = args.procs or max(1, (os.cpu_count() or 2) - 1)
-    B = args.batch or (192 if gpu else 32)
+    The shipped pair had 50 minutes of this on the 2-core CPU after its H200
+    run: several images 0.880 → 0.900 in `npm run models:eval`, within the
+    noise of one run (models/README.md)."""
     n_pool = args.pool or (60_000 if gpu else 8_000)
-    device = torch.device(args.device)
-    if not gpu:
-        torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
-    _LOG = open(os.path.join(args.out, "train.log"), "a")
-    t0 = time.time()
     tiny = os.path.join(os.path.dirname(__file__), "..", "tiny")
     model = load_gguf_pair(os.path.join(tiny, "mini-llava-shapes.gguf"), os.path.join(tiny, "mmproj-mini-llava-shapes.gguf"))
     model = model.to(device)
@@ -597,11 +592,7 @@ def finetune(args, gpu, budget):
     mix = {"several": 0.6, "single": 0.2, "later": 0.1, "other": 0.1}
 
     def with_features(ids, f, slots):
-        emb = model.llm.embed(ids)
-        if f is not None:
-            emb = emb.clone()
-            emb[slots] = f.reshape(-1, f.shape[-1])
-        return model.llm(emb)
+        return model.llm(model.place(ids, f, slots))
 
     train_lm(with_features, feats, batches, budget, args.lr or 3.5e-4, list(model.llm.parameters()), "finetune", device,
              prep=lambda f: f, B=B, kinds=focus, focus_multi=True, mix=mix, multi_kinds=multi_kinds)
