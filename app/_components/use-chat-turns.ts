@@ -1,0 +1,169 @@
+"use client";
+
+import { useChat } from "@ai-sdk/react";
+import { DefaultChatTransport } from "ai";
+import { useRef, useState, type RefObject } from "react";
+import type { SamplingSettings } from "@/lib/chat/settings";
+import type { ChatUIMessage } from "@/lib/chat/ui-message";
+import { conversationsChanged } from "./events";
+import { useBranchSync } from "./use-branch-sync";
+import type { Draft } from "./use-draft";
+
+/**
+ * The turns of one conversation: sending a question (or an edit), regenerating an answer,
+ * stopping, and what happens to the question when the server cannot be reached or refuses it.
+ *
+ * The conversation is created on its first message (`ensureConversation`); the server owns the
+ * history, so only the conversation id and the new message are sent.
+ */
+export function useChatTurns({
+  conversation,
+  initialMessages,
+  settings,
+  onCreated,
+  onNotSent,
+  onOffline,
+}: {
+  /** The conversation's id, null until its first message creates it. */
+  conversation: RefObject<string | null>;
+  initialMessages: ChatUIMessage[];
+  /** Settings a new conversation is created with. */
+  settings: { systemPrompt: string | null; settings: SamplingSettings };
+  /** The first message created the conversation: `conversation` must name it from now on. */
+  onCreated: (id: string) => void;
+  /** A question that did not reach the model, to put back into the composer. */
+  onNotSent: (draft: Draft) => void;
+  /** The server could not be reached: hold the composer's content until it is back. */
+  onOffline: () => void;
+}) {
+  /** The draft of the send in flight, to give back if the server cannot be reached. */
+  const inFlight = useRef<Draft | null>(null);
+  /** The messages shown before the send in flight, to go back to if it never reached the server. */
+  const shownBefore = useRef<ChatUIMessage[]>([]);
+
+  const [transport] = useState(
+    () =>
+      new DefaultChatTransport<ChatUIMessage>({
+        api: "/api/chat",
+        prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => ({
+          body: {
+            id: (body as { conversationId?: string } | undefined)?.conversationId,
+            parentId: (body as { parentId?: string } | undefined)?.parentId,
+            trigger,
+            message: trigger === "submit-message" ? messages.at(-1) : undefined,
+            // Edit: the question this one replaces; regenerate: the answer to write again.
+            messageId,
+          },
+        }),
+      }),
+  );
+
+  // The id the chat started with: a conversation created by the first message keeps the same chat.
+  const [chatId] = useState(() => conversation.current ?? undefined);
+  const chat = useChat<ChatUIMessage>({
+    id: chatId,
+    messages: initialMessages,
+    transport,
+    // Re-render at most every 50 ms while tokens stream in: long answers stay smooth.
+    experimental_throttle: 50,
+    onFinish: ({ message, isAbort, isDisconnect, isError }) => {
+      const draft = inFlight.current;
+      inFlight.current = null;
+      // The server names the saved question in the answer's first chunk: without it, nothing was saved.
+      const saved = message.role === "assistant" && Boolean(message.metadata?.userMessageId);
+      if (isDisconnect && draft && !saved) {
+        // Nothing reached the server: take the question back into the composer and send it when the server is back.
+        giveBack(draft);
+        chat.clearError();
+        onOffline();
+        return;
+      }
+      if (isError && draft && !saved) {
+        // Refused before anything was saved (the model busy, a model that cannot see images…): the words go back into the box.
+        giveBack(draft);
+        return;
+      }
+      if (isAbort) {
+        // Say "Stopped" at once; the server saves the same.
+        chat.setMessages((all) => all.map((m) => (m.id === message.id ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
+      }
+      if (!isDisconnect) void branch.sync({ stopped: isAbort ? message.id : undefined });
+      // Cut off mid-answer: the server saves the answer as it can; pick up its ids and state once it answers again.
+      else branch.syncWhenBack();
+      conversationsChanged();
+    },
+  });
+  const { messages, setMessages, status } = chat;
+  const branch = useBranchSync({ conversation, messages, setMessages });
+  const busy = status === "submitted" || status === "streaming";
+
+  /** Puts a draft that did not reach the server back into the composer, and the list as it was. */
+  function giveBack(draft: Draft) {
+    setMessages(shownBefore.current);
+    onNotSent(draft);
+  }
+
+  async function ensureConversation(): Promise<string> {
+    if (conversation.current) return conversation.current;
+    const res = await fetch("/api/conversations", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ systemPrompt: settings.systemPrompt ?? undefined, settings: settings.settings }),
+    });
+    if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not start a conversation.");
+    const created = ((await res.json()) as { conversation: { id: string } }).conversation;
+    onCreated(created.id);
+    window.history.replaceState(null, "", `/c/${created.id}`);
+    conversationsChanged();
+    return created.id;
+  }
+
+  /**
+   * Sends a question (a new version of `draft.editing` when set), taken from the composer by
+   * `take` once the conversation exists. Resolves to an error message for the user, or null.
+   */
+  async function send(take: () => Draft): Promise<string | null> {
+    chat.clearError();
+    let conversationId: string;
+    try {
+      conversationId = await ensureConversation();
+    } catch (err) {
+      // The server is gone: keep everything in the composer and try again when it is back.
+      if (err instanceof TypeError) onOffline();
+      return err instanceof TypeError ? null : (err as Error).message;
+    }
+    const draft = take();
+    inFlight.current = draft;
+    shownBefore.current = messages;
+    branch.startTurn();
+    // A new question follows the last answer shown here (another tab may show another branch).
+    const last = messages.at(-1);
+    const messageId = draft.editing ?? undefined;
+    const parentId = !messageId && last?.role === "assistant" ? last.id : undefined;
+    try {
+      await chat.sendMessage(draft.text ? { text: draft.text, files: draft.files, messageId } : { files: draft.files, messageId }, { body: { conversationId, parentId } });
+    } catch (err) {
+      // The SDK refused before sending (e.g. the edited message is gone): nothing is lost.
+      inFlight.current = null;
+      giveBack(draft);
+      return (err as Error).message;
+    }
+    return null;
+  }
+
+  /** Writes an answer again; the earlier one stays as a version. */
+  function regenerate(answer: ChatUIMessage) {
+    void chat.regenerate({ messageId: answer.id, body: { conversationId: conversation.current } });
+  }
+
+  return {
+    messages,
+    status,
+    error: chat.error ?? null,
+    busy,
+    send,
+    regenerate,
+    stop: () => void chat.stop(),
+    switchVersion: async (messageId: string) => (busy ? true : branch.switchVersion(messageId)),
+  };
+}
