@@ -28,6 +28,24 @@ export interface RankedImage {
  * 0 = the library's mean similarity) counts as a visual match.
  */
 export const VISUAL_MATCH = 0.75;
+/**
+ * The lowest raw CLIP cosine (text→image) that can count as a visual match, per CLIP model
+ * folder: the rescaled relevance above makes the library's best image a match for any query
+ * ("purple hexagon" found a blue square at 0.80), so a match must also clear this absolute floor.
+ *
+ * shapes-clip (shipped): 0.75, measured with `npx tsx bench/clip-floor.ts` on every colour × kind
+ * drawn alone at three sizes plus the project's shape images (public/samples, tests/fixtures):
+ * true matches ≥ 0.83 (p5 0.834, median 0.881), false ones ≤ 0.749 (p99 0.643), the best image for
+ * a query the world has no answer to (purple hexagon, green star, a dog) 0.65–0.69. Scenes of
+ * several shapes score lower for true matches too (median 0.20): captions and chat text find those.
+ * Other CLIP models have other cosine scales (OpenAI's sit near 0.2–0.35): they get no absolute
+ * floor until measured the same way.
+ */
+export const VISUAL_FLOORS: Readonly<Record<string, number>> = { "shapes-clip": 0.75 };
+
+/** The visual floor for a CLIP model folder (`VISUAL_FLOORS`); -1 (none) for a model not calibrated. */
+export const visualFloor = (clipModelId: string): number => VISUAL_FLOORS[clipModelId] ?? -1;
+
 /** Text relevance kept when a text has every word but not in the query's order. */
 export const OUT_OF_ORDER = 0.7;
 /**
@@ -52,13 +70,17 @@ export function rankHybrid({
   text,
   words,
   visualWeight = VISUAL_WEIGHT,
+  floor = -1,
 }: {
   ids: string[];
+  /** Raw cosine of each image (text→image). */
   visual: Float32Array;
   text: TextHitScore[];
   /** The query's searchable words (`queryWords(q)`). */
   words: string[];
   visualWeight?: number;
+  /** The raw cosine a visual match needs at least (`visualFloor`); default -1, none. */
+  floor?: number;
 }): RankedImage[] {
   const byId = new Map<string, { v: number; t: number; reasons: Set<MatchReason> }>();
   const entry = (id: string) => byId.get(id) ?? byId.set(id, { v: 0, t: 0, reasons: new Set() }).get(id)!;
@@ -76,9 +98,10 @@ export function rankHybrid({
     for (let i = 0; i < ids.length; i++) {
       // One image alone (span 0) is its own best match.
       const v = span > 1e-6 ? (visual[i]! - mean) / span : 1;
-      if (v < VISUAL_MATCH && !textIds.has(ids[i]!)) continue;
+      const looksLike = v >= VISUAL_MATCH && visual[i]! >= floor;
+      if (!looksLike && !textIds.has(ids[i]!)) continue;
       const e = entry(ids[i]!);
-      if (v >= VISUAL_MATCH) e.reasons.add("visual");
+      if (looksLike) e.reasons.add("visual");
       if (v > 0) e.v = v;
     }
   }

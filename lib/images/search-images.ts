@@ -1,7 +1,7 @@
 import "server-only";
 import { getImageCards, listImages, refreshStaleImageText, searchImageText, type ImageCard, type ImageFilter } from "@/lib/db/image-index";
 import { getClipModel } from "./clip-model";
-import { queryWords, rankHybrid, toClipPrompt, type MatchReason } from "./hybrid-rank";
+import { queryWords, rankHybrid, toClipPrompt, visualFloor, type MatchReason } from "./hybrid-rank";
 import { userEmbeddings } from "./user-embeddings";
 import { cosineScores, topK } from "./vector-search";
 import { softmaxOverLabels } from "./zero-shot";
@@ -46,7 +46,7 @@ export async function searchImages({ q, cursor, limit, ...filter }: ImageFilter 
     words.length ? searchImageText({ userId: filter.userId, words, limit: TEXT_HITS }) : [],
   ]);
   const visual = cosineScores(embeddings.matrix, embeddings.dim, query!);
-  const ranked = rankHybrid({ ids: embeddings.ids, visual, text, words }).slice(0, MAX_RESULTS);
+  const ranked = rankHybrid({ ids: embeddings.ids, visual, text, words, floor: visualFloor(clip.id) }).slice(0, MAX_RESULTS);
   const cards = await getImageCards({ ...filter, ids: ranked.map((r) => r.id) });
   const byId = new Map(ranked.map((r) => [r.id, r]));
   const all = cards.map((c) => hit(c, round(byId.get(c.id)!.score), byId.get(c.id)!.reasons));
