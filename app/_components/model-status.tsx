@@ -76,7 +76,14 @@ export function ModelPicker({ health, disabled }: { health: ModelHealth | null; 
       alive = false;
     };
   }, []);
-  if (catalog.models.length < 2 || !catalog.canSwitch) return null;
+  if (!catalog.canSwitch) return null;
+  // The administrator's Models page: pull, delete, load, and what fits this machine.
+  const manage = (
+    <a className="header-link small" href="/models">
+      Models
+    </a>
+  );
+  if (catalog.models.length < 2) return <span className="model-picker">{manage}</span>;
   const loadedId = health?.status === "ready" && typeof health.model === "object" ? health.model.id : undefined;
   const selected = choice ?? loadedId ?? "";
   const loading = health?.status === "loading";
@@ -108,7 +115,8 @@ export function ModelPicker({ health, disabled }: { health: ModelHealth | null; 
         <span className="error small" role="alert">
           {error}
         </span>
-      )}
+      )}{" "}
+      {manage}
     </span>
   );
 }

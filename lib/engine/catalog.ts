@@ -22,6 +22,8 @@ export interface CatalogModel {
   embeddingLength: number | null;
   hasChatTemplate: boolean;
   sizeBytes: number;
+  /** KV-cache bytes one token of context costs (f16 keys and values over every layer), or null when the metadata does not say. */
+  kvBytesPerToken?: number | null;
   vision: {
     mmprojPath: string;
     projectorType: string;
@@ -127,10 +129,28 @@ function get(meta: Record<string, unknown>, dotted: string): unknown {
 
 const num = (v: unknown): number | null => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : null);
 
+/**
+ * Metadata already read, by path, size and modification time: the catalog is
+ * scanned on every listing (so files pulled or copied in while the app runs
+ * show up at once), and an unchanged file is not parsed again.
+ */
+const metaCache = ((globalThis as { __ggufMetaCache?: Map<string, RawGguf> }).__ggufMetaCache ??= new Map());
+
 /** Reads one GGUF's metadata; throws EngineError `not_gguf` / `truncated` with the file named. */
 export async function readGguf(file: string): Promise<RawGguf> {
-  const base = path.basename(file);
   const stat = fs.statSync(file);
+  const key = `${file}\0${stat.size}\0${stat.mtimeMs}`;
+  const cached = metaCache.get(key);
+  if (cached) return cached;
+  const raw = await readGgufUncached(file, stat);
+  for (const k of metaCache.keys()) if (k.startsWith(`${file}\0`)) metaCache.delete(k);
+  if (metaCache.size > 256) metaCache.clear();
+  metaCache.set(key, raw);
+  return raw;
+}
+
+async function readGgufUncached(file: string, stat: fs.Stats): Promise<RawGguf> {
+  const base = path.basename(file);
   const fd = fs.openSync(file, "r");
   const magic = Buffer.alloc(4);
   fs.readSync(fd, magic, 0, 4, 0);
@@ -254,6 +274,22 @@ function pairProblem(llm: RawGguf, proj: Projector, mmprojName: string): { code:
   return null;
 }
 
+/** f16 K and V for every layer: 2 × layers × KV heads × head width × 2 bytes (per-layer head counts summed). */
+function kvBytesPerToken(raw: RawGguf): number | null {
+  const arch = raw.architecture;
+  const layers = num(get(raw.meta, `${arch}.block_count`));
+  const width = num(get(raw.meta, `${arch}.embedding_length`));
+  const headsRaw = get(raw.meta, `${arch}.attention.head_count`);
+  const kvRaw = get(raw.meta, `${arch}.attention.head_count_kv`) ?? headsRaw;
+  const first = (v: unknown) => (Array.isArray(v) ? num(v.find((x) => Number(x) > 0)) : num(v));
+  const heads = first(headsRaw);
+  const keyWidth = num(get(raw.meta, `${arch}.attention.key_length`)) ?? (width && heads ? width / heads : null);
+  const valueWidth = num(get(raw.meta, `${arch}.attention.value_length`)) ?? keyWidth;
+  if (!layers || !keyWidth || !valueWidth) return null;
+  const kvHeads = Array.isArray(kvRaw) ? kvRaw.reduce<number>((a, x) => a + Number(x), 0) : (num(kvRaw) ?? 0) * layers;
+  return kvHeads > 0 ? kvHeads * (keyWidth + valueWidth) * 2 : null;
+}
+
 function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null): CatalogModel {
   const arch = raw.architecture;
   const family = proj ? familyOfProjector(proj.type, proj.clip) : undefined;
@@ -268,6 +304,7 @@ function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null):
     embeddingLength: num(get(raw.meta, `${arch}.embedding_length`)),
     hasChatTemplate: typeof get(raw.meta, "tokenizer.chat_template") === "string",
     sizeBytes: raw.sizeBytes,
+    kvBytesPerToken: kvBytesPerToken(raw),
     vision:
       mmproj && proj
         ? {

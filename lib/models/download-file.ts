@@ -98,7 +98,13 @@ export async function downloadVerified({
   if (signal?.aborted) throw cancelled(dest, size);
   if (!fs.existsSync(dest)) throw new PullError("download", `The download of ${url} stopped before the end. Pull again to resume it.`);
 
-  const got = fs.statSync(dest).size;
+  let got = fs.statSync(dest).size;
+  if (got > size) {
+    // ipull saves its progress record after the file's bytes without waiting, and a late save can
+    // land after its final truncation: the bytes before `size` are the file (the SHA-256 says so).
+    fs.truncateSync(dest, size);
+    got = size;
+  }
   if (got !== size) {
     rm(dest);
     throw new PullError("checksum", `${url} has ${got} bytes, but the hub lists ${size}: the file was deleted. Pull again.`);
