@@ -152,6 +152,22 @@ export const envSchema = z.object({
   IMPORT_MAX_BYTES: intFrom(1024).default(100 * 1024 * 1024),
   /** Images allowed in one message. Default 8. */
   MAX_IMAGES_PER_MESSAGE: intFrom(1, 64).default(8),
+  /** Frames sampled from a video (uniformly plus scene changes), each one image for the model. Default 8. */
+  VIDEO_MAX_FRAMES: intFrom(1, 64).default(8),
+  /** Longest accepted video or audio, in seconds. Default 900 (15 minutes). */
+  MEDIA_MAX_SECONDS: intFrom(1, 24 * 3600).default(900),
+  /** Most pages of a PDF that are read. Default 50. */
+  PDF_MAX_PAGES: intFrom(1, 2000).default(50),
+  /** PDF page images given to the model per question (the best-matching pages of a longer document). Default 4. */
+  PDF_PROMPT_PAGES: intFrom(1, 64).default(4),
+  /** Most rows of a table (CSV, TSV, JSON, XLSX). Default 100 000. */
+  DATA_MAX_ROWS: intFrom(1).default(100_000),
+  /** Most columns of a table. Default 100. */
+  DATA_MAX_COLUMNS: intFrom(1, 10_000).default(100),
+  /** Time one media file's decoding may take, in ms, before it is stopped and refused. Default 120 000. */
+  MEDIA_DECODE_TIMEOUT_MS: intFrom(1000).default(120_000),
+  /** Memory for the process that decodes one media file, in MiB. Default 512. */
+  MEDIA_DECODE_MEMORY_MB: intFrom(64).default(512),
   /** Secret for session tokens; generated once into `<DATA_DIR>/auth-secret` when unset. */
   AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Interface to listen on. Default 127.0.0.1 (loopback only). */

@@ -5,6 +5,7 @@ import type { StoredMessage } from "@/lib/db/conversations";
 import type { Engine } from "@/lib/engine/engine";
 import type { EngineMessage } from "@/lib/engine/types";
 import { AppError } from "@/lib/errors";
+import { mediaPromptParts, type MediaForPrompt } from "@/lib/media/prompt-parts";
 import { blobPath } from "@/lib/storage/blob-store";
 
 export interface ModelInput {
@@ -14,15 +15,26 @@ export interface ModelInput {
   promptTokens: number;
 }
 
-/** Stored history → engine messages: text plus the images' stored files, in message order. */
-export function toEngineHistory(history: StoredMessage[], keys: Map<string, string>): EngineMessage[] {
+/**
+ * Stored history → engine messages: text plus the images' stored files, in
+ * message order. An attachment that is a video, audio file, PDF or table
+ * (in `media`) becomes its derived images and a text naming them (see
+ * mediaPromptParts), placed before the message's own text.
+ */
+export function toEngineHistory(history: StoredMessage[], keys: Map<string, string>, media: Map<string, MediaForPrompt> = new Map()): EngineMessage[] {
   return history
     .filter((m) => m.role === "system" || m.status !== "streaming")
-    .map((m) => ({
-      role: m.role,
-      text: m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n"),
-      images: m.parts.flatMap((p) => (p.type === "image" && keys.has(p.attachmentId) ? [blobPath(keys.get(p.attachmentId)!)] : [])),
-    }))
+    .map((m) => {
+      const question = m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+      const read = new Map(m.parts.flatMap((p) => (p.type === "image" && media.has(p.attachmentId) ? [[p.attachmentId, mediaPromptParts(media.get(p.attachmentId)!, question)] as const] : [])));
+      return {
+        role: m.role,
+        text: [...[...read.values()].map((r) => r.text), ...(question ? [question] : [])].join("\n"),
+        images: m.parts.flatMap((p) =>
+          p.type !== "image" ? [] : read.has(p.attachmentId) ? read.get(p.attachmentId)!.keys.map(blobPath) : keys.has(p.attachmentId) ? [blobPath(keys.get(p.attachmentId)!)] : [],
+        ),
+      };
+    })
     .filter((m) => m.text || m.images.length);
 }
 

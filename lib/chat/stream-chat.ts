@@ -10,6 +10,7 @@ import { AppError } from "@/lib/errors";
 import { instanceId } from "@/lib/instance/lease";
 import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
+import { mediaForPrompt } from "@/lib/media/media-for-prompt";
 import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
 import type { SamplingSettings } from "./settings";
@@ -184,7 +185,7 @@ export async function streamChat({
     const input = await buildModelInput({
       engine,
       systemPrompt: conversation.systemPrompt,
-      history: toEngineHistory(history, await attachmentKeys(ids)),
+      history: toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids)),
       answerTokens: answerTokens(settings, engine.info.contextSize),
     });
 

@@ -51,13 +51,14 @@ export async function getAttachmentsOrThrow({ ids, userId }: { ids: string[]; us
  */
 export async function deleteUnsentAttachments({ olderThan }: { olderThan: Date }): Promise<string[]> {
   return db.$transaction(async (tx) => {
+    // Derived images (frames, pages…) are never in a message: they go with their source.
     const stale = await tx.attachment.findMany({
-      where: { createdAt: { lt: olderThan }, messages: { none: {} } },
-      select: { id: true, storageKey: true },
+      where: { createdAt: { lt: olderThan }, messages: { none: {} }, sourceId: null },
+      select: { id: true, storageKey: true, derived: { select: { storageKey: true } } },
     });
     if (!stale.length) return [];
     await tx.attachment.deleteMany({ where: { id: { in: stale.map((a) => a.id) } } });
-    const keys = [...new Set(stale.map((a) => a.storageKey))];
+    const keys = [...new Set(stale.flatMap((a) => [a.storageKey, ...a.derived.map((d) => d.storageKey)]))];
     const stillUsed = new Set((await tx.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } })).map((a) => a.storageKey));
     return keys.filter((k) => !stillUsed.has(k));
   });
@@ -68,4 +69,118 @@ export async function storageKeysInUse(keys: string[]): Promise<Set<string>> {
   if (!keys.length) return new Set();
   const rows = await db.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true }, distinct: ["storageKey"] });
   return new Set(rows.map((r) => r.storageKey));
+}
+
+/** An image derived from an upload (a frame, a page, a chart, a spectrogram), as stored with it. */
+export interface DerivedRecordInput {
+  /** Unique per user: the derivation's id (source, place and image bytes hashed together), not the image's own hash. */
+  sha256: string;
+  storageKey: string;
+  mediaType: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  label: string;
+  time?: number;
+  page?: number;
+}
+
+/** The user's upload of these bytes, if they uploaded them before (its derived parts are cached with it). */
+export async function findAttachmentBySha({ userId, sha256 }: { userId: string; sha256: string }): Promise<AttachmentRecord | null> {
+  return db.attachment.findUnique({ where: { userId_sha256: { userId, sha256 } }, select });
+}
+
+/**
+ * Records an upload that is not an image together with what its reader
+ * derived from it, in one transaction: either all rows exist or none.
+ * The derived images are attachments of their own (so the image library
+ * indexes them like any image) pointing at their source, which deletes them.
+ */
+export async function saveMediaAttachment({
+  userId,
+  source,
+  derived,
+}: {
+  userId: string;
+  source: Omit<AttachmentRecord, "id" | "createdAt"> & { mediaInfo: string };
+  derived: DerivedRecordInput[];
+}): Promise<AttachmentRecord> {
+  return db.$transaction(async (tx) => {
+    const existing = await tx.attachment.findUnique({ where: { userId_sha256: { userId, sha256: source.sha256 } }, select });
+    if (existing) return existing;
+    const row = await tx.attachment.create({ data: { ...source, userId }, select });
+    await tx.attachment.createMany({
+      data: derived.map((d, i) => ({
+        userId,
+        sha256: d.sha256,
+        mediaType: d.mediaType,
+        width: d.width,
+        height: d.height,
+        byteSize: d.byteSize,
+        storageKey: d.storageKey,
+        sourceId: row.id,
+        placeIndex: i,
+        placeLabel: d.label,
+        placeTime: d.time ?? null,
+        placePage: d.page ?? null,
+      })),
+    });
+    return row;
+  });
+}
+
+/** A derived image as the prompt builder and the chat's attachment views need it. */
+export interface DerivedPart {
+  id: string;
+  storageKey: string;
+  label: string;
+  time: number | null;
+  page: number | null;
+}
+
+export interface MediaAttachment {
+  id: string;
+  mediaType: string;
+  /** The reader's findings (see MediaInfo in lib/media/types.ts), parsed by the caller. */
+  mediaInfo: string;
+  derived: DerivedPart[];
+}
+
+const derivedSelect = { id: true, storageKey: true, placeLabel: true, placeTime: true, placePage: true } as const;
+const toDerived = (d: { id: string; storageKey: string; placeLabel: string | null; placeTime: number | null; placePage: number | null }): DerivedPart => ({
+  id: d.id,
+  storageKey: d.storageKey,
+  label: d.placeLabel ?? "",
+  time: d.placeTime,
+  page: d.placePage,
+});
+
+/** Of these attachments, the ones that are media uploads (not images), with their derived parts in order. */
+export async function getMediaAttachments(ids: string[]): Promise<Map<string, MediaAttachment>> {
+  if (!ids.length) return new Map();
+  const rows = await db.attachment.findMany({
+    where: { id: { in: ids }, mediaInfo: { not: null } },
+    select: { id: true, mediaType: true, mediaInfo: true, derived: { select: derivedSelect, orderBy: { placeIndex: "asc" } } },
+  });
+  return new Map(rows.map((r) => [r.id, { id: r.id, mediaType: r.mediaType, mediaInfo: r.mediaInfo!, derived: r.derived.map(toDerived) }]));
+}
+
+/** One of the user's media uploads with its derived parts; another user's id (or an image) is *not found*. */
+export async function getMediaAttachmentOrThrow({ id, userId }: { id: string; userId: string }): Promise<MediaAttachment> {
+  const row = await db.attachment.findFirst({
+    where: { id, userId, mediaInfo: { not: null } },
+    select: { id: true, mediaType: true, mediaInfo: true, derived: { select: derivedSelect, orderBy: { placeIndex: "asc" } } },
+  });
+  if (!row) throw new AppError("not_found:attachment", "File not found.");
+  return { id: row.id, mediaType: row.mediaType, mediaInfo: row.mediaInfo!, derived: row.derived.map(toDerived) };
+}
+
+/** Where a derived image came from: its source upload and place (for the image library). */
+export async function getDerivedSources(ids: string[]): Promise<Map<string, { sourceId: string; mediaType: string; label: string; time: number | null; page: number | null }>> {
+  if (!ids.length) return new Map();
+  const rows = await db.attachment.findMany({
+    where: { id: { in: ids }, sourceId: { not: null } },
+    select: { id: true, sourceId: true, placeLabel: true, placeTime: true, placePage: true, source: { select: { mediaType: true } } },
+  });
+  return new Map(rows.map((r) => [r.id, { sourceId: r.sourceId!, mediaType: r.source?.mediaType ?? "", label: r.placeLabel ?? "", time: r.placeTime, page: r.placePage }]));
 }

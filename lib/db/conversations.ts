@@ -234,10 +234,11 @@ export async function deleteConversationOrThrow({
     await tx.conversation.delete({ where: { id } });
     const orphans = await tx.attachment.findMany({
       where: { id: { in: used.map((u) => u.attachmentId) }, messages: { none: {} } },
-      select: { id: true, storageKey: true },
+      select: { id: true, storageKey: true, derived: { select: { storageKey: true } } },
     });
+    // Deleting an upload deletes what was derived from it (frames, pages…: a cascade), files included.
     await tx.attachment.deleteMany({ where: { id: { in: orphans.map((o) => o.id) } } });
-    const keys = [...new Set(orphans.map((o) => o.storageKey))];
+    const keys = [...new Set(orphans.flatMap((o) => [o.storageKey, ...o.derived.map((d) => d.storageKey)]))];
     const stillUsed = await tx.attachment.findMany({
       where: { storageKey: { in: keys } },
       select: { storageKey: true },

@@ -1,22 +1,57 @@
 import "server-only";
-import { upsertAttachment, type AttachmentRecord } from "@/lib/db/attachments";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import sharp from "sharp";
+import { findAttachmentBySha, saveMediaAttachment, storageKeysInUse, upsertAttachment, type AttachmentRecord, type DerivedRecordInput } from "@/lib/db/attachments";
 import { env } from "@/lib/env";
-import { ensureBlob, storageKeyFor, writeBlob } from "./blob-store";
+import { AppError } from "@/lib/errors";
+import { decodeMedia } from "@/lib/media/decode-media";
+import { sniffUpload, type SniffedUpload } from "@/lib/media/sniff";
+import { MediaRefusal } from "@/lib/media/types";
+import { ensureBlob, removeBlobs, storageKeyFor, writeBlob } from "./blob-store";
 import { normalizeImage } from "./normalize-image";
 
+const imageCaps = () => ({ maxBytes: env.UPLOAD_MAX_BYTES, maxPixels: env.UPLOAD_MAX_PIXELS, maxSide: env.UPLOAD_MAX_SIDE });
+
 /**
- * Validates and normalises an uploaded image, stores it content-addressed
- * and records it for the user (the same image uploaded twice is one
- * attachment). The file is written before the row, so a row never points
- * at a missing file, and checked again after it (another instance may have
- * been removing the same bytes at that moment; see removeBlobs).
+ * Validates an upload of any kind and records it for the user (the same
+ * bytes uploaded twice are one attachment, and their derived parts are
+ * reused). What it is comes from its bytes (see sniffUpload); a still image
+ * is normalised and stored as before; anything else (video, audio, PDF, a
+ * table) is stored as it came, content-addressed, and read by its reader in
+ * a separate process into derived images (frames, pages, a chart, a
+ * spectrogram) and text, stored with it. Files are written before rows, and
+ * a refusal at any step leaves nothing behind.
  */
-export async function saveUpload({ userId, bytes }: { userId: string; bytes: Uint8Array }): Promise<AttachmentRecord> {
-  const image = await normalizeImage(bytes, {
-    maxBytes: env.UPLOAD_MAX_BYTES,
-    maxPixels: env.UPLOAD_MAX_PIXELS,
-    maxSide: env.UPLOAD_MAX_SIDE,
-  });
+export async function saveUpload({ userId, bytes, fileName }: { userId: string; bytes: Uint8Array; fileName?: string | null }): Promise<AttachmentRecord> {
+  if (bytes.byteLength === 0) throw new AppError("bad_request:upload", "The file is empty.");
+  const kind = await identify(bytes, fileName);
+  if (kind.kind === "image") return saveImage(userId, bytes);
+  return saveMedia(userId, bytes, kind);
+}
+
+async function identify(bytes: Uint8Array, fileName?: string | null): Promise<SniffedUpload> {
+  let kind: SniffedUpload;
+  try {
+    kind = sniffUpload(bytes, fileName);
+  } catch (err) {
+    if (err instanceof MediaRefusal) throw new AppError(err.code, err.message);
+    throw err;
+  }
+  if (kind.kind !== "image") return kind;
+  // An animated GIF or WebP is a video: its frames, not only the first.
+  const meta = await sharp(bytes, { limitInputPixels: false, pages: 1 }).metadata().catch(() => null);
+  if (meta && (meta.format === "gif" || meta.format === "webp") && (meta.pages ?? 1) > 1) {
+    return meta.format === "gif"
+      ? { kind: "video", format: "gif", mediaType: "image/gif", ext: "gif" }
+      : { kind: "video", format: "webp", mediaType: "image/webp", ext: "webp" };
+  }
+  return kind;
+}
+
+async function saveImage(userId: string, bytes: Uint8Array): Promise<AttachmentRecord> {
+  const image = await normalizeImage(bytes, imageCaps());
   const storageKey = storageKeyFor(image.sha256, image.ext);
   await writeBlob(storageKey, image.bytes);
   const attachment = await upsertAttachment({
@@ -31,3 +66,63 @@ export async function saveUpload({ userId, bytes }: { userId: string; bytes: Uin
   await ensureBlob(storageKey, image.bytes);
   return attachment;
 }
+
+async function saveMedia(userId: string, bytes: Uint8Array, kind: Exclude<SniffedUpload, { kind: "image" }>): Promise<AttachmentRecord> {
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const cached = await findAttachmentBySha({ userId, sha256 });
+  if (cached) return cached;
+
+  const work = path.join(env.DATA_DIR, "tmp", `media-${randomBytes(8).toString("hex")}`);
+  await fs.mkdir(work, { recursive: true, mode: 0o700 });
+  const written: { key: string; bytes: Uint8Array }[] = [];
+  try {
+    const input = path.join(work, `source.${kind.ext}`);
+    await fs.writeFile(input, bytes, { mode: 0o600 });
+    const { info, images } = await decodeMedia({ kind: kind.kind, format: kind.format, input, outDir: work });
+
+    // Each derived image is fitted like an upload (pixel cap, longest side), then stored content-addressed.
+    const derived: DerivedRecordInput[] = [];
+    for (const [i, img] of images.entries()) {
+      const fitted = await normalizeImage(await fs.readFile(path.join(work, img.file)), imageCaps());
+      const key = storageKeyFor(fitted.sha256, fitted.ext);
+      written.push({ key, bytes: fitted.bytes });
+      derived.push({
+        sha256: createHash("sha256").update(`${sha256}:${i}:${fitted.sha256}`).digest("hex"),
+        storageKey: key,
+        mediaType: fitted.mediaType,
+        width: fitted.width,
+        height: fitted.height,
+        byteSize: fitted.bytes.length,
+        label: img.label,
+        time: img.time,
+        page: img.page,
+      });
+    }
+    const storageKey = storageKeyFor(sha256, kind.ext);
+    written.push({ key: storageKey, bytes });
+    for (const w of written) await writeBlob(w.key, w.bytes);
+    const video = info.kind === "video" ? info : null;
+    const attachment = await saveMediaAttachment({
+      userId,
+      source: {
+        sha256,
+        mediaType: kind.mediaType,
+        width: video?.width ?? 0,
+        height: video?.height ?? 0,
+        byteSize: bytes.byteLength,
+        storageKey,
+        mediaInfo: JSON.stringify(info),
+      },
+      derived,
+    });
+    for (const w of written) await ensureBlob(w.key, w.bytes);
+    return attachment;
+  } catch (err) {
+    // Nothing half-saved: files this upload wrote and no row uses go again.
+    if (written.length) await removeBlobs([...new Set(written.map((w) => w.key))], { stillUsed: storageKeysInUse }).catch(() => {});
+    throw err;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+

@@ -46,7 +46,8 @@ describe("POST /api/uploads", () => {
   });
 
   it.each([
-    ["a file that is not an image", () => Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj\n"), 415, /not a supported image/],
+    ["a file that is not an image", () => Buffer.from("\x00\x01binary\x00"), 415, /not a supported file/],
+    ["a PDF named .png", () => Buffer.from("%PDF-1.4\n%âãÏÓ\n1 0 obj\n"), 400, /named "image.png" but its bytes are not an image \(they are a PDF document\)/],
     ["an SVG", svgWithScript, 415, /SVG images are not accepted/],
     ["a truncated JPEG", truncatedJpeg, 400, /damaged/],
     ["a pixel bomb", async () => pngBomb(30000, 30000), 413, /megapixels/],

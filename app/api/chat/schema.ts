@@ -3,6 +3,9 @@ import { z } from "zod";
 /** Images are referenced by the URL the upload returned; nothing else is accepted. */
 export const UPLOAD_URL = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
 
+/** Media types of the files POST /api/uploads accepts (and `*` wildcards a page may send before it knows). */
+export const ATTACHABLE_TYPE = /^(image|video|audio)\/|^application\/(pdf|json|vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet)$|^text\/(csv|tab-separated-values)$/;
+
 /** Longest text part, in characters (UTF-16 units). */
 export const TEXT_PART_MAX_CHARS = 32_000;
 /** Most parts in one message (text and images). */
@@ -17,8 +20,9 @@ export const CHAT_BODY_MAX_BYTES = PARTS_MAX * (TEXT_PART_MAX_CHARS * 3 + 1024) 
 const textPart = z.object({ type: z.literal("text"), text: z.string().max(TEXT_PART_MAX_CHARS) });
 const filePart = z.object({
   type: z.literal("file"),
-  mediaType: z.string().regex(/^image\//, "only images can be attached"),
-  url: z.string().regex(UPLOAD_URL, "images must be uploaded first (remote URLs and file paths are not accepted)"),
+  // The upload decides what the file is (by its bytes); this only keeps out what cannot be an upload.
+  mediaType: z.string().regex(ATTACHABLE_TYPE, "only images, video, audio, PDFs and tables (CSV, TSV, JSON, XLSX) can be attached"),
+  url: z.string().regex(UPLOAD_URL, "files must be uploaded first (remote URLs and file paths are not accepted)"),
   filename: z.string().max(500).optional(),
 });
 

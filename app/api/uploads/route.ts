@@ -5,12 +5,12 @@ import { AppError } from "@/lib/errors";
 import { saveUpload } from "@/lib/storage/save-upload";
 import { readUploadBody } from "./read-upload-body";
 
-// POST /api/uploads – one image (multipart field "file", or the raw bytes) → attachment
+// POST /api/uploads – one file (multipart field "file", or the raw bytes): an image, video, audio, PDF or table → attachment
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
-  const bytes = await readUploadBody(req, env.UPLOAD_MAX_BYTES);
-  if (!bytes) throw new AppError("bad_request:upload", 'Send the image as multipart form field "file" or as the request body.');
-  const attachment = await saveUpload({ userId, bytes });
+  const body = await readUploadBody(req, env.UPLOAD_MAX_BYTES);
+  if (!body) throw new AppError("bad_request:upload", 'Send the file as multipart form field "file" or as the request body.');
+  const attachment = await saveUpload({ userId, bytes: body.bytes, fileName: body.fileName });
   return json(
     {
       attachment: {

@@ -1,0 +1,105 @@
+import "server-only";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { env } from "@/lib/env";
+import { AppError, type ErrorCode } from "@/lib/errors";
+import type { DecodeJob, DecodeResult, DerivedImage, MediaInfo, MediaKind } from "./types";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The ffmpeg binary: FFMPEG_PATH when set (e.g. Debian's /usr/bin/ffmpeg),
+ * else the static build inside the @ffmpeg-installer/linux-x64 npm package
+ * (the binary is in its tarball, nothing is downloaded at install).
+ */
+export function ffmpegPath(): string {
+  if (process.env.FFMPEG_PATH) return process.env.FFMPEG_PATH;
+  try {
+    return path.join(path.dirname(require.resolve("@ffmpeg-installer/linux-x64/package.json")), "ffmpeg");
+  } catch {
+    return path.join(process.cwd(), "node_modules", "@ffmpeg-installer", "linux-x64", "ffmpeg");
+  }
+}
+
+/**
+ * Runs one reader in its own Node process (lib/media/decode-worker.ts)
+ * with a V8 heap cap (MEDIA_DECODE_MEMORY_MB) and a wall-clock limit
+ * (MEDIA_DECODE_TIMEOUT_MS): a hostile file stalls or crashes that process,
+ * never the server's event loop. ffmpeg, started from there, has its own
+ * address-space limit. A refusal comes back as the AppError the reader named.
+ */
+export async function decodeMedia({
+  kind,
+  format,
+  input,
+  outDir,
+}: {
+  kind: MediaKind;
+  format: string;
+  input: string;
+  outDir: string;
+}): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+  const job: DecodeJob = {
+    kind,
+    format,
+    input,
+    outDir,
+    ffmpeg: ffmpegPath(),
+    limits: {
+      maxSeconds: env.MEDIA_MAX_SECONDS,
+      maxFrames: env.VIDEO_MAX_FRAMES,
+      maxPages: env.PDF_MAX_PAGES,
+      maxRows: env.DATA_MAX_ROWS,
+      maxColumns: env.DATA_MAX_COLUMNS,
+      maxPixels: env.UPLOAD_MAX_PIXELS,
+    },
+  };
+  const worker = path.join(process.cwd(), "lib", "media", "decode-worker.ts");
+  const result = await new Promise<DecodeResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [`--max-old-space-size=${env.MEDIA_DECODE_MEMORY_MB}`, "--import", "tsx", worker], {
+      cwd: process.cwd(),
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { PATH: process.env.PATH, NODE_ENV: "production", HOME: process.env.HOME },
+      // Its own process group, so a timeout ends ffmpeg with it.
+      detached: true,
+    });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
+      reject(new AppError("payload_too_large:upload", `Reading the file took longer than the limit of ${Math.round(env.MEDIA_DECODE_TIMEOUT_MS / 1000)} s.`));
+    }, env.MEDIA_DECODE_TIMEOUT_MS);
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stderr.on("data", (d: Buffer) => {
+      if (stderr.length < 64 * 1024) stderr += d.toString("utf8");
+    });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split("\n").pop();
+      if (line) {
+        try {
+          return resolve(JSON.parse(line) as DecodeResult);
+        } catch {
+          /* fall through */
+        }
+      }
+      if (/heap out of memory|Allocation failed/i.test(stderr)) {
+        return reject(new AppError("payload_too_large:upload", `Reading the file needed more than the limit of ${env.MEDIA_DECODE_MEMORY_MB} MiB of memory.`));
+      }
+      console.error(`[media] the ${kind} reader exited (${code ?? signal}) without a result: ${stderr.slice(-2000)}`);
+      reject(new AppError("bad_request:upload", `The ${kind === "pdf" ? "PDF" : kind} file could not be read.`));
+    });
+    child.stdin.end(JSON.stringify(job));
+  });
+  if (!result.ok) throw new AppError(result.code as ErrorCode, result.message);
+  return { info: result.info, images: result.images };
+}

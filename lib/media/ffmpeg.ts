@@ -1,0 +1,68 @@
+import { spawn } from "node:child_process";
+import { MediaRefusal } from "./types";
+
+/** What `ffmpeg -i` says about a file (it has no ffprobe in the npm package; its banner has the same facts). */
+export interface Probe {
+  durationSeconds: number | null;
+  video: { codec: string; width: number; height: number } | null;
+  audio: { codec: string; sampleRate: number; channels: number } | null;
+}
+
+/**
+ * Runs ffmpeg with a wall-clock limit and an address-space limit (`ulimit -v`,
+ * so a hostile file cannot make it allocate without bound). Resolves with
+ * stdout and stderr whatever the exit code: callers read ffmpeg's messages.
+ */
+export function runFfmpeg(
+  ffmpeg: string,
+  args: string[],
+  { timeoutMs = 60_000, memoryMb = 1024, maxStdout = 512 * 1024 * 1024 }: { timeoutMs?: number; memoryMb?: number; maxStdout?: number } = {},
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; exec "$0" "$@"`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    let outBytes = 0;
+    let err = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new MediaRefusal("bad_request:upload", `Decoding took longer than ${Math.round(timeoutMs / 1000)} s and was stopped.`));
+    }, timeoutMs);
+    child.stdout.on("data", (d: Buffer) => {
+      outBytes += d.length;
+      if (outBytes > maxStdout) child.kill("SIGKILL");
+      else out.push(d);
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      if (err.length < 4 * 1024 * 1024) err += d.toString("utf8");
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr: err });
+    });
+  });
+}
+
+/** Duration and streams from the container's header (nothing is decoded). */
+export async function probe(ffmpeg: string, input: string): Promise<Probe> {
+  const { stderr } = await runFfmpeg(ffmpeg, ["-i", input], { timeoutMs: 20_000 });
+  if (/Invalid data found|could not find codec parameters|moov atom not found|End of file/i.test(stderr) && !/Stream #/.test(stderr)) {
+    throw new MediaRefusal("bad_request:upload", "The file is damaged and cannot be read.");
+  }
+  const d = /Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)/.exec(stderr);
+  const durationSeconds = d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : null;
+  // The first video stream that is not a cover picture.
+  const v = /Stream #[^\n]*?: Video: (\w+)[^\n]*?, (\d{1,6})x(\d{1,6})(?![^\n]*attached pic)/.exec(stderr);
+  const a = /Stream #[^\n]*?: Audio: (\w+)[^\n]*?, (\d+) Hz, ([^,\n]+)/.exec(stderr);
+  const channels = a ? (/mono/.test(a[3]!) ? 1 : /stereo/.test(a[3]!) ? 2 : Number(/(\d+) channels/.exec(a[3]!)?.[1] ?? 2)) : 0;
+  return {
+    durationSeconds,
+    video: v ? { codec: v[1]!, width: Number(v[2]), height: Number(v[3]) } : null,
+    audio: a ? { codec: a[1]!, sampleRate: Number(a[2]), channels } : null,
+  };
+}
