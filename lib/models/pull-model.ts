@@ -94,6 +94,12 @@ function installed(dir: string, files: HubFile[]): boolean {
   }
 }
 
+/** Bytes already downloaded for a file: whole, or partial (ipull's `.ipull`, its progress record included). */
+function sizeIfThere(file: string): number {
+  for (const f of [file, `${file}.ipull`]) if (fs.existsSync(f)) return fs.statSync(f).size;
+  return 0;
+}
+
 /** Speed over a sliding window of a few seconds. */
 function speedometer(windowMs = 5000) {
   const samples: [number, number][] = [];
@@ -169,8 +175,13 @@ export async function pullModel({
 
   const stage = stagingDir(modelsDir, repo, chosen.tag);
   fs.mkdirSync(stage, { recursive: true });
-  const unlock = lock(stage);
   const total = wanted.reduce((n, w) => n + w.file.size, 0);
+  const onDisk = wanted.reduce((n, w) => n + sizeIfThere(path.join(stage, base(w.file.path))), 0);
+  const { bavail, bsize } = fs.statfsSync(stage);
+  if ((total - onDisk) * 1.01 > bavail * bsize) {
+    throw new PullError("download", `${repo}:${chosen.tag} needs ${((total - onDisk) / 1e9).toFixed(1)} GB more, but the models folder's disk has ${((bavail * bsize) / 1e9).toFixed(1)} GB free.`);
+  }
+  const unlock = lock(stage);
   const speed = speedometer();
   let done = 0;
   let fetched = 0;
