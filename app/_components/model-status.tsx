@@ -8,7 +8,12 @@ export interface ModelHealth {
   error?: string;
   model?: { id?: string; name: string; vision: boolean; family?: string | null } | string;
   backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number; maxImageTokens?: number; imageCost?: "family" | "fixed" };
-  engine?: { kind: "in-process" | "llama-server" | "remote"; reason: string };
+  engine?: {
+    kind: "in-process" | "llama-server" | "remote";
+    reason: string;
+    /** The background llama-server build (ENGINE=auto with none built) and the hand-over to it. */
+    upgrade?: { state: "building" | "waiting" | "handing-over" | "done" | "failed"; percent: number | null; etaSeconds: number | null; reason?: string };
+  };
   servers?: { up: number; total: number };
 }
 
@@ -18,7 +23,18 @@ function engineLabel(h: ModelHealth): string {
   const b = h.backend;
   if (where === "remote") return `remote · ${h.servers?.up ?? 0}/${h.servers?.total ?? 0} servers up`;
   const hw = b ? (b.gpuLayers > 0 ? `${b.variant}, ${b.gpuLayers} GPU layers` : "CPU") : "";
-  return [where, hw].filter(Boolean).join(" · ");
+  return [where, hw, upgradeLabel(h)].filter(Boolean).join(" · ");
+}
+
+/** "building llama-server 40%, ~6 min left" while the background build runs. */
+function upgradeLabel(h: ModelHealth): string {
+  const u = h.engine?.upgrade;
+  if (!u || u.state === "done") return "";
+  if (u.state === "failed") return "llama-server build failed";
+  if (u.state === "waiting") return "llama-server being built by another instance";
+  if (u.state === "handing-over") return "moving to llama-server…";
+  const left = u.etaSeconds !== null ? `, ~${Math.max(1, Math.round(u.etaSeconds / 60))} min left` : "";
+  return `building llama-server${u.percent !== null ? ` ${u.percent}%` : ""}${left}`;
 }
 
 /** Polls /api/health until the model is ready (and slowly afterwards); `poke` asks again now. */
@@ -33,7 +49,8 @@ export function useModelHealth(): ModelHealth | null {
         const res = await fetch("/api/health", { cache: "no-store" });
         const body = (await res.json()) as { model: ModelHealth };
         if (alive) setHealth(body.model);
-        timer = setTimeout(poll, body.model.status === "ready" ? 30_000 : 1_000);
+        const upgrading = ["building", "waiting", "handing-over"].includes(body.model.engine?.upgrade?.state ?? "");
+        timer = setTimeout(poll, body.model.status !== "ready" ? 1_000 : upgrading ? 5_000 : 30_000);
       } catch {
         timer = setTimeout(poll, 3_000);
       }
@@ -125,7 +142,10 @@ export function ModelStatus({ health }: { health: ModelHealth | null }) {
   if (!health) return <span className="model-status muted">Checking the model…</span>;
   if (health.status === "ready" && typeof health.model === "object") {
     return (
-      <span className="model-status" title={`${health.engine?.reason ?? ""}\n${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}`}>
+      <span
+        className="model-status"
+        title={`${health.engine?.reason ?? ""}\n${health.backend?.backend} · ${health.backend?.variant} · ${health.backend?.variantReason}${health.engine?.upgrade?.reason ? `\n${health.engine.upgrade.reason}` : ""}`}
+      >
         <strong>{health.model.name}</strong>{" "}
         <span className={health.model.vision ? "badge badge-ok" : "badge"}>{health.model.vision ? "sees images" : "text only"}</span>{" "}
         {health.model.family && (

@@ -3,9 +3,11 @@ import path from "node:path";
 import { defaultThreads } from "@/lib/env-schema";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
+import { autoBuildEnabled, startAutoBuild, type AutoBuild, type UpgradeStatus } from "./auto-build";
 import { pickModel, scanCatalog } from "./catalog";
-import { chooseEngine } from "./choose-engine";
+import { chooseEngine, type EngineChoice } from "./choose-engine";
 import { Engine, type EngineStatus } from "./engine";
+import { LLAMA_CPP_DIR } from "./llama-server/binary";
 
 /**
  * The process's one engine, kept on globalThis so dev hot reload never loads
@@ -21,11 +23,12 @@ type State =
   /** Unloaded for shutdown: nothing loads again in this process. */
   | { phase: "stopped" };
 
-const holder = globalThis as { __engineState?: State; __modelId?: string };
+const holder = globalThis as { __engineState?: State; __modelId?: string; __autoBuild?: AutoBuild | null };
 const state = (): State => (holder.__engineState ??= { phase: "idle" });
 
-async function load(): Promise<Engine> {
-  const choice = chooseEngine(env);
+/** `in-process` with the reason: after a failed hand-over to llama-server, the app stays where it was. */
+async function load(force?: EngineChoice): Promise<Engine> {
+  const choice = force ?? chooseEngine(env);
   const threads = env.THREADS ?? defaultThreads(choice.kind === "in-process" ? "in-process" : "llama-server");
   let model;
   if (choice.kind !== "remote") {
@@ -61,7 +64,74 @@ async function load(): Promise<Engine> {
   });
   const { backend, variant, variantReason, gpuLayers } = engine.info;
   console.log(`[engine] ready: ${choice.kind} via ${backend} (${variant}, ${gpuLayers} GPU layers; ${variantReason})`);
+  if (choice.kind === "in-process" && env.ENGINE === "auto" && !force) maybeAutoBuild();
   return engine;
+}
+
+/** llama-server speed by itself: one background build per process, at most (a failure waits for the next start). */
+function maybeAutoBuild() {
+  if (holder.__autoBuild !== undefined) return;
+  holder.__autoBuild = null;
+  if (!autoBuildEnabled(process.env.ENGINE_AUTOBUILD)) return;
+  // ENGINE_BUILD_COMMAND replaces `npm run engine:build` (a shell command line): another build recipe, or a test's stand-in.
+  const custom = process.env.ENGINE_BUILD_COMMAND;
+  const command = custom ? ["/bin/sh", "-c", custom] : [process.execPath, "--import", "tsx", path.join(/*turbopackIgnore: true*/ process.cwd(), "scripts", "build-engine.ts")];
+  console.log("[engine] no llama-server is built: building one in the background at the lowest priority (ENGINE_AUTOBUILD=0 turns this off); answers stay on the in-process engine meanwhile");
+  const isBuilt = () => {
+    try {
+      return chooseEngine(env).kind === "llama-server";
+    } catch {
+      return false;
+    }
+  };
+  holder.__autoBuild = startAutoBuild({ command, dir: LLAMA_CPP_DIR(), isBuilt, onBuilt: handOverToLlamaServer });
+  void holder.__autoBuild.finished.then(() => {
+    const s = holder.__autoBuild?.status();
+    if (s?.state === "failed") console.warn(`[engine] ${s.reason}`);
+  });
+}
+
+/** Resolves when no turn holds the engine and no generation runs or waits. */
+async function drained(engine: Engine): Promise<void> {
+  for (;;) {
+    const busy = engine.status();
+    if (holds === 0 && busy.slotsBusy === 0 && busy.queueLength === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Moves the model from the in-process engine to the llama-server just
+ * built, in this process: from now on new turns wait (getEngine() returns
+ * the load in progress), the answers being written finish on the old
+ * engine, then it is disposed and the model loads on llama-server.
+ * Conversations live in the database, so the next turn continues there
+ * (its state is re-evaluated from the history once). If llama-server fails
+ * to load the model, the app goes back to in-process with the reason.
+ */
+async function handOverToLlamaServer(): Promise<void> {
+  let s = state();
+  if (s.phase === "loading") {
+    await s.promise.catch(() => {});
+    s = state();
+  }
+  // Not loaded (or failed): the next load chooses llama-server by itself.
+  if (s.phase !== "ready" || s.engine.status().engine.kind !== "in-process") return;
+  const previous = s.engine;
+  console.log("[engine] llama-server is built: handing over once the answers being written are done");
+  let failure: Error | null = null;
+  await startLoad(async () => {
+    await drained(previous);
+    await previous.dispose();
+    try {
+      return await load();
+    } catch (err) {
+      failure = err as Error;
+      console.error(`[engine] llama-server could not load the model (${failure.message}); staying on the in-process engine`);
+      return load({ kind: "in-process", reason: `ENGINE=auto: llama-server was built but could not load the model (${failure.message})` });
+    }
+  });
+  if (failure) throw failure;
 }
 
 /** The loaded engine, loading it first if needed. */
@@ -156,6 +226,7 @@ type PublicStatus = Omit<EngineStatus, "model" | "backend" | "servers"> & {
  * Requests after this get "not loaded" and start nothing new.
  */
 export async function unloadEngine(): Promise<void> {
+  holder.__autoBuild?.stop();
   const s = state();
   const engine = s.phase === "ready" ? s.engine : s.phase === "loading" ? await s.promise.catch(() => null) : null;
   holder.__engineState = { phase: "stopped" };
@@ -170,8 +241,8 @@ export function loadedEngine(): Engine | null {
 
 export type EngineHealth =
   | { status: "not loaded" }
-  | { status: "loading"; progress: number; model?: string }
-  | ({ status: "ready" } & PublicStatus)
+  | { status: "loading"; progress: number; model?: string; engine?: { upgrade: UpgradeStatus } }
+  | ({ status: "ready" } & Omit<PublicStatus, "engine"> & { engine: PublicStatus["engine"] & { upgrade?: UpgradeStatus } })
   | { status: "error"; error: string };
 
 function publicStatus(status: EngineStatus): PublicStatus {
@@ -186,13 +257,16 @@ function publicStatus(status: EngineStatus): PublicStatus {
 /** For the health endpoint and the UI: never throws, never loads, no file paths. */
 export function engineHealth(): EngineHealth {
   const s = state();
+  const upgrade = holder.__autoBuild?.status();
   switch (s.phase) {
     case "idle":
       return { status: "not loaded" };
     case "loading":
-      return { status: "loading", progress: Math.round(s.progress * 100) / 100, model: s.modelName };
-    case "ready":
-      return { status: "ready", ...publicStatus(s.engine.status()) };
+      return { status: "loading", progress: Math.round(s.progress * 100) / 100, model: s.modelName, ...(upgrade ? { engine: { upgrade } } : {}) };
+    case "ready": {
+      const status = publicStatus(s.engine.status());
+      return { status: "ready", ...status, engine: { ...status.engine, ...(upgrade ? { upgrade } : {}) } };
+    }
     case "error":
       return { status: "error", error: s.error };
     case "stopped":
