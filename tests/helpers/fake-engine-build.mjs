@@ -1,0 +1,28 @@
+// A stand-in for `npm run engine:build` in the hand-over test: prints
+// cmake-style progress, waits until the test creates FAKE_BUILD_GO, then
+// "builds" by copying the llama-server that `npm run engine:build` really
+// built (FAKE_BUILD_FROM, with its build-info.json) into LLAMA_CPP_DIR/bin.
+import fs from "node:fs";
+import path from "node:path";
+
+const from = process.env.FAKE_BUILD_FROM;
+const to = path.join(process.env.LLAMA_CPP_DIR, "bin");
+const go = process.env.FAKE_BUILD_GO;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+for (let pct = 10; pct <= 90; pct += 10) {
+  console.log(`[ ${pct}%] Building CXX object tools/server/CMakeFiles/llama-server.dir/server.cpp.o`);
+  await sleep(200);
+}
+for (let waited = 0; !fs.existsSync(go); waited += 100) {
+  if (waited > 240_000) {
+    console.error("error: the test never said go");
+    process.exit(1);
+  }
+  await sleep(100);
+}
+fs.mkdirSync(to, { recursive: true });
+fs.copyFileSync(path.join(from, "llama-server"), path.join(to, "llama-server"));
+fs.chmodSync(path.join(to, "llama-server"), 0o755);
+fs.copyFileSync(path.join(from, "build-info.json"), path.join(to, "build-info.json"));
+console.log("[100%] Linking CXX executable bin/llama-server");
