@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { FileUIPart } from "ai";
 import { ChatView } from "@/app/_components/chat-view";
 import { currentUserId } from "@/lib/auth/session";
@@ -15,7 +16,9 @@ export default async function NewChatPage({ searchParams }: { searchParams: Prom
   const initialFiles: FileUIPart[] = attached ? [{ type: "file", mediaType: attached.mediaType, url: `/api/uploads/${attached.id}`, filename: "image" }] : [];
   return (
     <ChatView
-      key={attached ? `new-${attached.id}` : "new"}
+      // A key of its own for every visit: "+ New chat" after a first answer (whose URL became
+      // /c/:id by history.replaceState, on this same page) must start over, not keep that chat.
+      key={randomUUID()}
       conversationId={null}
       initialMessages={[]}
       initialFiles={initialFiles}

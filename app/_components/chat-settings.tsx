@@ -38,7 +38,7 @@ export function ChatSettings({
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({ systemPrompt: "", temperature: "", topP: "", maxTokens: "", seed: "" });
+  const [form, setFormState] = useState({ systemPrompt: "", temperature: "", topP: "", maxTokens: "", seed: "" });
   const [presets, setPresets] = useState<Preset[]>([]);
   const [presetName, setPresetName] = useState("");
   const [chosen, setChosen] = useState("");
@@ -50,6 +50,12 @@ export function ChatSettings({
     if (open) dialog.current?.showModal();
     else dialog.current?.close();
   }, [open]);
+
+  /** A change to the form: a refusal of the earlier values ("too long") no longer holds. */
+  function setForm(next: typeof form) {
+    setFormState(next);
+    setError(null);
+  }
 
   function load(v: Value) {
     const s = v.settings;
@@ -125,7 +131,7 @@ export function ChatSettings({
   return (
     <>
       <button type="button" className="button header-button" onClick={openPanel} disabled={disabled} aria-haspopup="dialog">
-        Settings
+        Chat settings
       </button>
       <dialog
         ref={dialog}

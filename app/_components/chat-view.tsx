@@ -24,6 +24,7 @@ export function ChatView({
   maxImages,
   initialFiles = [],
   initialSettings = { systemPrompt: null, settings: {} },
+  title,
 }: {
   conversationId: string | null;
   initialMessages: ChatUIMessage[];
@@ -31,13 +32,16 @@ export function ChatView({
   initialFiles?: FileUIPart[];
   maxImages: number;
   initialSettings?: { systemPrompt: string | null; settings: SamplingSettings };
+  /** The conversation's title, its page's level-1 heading (as it was when the page loaded). */
+  title?: string;
 }) {
   const health = useModelHealth();
   const canSee = health?.status === "ready" && typeof health.model === "object" ? health.model.vision : true;
   // The conversation is created on the first message; everything that needs its id reads it then.
   const conversation = useRef<string | null>(initialId);
   const [settings, setSettings] = useState(initialSettings);
-  const [notice, setNotice] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; aboutImages?: boolean } | null>(null);
+  const say = (text: string) => setNotice({ text });
   const [viewing, setViewing] = useState<string | null>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const focusInput = () => requestAnimationFrame(() => inputRef.current?.focus());
@@ -51,12 +55,21 @@ export function ChatView({
     settings,
     onCreated: (id) => {
       conversation.current = id;
+      draft.adopt();
     },
     onNotSent: draft.giveBack, onOffline: offline.hold,
   });
   const { messages, busy } = turns;
   const scroll = useStickToBottom(messages);
-  const drop = useFileDrop((files) => (canSee ? addFiles(files) : setNotice("This model cannot see images.")));
+  const drop = useFileDrop((files) => (canSee ? addFiles(files) : say("This model cannot see images.")));
+
+  // A notice about the images attached ("at most 8") no longer holds once one is removed.
+  const imageCount = attachments.items.length;
+  const [countSeen, setCountSeen] = useState(imageCount);
+  if (countSeen !== imageCount) {
+    setCountSeen(imageCount);
+    if (imageCount < countSeen && notice?.aboutImages) setNotice(null);
+  }
 
   // Esc stops the answer being written (a dialog's Esc belongs to the dialog).
   useEffect(() => {
@@ -76,11 +89,11 @@ export function ChatView({
     const editing = draft.editing;
     if (busy || attachments.uploading || attachments.failed || (!draft.text.trim() && !attachments.parts.length)) return;
     if (editing && !messages.some((m) => m.id === editing)) {
-      setNotice("The question being edited is not shown any more. Cancel the edit, or switch back to its version.");
+      say("The question being edited is not shown any more. Cancel the edit, or switch back to its version.");
       return;
     }
     if (attachments.parts.length && !canSee) {
-      setNotice("This model cannot see images. Remove them to send.");
+      setNotice({ text: "This model cannot see images. Remove them to send.", aboutImages: true });
       return;
     }
     setNotice(null);
@@ -88,30 +101,47 @@ export function ChatView({
       scroll.scrollToBottom();
       return draft.take();
     });
-    if (refused) setNotice(refused);
+    if (refused) say(refused);
   }
 
   async function switchVersion(messageId: string) {
-    if (!(await turns.switchVersion(messageId))) setNotice("Could not switch to that version.");
+    if (!(await turns.switchVersion(messageId))) say("Could not switch to that version.");
+  }
+
+  /** Attaches the sample image (once). */
+  async function attachSample() {
+    const blob = await (await fetch(SAMPLE_IMAGE)).blob();
+    attachments.add([new File([blob], "shapes.png", { type: "image/png" })]);
   }
 
   async function trySample() {
-    const blob = await (await fetch(SAMPLE_IMAGE)).blob();
-    attachments.add([new File([blob], "shapes.png", { type: "image/png" })]);
+    await attachSample();
     draft.setText("Describe the image.");
-    // Enter now sends, instead of pressing the sample button again.
+    // Enter sends the suggestion (instead of pressing the sample button again); typing replaces it.
+    requestAnimationFrame(() => {
+      inputRef.current?.focus();
+      inputRef.current?.select();
+    });
+  }
+
+  /** An example question is about the sample image: it comes along unless images are already attached. */
+  async function tryExample(question: string) {
+    draft.setText(question);
     focusInput();
+    if (canSee && !attachments.items.length) await attachSample();
   }
 
   function addFiles(files: File[]) {
     const added = attachments.add(files);
     if (added < files.length) {
-      setNotice(`At most ${maxImages} images per message: ${files.length - added} ${files.length - added === 1 ? "was" : "were"} not attached.`);
+      setNotice({ text: `At most ${maxImages} images per message: ${files.length - added} ${files.length - added === 1 ? "was" : "were"} not attached.`, aboutImages: true });
     }
   }
 
   return (
-    <main className={`chat ${drop.dragging ? "chat-dragging" : ""}`} {...drop.handlers}>
+    <main id="content" tabIndex={-1} className={`chat ${drop.dragging ? "chat-dragging" : ""}`} {...drop.handlers}>
+      {/* The page's heading: the empty state has its own, visible one. */}
+      {messages.length > 0 && <h1 className="sr-only">{title ?? "New conversation"}</h1>}
       <ChatHeader health={health} conversation={conversation} messages={messages} settings={settings} onSettings={setSettings} busy={busy} />
       {offline.offline && (
         <p className="banner" role="alert">
@@ -126,10 +156,7 @@ export function ChatView({
           <EmptyChat
             canSee={canSee}
             onSample={trySample}
-            onExample={(q) => {
-              draft.setText(q);
-              focusInput();
-            }}
+            onExample={(q) => void tryExample(q)}
           />
         }
         bottomRef={scroll.bottomRef}
@@ -149,7 +176,7 @@ export function ChatView({
       )}
       {notice && (
         <p className="notice" role="alert">
-          {notice}
+          {notice.text}
         </p>
       )}
       <Composer

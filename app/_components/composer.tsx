@@ -81,7 +81,8 @@ export function Composer({
           ))}
         </ul>
       )}
-      {why && hasContent && !busy && (
+      {/* An upload's failure is said in full at once (the tile cuts it off); the other reasons once there is something to send. */}
+      {why && (hasContent || attachments.failed) && !busy && (
         <p className="composer-why muted" role="status">
           {why}
         </p>

@@ -2,12 +2,17 @@
 
 import { useEffect, useRef, useState } from "react";
 
+const MIN_ZOOM = 0.5;
+const MAX_ZOOM = 8;
+
 /** A full-window view of one image: click or +/− to zoom, Esc or × to close. */
 export function Lightbox({ src, onClose }: { src: string; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [zoom, setZoom] = useState(1);
   /** The image's width when it fits the window: zooming scales its layout size, so every part can be scrolled to. */
   const [fitWidth, setFitWidth] = useState<number | null>(null);
+  const zoomIn = () => setZoom((z) => Math.min(MAX_ZOOM, z * 1.5));
+  const zoomOut = () => setZoom((z) => Math.max(MIN_ZOOM, z / 1.5));
   useEffect(() => {
     const d = dialog.current;
     // Focus goes back to what opened the viewer.
@@ -31,15 +36,23 @@ export function Lightbox({ src, onClose }: { src: string; onClose: () => void })
       onClick={(e) => {
         if (e.target === e.currentTarget) onClose();
       }}
+      onKeyDown={(e) => {
+        // + and − zoom wherever the focus is in the viewer (= is + without Shift).
+        if (e.ctrlKey || e.metaKey || e.altKey) return;
+        if (e.key === "+" || e.key === "=") zoomIn();
+        else if (e.key === "-" || e.key === "−") zoomOut();
+        else return;
+        e.preventDefault();
+      }}
     >
       <div className="lightbox-bar">
-        <button type="button" className="button" aria-label="Zoom out" disabled={zoom <= 0.5} onClick={() => setZoom((z) => Math.max(0.5, z / 1.5))}>
+        <button type="button" className="button" aria-label="Zoom out" disabled={zoom <= MIN_ZOOM} onClick={zoomOut}>
           −
         </button>
         <span className="lightbox-zoom" aria-live="polite">
           {Math.round(zoom * 100)}%
         </span>
-        <button type="button" className="button" aria-label="Zoom in" disabled={zoom >= 8} onClick={() => setZoom((z) => Math.min(8, z * 1.5))}>
+        <button type="button" className="button" aria-label="Zoom in" disabled={zoom >= MAX_ZOOM} onClick={zoomIn}>
           +
         </button>
         <a className="button" href={src} target="_blank" rel="noreferrer">

@@ -69,6 +69,7 @@ export const MessageView = memo(function MessageView({
           )
         )}
       </div>
+      {!streaming && meta?.status === "streaming" && <p className="muted small">Not finished when this page loaded: checking what was saved…</p>}
       {!streaming && meta?.status === "stopped" && <p className="muted small">Stopped{meta.error ? `: ${meta.error}` : "."}</p>}
       {!streaming && meta?.status !== "stopped" && meta?.finishReason === "length" && (
         <p className="muted small">Cut off: the answer reached its length limit{stats ? ` (${stats.completionTokens} tokens)` : ""}.</p>

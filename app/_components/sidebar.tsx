@@ -160,7 +160,7 @@ export function Sidebar({
             Images
           </Link>
           <Link className="link-button" href="/settings" onClick={() => setOpen(false)}>
-            Settings
+            Account settings
           </Link>
           <SignOutButton />
         </footer>

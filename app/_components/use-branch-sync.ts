@@ -14,10 +14,13 @@ export function useBranchSync({
   conversation,
   messages,
   setMessages,
+  busy,
 }: {
   conversation: RefObject<string | null>;
   messages: ChatUIMessage[];
   setMessages: SetMessages;
+  /** This page is writing an answer (its stream, not the database, says how it ends). */
+  busy: boolean;
 }) {
   /** Counts sends, so the answer to an older request never overwrites a newer turn. */
   const turn = useRef(0);
@@ -33,6 +36,21 @@ export function useBranchSync({
     if (!pendingId) return;
     setMessages((all) => all.map((m) => (m.id === pendingId.from ? { ...m, id: pendingId.to } : m)));
   }, [pendingId?.from, pendingId?.to, setMessages]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // An answer the database still calls "streaming" that this page is not writing: the page was
+  // reloaded mid-answer (the server closes it as stopped when it notices) or another tab writes it.
+  // Look every second, for at most a minute, until it has ended.
+  const unsettled = !busy && messages.some((m) => m.role === "assistant" && m.metadata?.status === "streaming");
+  useEffect(() => {
+    if (!unsettled) return;
+    let tries = 0;
+    const timer = setInterval(() => {
+      if (++tries > 60) clearInterval(timer);
+      void sync();
+    }, 1000);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [unsettled]);
 
   /** Replaces the page's branch with the server's; returns whether the server answered. */
   async function sync({ stopped }: { stopped?: string } = {}): Promise<boolean> {

@@ -94,8 +94,8 @@ export function useChatTurns({
     },
   });
   const { messages, setMessages, status } = chat;
-  const branch = useBranchSync({ conversation, messages, setMessages });
   const busy = status === "submitted" || status === "streaming";
+  const branch = useBranchSync({ conversation, messages, setMessages, busy });
 
   /** Puts a draft that did not reach the server back into the composer, and the list as it was. */
   function giveBack(draft: Draft) {
@@ -120,19 +120,22 @@ export function useChatTurns({
 
   /**
    * Sends a question (a new version of `draft.editing` when set), taken from the composer by
-   * `take` once the conversation exists. Resolves to an error message for the user, or null.
+   * `take` (at once, before the conversation is created). Resolves to an error message for the
+   * user, or null.
    */
   async function send(take: () => Draft): Promise<string | null> {
     chat.clearError();
+    // The composer empties at once: what is typed while a new chat is being created belongs to the next message.
+    const draft = take();
     let conversationId: string;
     try {
       conversationId = await ensureConversation();
     } catch (err) {
+      onNotSent(draft);
       // The server is gone: keep everything in the composer and try again when it is back.
       if (err instanceof TypeError) onOffline();
       return err instanceof TypeError ? null : (err as Error).message;
     }
-    const draft = take();
     inFlight.current = draft;
     shownBefore.current = messages;
     branch.startTurn();

@@ -52,7 +52,10 @@ export function useDraft({
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   const serialized = JSON.stringify({ text, files: attachments.parts, editing });
+  /** The draft as last rendered, for `adopt` (called from a send begun renders ago). */
+  const latest = useRef(serialized);
   useEffect(() => {
+    latest.current = serialized;
     const value = JSON.parse(serialized) as Draft;
     if (value.text || value.files.length) sessionStorage.setItem(storageKey(), serialized);
     else sessionStorage.removeItem(storageKey());
@@ -69,6 +72,13 @@ export function useDraft({
     attachments.clear();
     setEditing(null);
     return draft;
+  }
+
+  /** The conversation was just created: what is being typed is kept under its id, not as a new chat's draft. */
+  function adopt() {
+    sessionStorage.removeItem(draftStorageKey(null));
+    const value = JSON.parse(latest.current) as Draft;
+    if (value.text || value.files.length) sessionStorage.setItem(storageKey(), latest.current);
   }
 
   /** Puts a draft that was not sent back, keeping anything typed or attached since. */
@@ -96,7 +106,7 @@ export function useDraft({
     else attachments.clear();
   }
 
-  return { text, setText, editing, attachments, take, giveBack, startEdit, cancelEdit };
+  return { text, setText, editing, attachments, take, giveBack, startEdit, cancelEdit, adopt };
 }
 
 /** Where a conversation's draft is kept in the tab (cleared at sign-in and sign-out: see `clearDrafts`). */

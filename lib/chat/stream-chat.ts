@@ -197,9 +197,13 @@ export async function streamChat({
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,
       maxOutputTokens: answerTokens(settings, engine.info.contextSize),
-      temperature: settings.temperature ?? 0,
+      // Regenerate asks for another answer: greedy decoding with no seed would write the same text
+      // again, so it samples (at least at temperature 0.8) with a fresh seed, unless the
+      // conversation's settings pin a seed (then it is reproducible, like every other turn).
+      ...(turn.kind === "regenerate" && settings.seed === undefined
+        ? { temperature: settings.temperature || 0.8, seed: Math.floor(Math.random() * 2 ** 31) }
+        : { temperature: settings.temperature ?? 0, seed: settings.seed }),
       topP: settings.topP,
-      seed: settings.seed,
       abortSignal,
       onChunk({ chunk }) {
         if (chunk.type === "text-delta") text += chunk.text;

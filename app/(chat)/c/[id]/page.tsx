@@ -22,6 +22,7 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
       initialMessages={toUIMessages(conversation.path, conversation.versions)}
       maxImages={env.MAX_IMAGES_PER_MESSAGE}
       initialSettings={{ systemPrompt: conversation.systemPrompt, settings: conversation.settings }}
+      title={conversation.title}
     />
   );
 }
