@@ -3,6 +3,7 @@ import { getServerSession } from "next-auth";
 import { Sidebar } from "@/app/_components/sidebar";
 import { authOptions } from "@/lib/auth/options";
 import { listConversations } from "@/lib/db/conversations";
+import { getAccountOrThrow } from "@/lib/db/users";
 
 export const dynamic = "force-dynamic";
 
@@ -14,11 +15,16 @@ export default async function ChatLayout({ children }: { children: React.ReactNo
   const session = await getServerSession(authOptions);
   const userId = session?.user?.id;
   if (!userId) redirect("/signin");
-  const { conversations, nextCursor } = await listConversations({ userId, limit: PAGE_SIZE });
+  const [{ conversations, nextCursor }, account] = await Promise.all([listConversations({ userId, limit: PAGE_SIZE }), getAccountOrThrow({ userId })]);
   return (
     <div className="app-shell">
+      {/* The first thing Tab reaches: past the sidebar's links, straight to the page. */}
+      <a className="skip-link" href="#content">
+        Skip to the content
+      </a>
       <Sidebar
-        user={session.user?.name || session.user?.email || ""}
+        // From the database, not the session token: a display name changed on the account page shows at once.
+        user={account.name || account.email}
         conversations={conversations.map((c) => ({ id: c.id, title: c.title, titleByUser: c.titleByUser, updatedAt: c.updatedAt.toISOString() }))}
         nextCursor={nextCursor}
         pageSize={PAGE_SIZE}

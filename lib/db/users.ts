@@ -73,3 +73,27 @@ export async function getTokenVersion({ userId }: { userId: string }): Promise<n
 export async function bumpTokenVersion({ userId }: { userId: string }): Promise<void> {
   await db.user.update({ where: { id: userId }, data: { tokenVersion: { increment: 1 } } });
 }
+
+/** The user's email and display name; `not_found:user` when the user is gone. */
+export async function getAccountOrThrow({ userId }: { userId: string }): Promise<PublicUser> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { id: true, email: true, name: true } });
+  if (!user) throw new AppError("not_found:user", "This account no longer exists.");
+  return user;
+}
+
+/** Sets the user's display name (null: none, the email is shown instead). */
+export async function updateDisplayName({ userId, name }: { userId: string; name: string | null }): Promise<PublicUser> {
+  return db.user.update({ where: { id: userId }, data: { name }, select: { id: true, email: true, name: true } });
+}
+
+/** The user's password hash, or null when the user is gone. For a password change only. */
+export async function getPasswordHash({ userId }: { userId: string }): Promise<string | null> {
+  const user = await db.user.findUnique({ where: { id: userId }, select: { passwordHash: true } });
+  return user?.passwordHash ?? null;
+}
+
+/** Replaces the password and bumps the token version in one write (every session issued before stops counting); returns the new version. */
+export async function replacePassword({ userId, passwordHash }: { userId: string; passwordHash: string }): Promise<number> {
+  const user = await db.user.update({ where: { id: userId }, data: { passwordHash, tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
+  return user.tokenVersion;
+}
