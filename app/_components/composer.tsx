@@ -103,7 +103,7 @@ export function Composer({
         <input
           ref={fileInput}
           type="file"
-          accept="image/png,image/jpeg,image/webp,image/gif"
+          accept="image/png,image/jpeg,image/webp,image/gif,video/mp4,video/webm,video/quicktime,video/x-matroska,.mkv,audio/*,.m4a,.opus,application/pdf,.csv,.tsv,.json,text/csv"
           multiple
           hidden
           data-testid="file-input"
@@ -120,7 +120,7 @@ export function Composer({
           rows={1}
           onChange={(e) => onText(e.target.value)}
           onPaste={(e) => {
-            const files = [...e.clipboardData.files].filter((f) => f.type.startsWith("image/"));
+            const files = [...e.clipboardData.files].filter((f) => /^(image|video|audio)\/|^application\/pdf$|^text\/csv$/.test(f.type));
             if (files.length && canSeeImages) {
               e.preventDefault();
               onFiles(files);

@@ -13,6 +13,8 @@ interface ImageItem {
   createdAt: string;
   width: number;
   height: number;
+  /** A video frame, PDF page, chart or spectrogram: the upload it came from and where in it. */
+  source: { id: string; mediaType: string; label: string; time: number | null; page: number | null } | null;
 }
 
 interface Page {
@@ -21,6 +23,9 @@ interface Page {
 }
 
 type View = { kind: "all" } | { kind: "search"; q: string } | { kind: "similar"; id: string; like: string | null };
+
+const sourceKind = (mediaType: string) =>
+  mediaType.startsWith("video/") || mediaType === "image/gif" || mediaType === "image/webp" ? "a video" : mediaType.startsWith("audio/") ? "an audio file" : mediaType === "application/pdf" ? "a PDF" : "a table";
 
 const REASON_TEXT: Record<string, string> = { visual: "visual match", caption: "caption match", chat: "chat text match" };
 
@@ -256,6 +261,14 @@ export function ImageLibrary() {
               {/* eslint-disable-next-line @next/next/no-img-element -- private per-user images, served by our own route */}
               <img src={item.url} alt={item.caption ?? "An image from your chats"} loading="lazy" />
               <p className="image-caption">{item.caption ?? <span className="muted">No caption yet</span>}</p>
+              {item.source && (
+                <p className="small muted" data-testid="image-source">
+                  {`${item.source.label} of ${sourceKind(item.source.mediaType)} · `}
+                  <a href={`/api/uploads/${item.source.id}${item.source.time !== null ? `#t=${item.source.time}` : item.source.page !== null ? `#page=${item.source.page}` : ""}`} target="_blank" rel="noreferrer">
+                    {item.source.time !== null ? "open at this moment" : item.source.page !== null ? "open at this page" : "open the file"}
+                  </a>
+                </p>
+              )}
               {item.reasons.length > 0 && (
                 <p className="image-reasons small">
                   {item.reasons.map((r) => (

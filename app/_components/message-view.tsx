@@ -2,6 +2,7 @@
 
 import { memo, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
+import { AttachmentView } from "./attachment-view";
 import { Markdown } from "./markdown";
 
 /** Questions longer than this are folded until the reader asks for all of it. */
@@ -33,7 +34,7 @@ export const MessageView = memo(function MessageView({
   const [copied, setCopied] = useState(false);
   const [expanded, setExpanded] = useState(false);
   const text = message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
-  const images = message.parts.flatMap((p) => (p.type === "file" ? [p.url] : []));
+  const images = message.parts.flatMap((p) => (p.type === "file" ? [{ url: p.url, mediaType: p.mediaType }] : []));
   const meta = message.metadata;
   const stats = meta?.stats;
   const versions = meta?.versions;
@@ -43,11 +44,8 @@ export const MessageView = memo(function MessageView({
     <article className={`message message-${message.role}${streaming ? " message-streaming" : ""}`} aria-label={user ? "You" : "Assistant"}>
       {images.length > 0 && (
         <div className="message-images">
-          {images.map((url) => (
-            <button key={url} type="button" className="image-button" aria-label="View the image" onClick={() => onView(url)}>
-              {/* eslint-disable-next-line @next/next/no-img-element */}
-              <img src={url} alt="Attached image" />
-            </button>
+          {images.map(({ url, mediaType }) => (
+            <AttachmentView key={url} url={url} mediaType={mediaType} onView={onView} />
           ))}
         </div>
       )}

@@ -19,7 +19,8 @@ export interface PendingImage {
  */
 export async function ensureImageIndexEntries({ model }: { model: string }): Promise<void> {
   // `WHERE true` lets SQLite tell the upsert's ON CONFLICT from a join's ON.
-  await db.$executeRaw`INSERT INTO "ImageIndex" ("attachmentId", "userId", "createdAt") SELECT "id", "userId", "createdAt" FROM "Attachment" WHERE true ON CONFLICT DO NOTHING`;
+  // Images only: a video or PDF is indexed through its derived frames and pages.
+  await db.$executeRaw`INSERT INTO "ImageIndex" ("attachmentId", "userId", "createdAt") SELECT "id", "userId", "createdAt" FROM "Attachment" WHERE "mediaType" LIKE 'image/%' ON CONFLICT DO NOTHING`;
   await db.imageIndex.updateMany({ where: { status: "indexed", NOT: { embeddingModel: model } }, data: { status: "pending", attempts: 0 } });
 }
 
@@ -112,6 +113,13 @@ export interface ImageCard {
   /** The conversation (and message) the image was first sent in; null for an upload never sent. */
   conversationId: string | null;
   messageId: string | null;
+  /**
+   * For an image derived from an upload (a video frame, a PDF page, a chart,
+   * a spectrogram): that upload and the place in it ("Frame 2, 0:01" at 1.05 s,
+   * "Page 3"), so opening the result goes to that moment or page. The
+   * conversation above is then the source's.
+   */
+  source: { id: string; mediaType: string; label: string; time: number | null; page: number | null } | null;
 }
 
 const cardSelect = {
@@ -125,6 +133,16 @@ const cardSelect = {
       height: true,
       byteSize: true,
       messages: { take: 1, orderBy: { message: { createdAt: "asc" } }, select: { message: { select: { id: true, conversationId: true } } } },
+      sourceId: true,
+      placeLabel: true,
+      placeTime: true,
+      placePage: true,
+      source: {
+        select: {
+          mediaType: true,
+          messages: { take: 1, orderBy: { message: { createdAt: "asc" } }, select: { message: { select: { id: true, conversationId: true } } } },
+        },
+      },
     },
   },
 } as const;
@@ -133,7 +151,18 @@ type CardRow = {
   attachmentId: string;
   caption: string | null;
   createdAt: Date;
-  attachment: { mediaType: string; width: number; height: number; byteSize: number; messages: { message: { id: string; conversationId: string } }[] };
+  attachment: {
+    mediaType: string;
+    width: number;
+    height: number;
+    byteSize: number;
+    messages: { message: { id: string; conversationId: string } }[];
+    sourceId: string | null;
+    placeLabel: string | null;
+    placeTime: number | null;
+    placePage: number | null;
+    source: { mediaType: string; messages: { message: { id: string; conversationId: string } }[] } | null;
+  };
 };
 
 const toCard = (r: CardRow): ImageCard => ({
@@ -144,8 +173,12 @@ const toCard = (r: CardRow): ImageCard => ({
   byteSize: r.attachment.byteSize,
   createdAt: r.createdAt,
   caption: r.caption,
-  conversationId: r.attachment.messages[0]?.message.conversationId ?? null,
-  messageId: r.attachment.messages[0]?.message.id ?? null,
+  conversationId: (r.attachment.source ?? r.attachment).messages[0]?.message.conversationId ?? null,
+  messageId: (r.attachment.source ?? r.attachment).messages[0]?.message.id ?? null,
+  source:
+    r.attachment.sourceId && r.attachment.source
+      ? { id: r.attachment.sourceId, mediaType: r.attachment.source.mediaType, label: r.attachment.placeLabel ?? "", time: r.attachment.placeTime, page: r.attachment.placePage }
+      : null,
 });
 
 export interface ImageFilter {

@@ -75,9 +75,9 @@ export class MediaRefusal extends Error {
   }
 }
 
-/** 0:07, 1:02:03. */
+/** 0:07, 1:02:03: the second a time falls in, as a player shows it. */
 export function formatTime(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
+  const s = Math.max(0, Math.floor(seconds + 1e-6));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, "0");

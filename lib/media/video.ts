@@ -56,22 +56,25 @@ async function sceneChanges(job: DecodeJob): Promise<{ scenes: number[]; lastTim
 }
 
 /**
- * Uniform times across the clip, with scene changes taking the place of the
- * uniform time nearest to them (one scene per slot), so a cut between two
- * samples is still seen. Sorted, at most `max`.
+ * Frame times: the scene cuts split the clip into shots; every shot gets a
+ * frame at its middle (the longest shots first when there are more shots
+ * than frames), and the frames left over are spread over the shots by their
+ * length, evenly inside each shot. So a cut between two uniform samples is
+ * still seen, and a long shot still gets several frames. Sorted, at most `max`.
  */
 export function pickFrameTimes({ duration, scenes, max }: { duration: number; scenes: number[]; max: number }): number[] {
   if (duration <= 0) return [0];
-  const slots = Array.from({ length: max }, (_, i) => ((i + 0.5) * duration) / max);
-  const taken = new Set<number>();
-  for (const s of scenes) {
-    let best = -1;
-    for (let i = 0; i < slots.length; i++) if (!taken.has(i) && (best < 0 || Math.abs(slots[i]! - s) < Math.abs(slots[best]! - s))) best = i;
-    if (best < 0) break;
-    taken.add(best);
-    slots[best] = Math.min(s + 0.05, Math.max(0, duration - 0.05));
+  const cuts = [...new Set(scenes.filter((t) => t > 0.05 && t < duration - 0.05))].sort((a, b) => a - b);
+  const bounds = [0, ...cuts, duration];
+  let shots = bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end, n: 1 }));
+  if (shots.length > max) shots = [...shots].sort((a, b) => b.end - b.start - (a.end - a.start)).slice(0, max);
+  for (let left = max - shots.length; left > 0; left--) {
+    // The shot whose frames are furthest apart gets the next one.
+    const widest = shots.reduce((best, s) => ((s.end - s.start) / (s.n + 1) > (best.end - best.start) / (best.n + 1) ? s : best));
+    widest.n++;
   }
-  return [...new Set(slots.map((t) => Math.round(t * 1000) / 1000))].sort((a, b) => a - b);
+  const times = shots.flatMap((s) => Array.from({ length: s.n }, (_, i) => s.start + ((i + 0.5) * (s.end - s.start)) / s.n));
+  return times.map((t) => Math.round(t * 1000) / 1000).sort((a, b) => a - b);
 }
 
 async function readAnimation(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {

@@ -12,9 +12,11 @@ import { blobPath } from "@/lib/storage/blob-store";
 import { saveUpload } from "@/lib/storage/save-upload";
 import type { MessagePart } from "@/lib/chat/message-parts";
 import { titleFrom } from "@/lib/chat/title";
+import { mediaForPrompt } from "@/lib/media/media-for-prompt";
+import { mediaPromptParts } from "@/lib/media/prompt-parts";
 import { OpenAiError } from "./errors";
 import { decodeImageDataUri } from "./image-data-uri";
-import { unsupportedParameter, type ChatCompletionMessage, type ChatCompletionRequest } from "./schema";
+import { mediaPartSource, unsupportedParameter, type ChatCompletionMessage, type ChatCompletionRequest } from "./schema";
 import { StopFilter } from "./stop-filter";
 
 /** Our own uploads are the only image URLs accepted (no server-side fetching). */
@@ -34,8 +36,8 @@ export async function engineOrUnavailable(): Promise<Engine> {
   }
 }
 
-/** An image part → the key owner's attachment (stored and normalised like an upload). */
-async function resolveImage(userId: string, url: string, param: string): Promise<AttachmentRecord> {
+/** An image, video, audio or file part → the key owner's attachment (stored and read like an upload). */
+async function resolveImage(userId: string, url: string, param: string, fileName: string | null = null): Promise<AttachmentRecord> {
   const own = UPLOAD_PATH.exec(url);
   if (own) {
     try {
@@ -47,7 +49,7 @@ async function resolveImage(userId: string, url: string, param: string): Promise
   }
   const bytes = decodeImageDataUri(url, param, "Only data: URIs and the URLs of your own uploads (/api/uploads/ID) are accepted; remote URLs and file paths are never fetched.");
   try {
-    return await saveUpload({ userId, bytes });
+    return await saveUpload({ userId, bytes, fileName });
   } catch (err) {
     if (err instanceof AppError && err.status < 500) throw new OpenAiError(err.status, err.message, param, "invalid_image");
     throw err;
@@ -64,7 +66,7 @@ async function resolveMessages(userId: string, messages: ChatCompletionMessage[]
     const images: string[] = [];
     if (typeof content === "string") parts.push({ type: "text", text: content });
     else {
-      const count = content.filter((p) => p.type === "image_url").length;
+      const count = content.filter((p) => p.type !== "text").length;
       if (count > env.MAX_IMAGES_PER_MESSAGE) {
         throw new OpenAiError(400, `At most ${env.MAX_IMAGES_PER_MESSAGE} images per message (this one has ${count}).`, `messages.${i}.content`, "too_many_images");
       }
@@ -72,7 +74,8 @@ async function resolveMessages(userId: string, messages: ChatCompletionMessage[]
         if (p.type === "text") parts.push({ type: "text", text: p.text });
         else {
           if (role !== "user") throw new OpenAiError(400, "Images are accepted in user messages only.", `messages.${i}.content.${j}`, "invalid_value");
-          const att = await resolveImage(userId, p.image_url.url, `messages.${i}.content.${j}.image_url.url`);
+          const src = p.type === "image_url" ? { url: p.image_url.url, fileName: null, param: "image_url.url" } : mediaPartSource(p);
+          const att = await resolveImage(userId, src.url, `messages.${i}.content.${j}.${src.param}`, src.fileName);
           parts.push({ type: "image", attachmentId: att.id });
           images.push(blobPath(att.storageKey));
         }
@@ -80,6 +83,19 @@ async function resolveMessages(userId: string, messages: ChatCompletionMessage[]
     }
     const text = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
     out.push({ role, parts, engine: { role, text, images: images.length ? images : undefined } });
+  }
+  // Videos, audio and files become their derived images and a text naming them, as in the chat.
+  const media = await mediaForPrompt(out.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : []))));
+  if (media.size) {
+    const keys = new Map<string, string>();
+    for (const m of out) for (const [k, p] of m.parts.entries()) if (p.type === "image" && m.engine.images) keys.set(p.attachmentId, m.engine.images[m.parts.slice(0, k).filter((q) => q.type === "image").length]!);
+    for (const m of out) {
+      if (!m.parts.some((p) => p.type === "image" && media.has(p.attachmentId))) continue;
+      const text = m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+      const read = m.parts.flatMap((p) => (p.type === "image" && media.has(p.attachmentId) ? [{ id: p.attachmentId, ...mediaPromptParts(media.get(p.attachmentId)!, text) }] : []));
+      const images = m.parts.flatMap((p) => (p.type !== "image" ? [] : media.has(p.attachmentId) ? read.find((r) => r.id === p.attachmentId)!.keys.map(blobPath) : [keys.get(p.attachmentId)!]));
+      m.engine = { role: m.role, text: [...read.map((r) => r.text), ...(text ? [text] : [])].join("\n"), images: images.length ? images : undefined };
+    }
   }
   return out;
 }
@@ -127,7 +143,7 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   }
   if (req.messages.at(-1)?.role === "assistant") throw new OpenAiError(400, "The last message must not be the assistant's.", "messages", "invalid_value");
   // Cheap refusals first: no image is decoded for a request that cannot be served.
-  const imageCount = req.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type === "image_url").length : 0), 0);
+  const imageCount = req.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type !== "text").length : 0), 0);
   if (imageCount && !engine.info.vision) throw new OpenAiError(400, `${engine.model.id} cannot see images.`, "messages", "model_not_vision");
   if (imageCount > MAX_IMAGES_PER_REQUEST()) {
     throw new OpenAiError(400, `At most ${MAX_IMAGES_PER_REQUEST()} images per request (this one has ${imageCount}).`, "messages", "too_many_images");

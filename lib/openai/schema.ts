@@ -10,7 +10,44 @@ const imagePart = z.object({
   type: z.literal("image_url"),
   image_url: z.object({ url: z.string().min(1), detail: z.enum(["auto", "low", "high"]).optional() }),
 });
-const content = z.union([z.string().max(200_000), z.array(z.discriminatedUnion("type", [textPart, imagePart])).max(64)]);
+/** OpenAI's audio part: base64 bytes (not a data: URI) and their format. */
+const audioPart = z.object({
+  type: z.literal("input_audio"),
+  input_audio: z.object({ data: z.string().min(1), format: z.string().regex(/^[a-z0-9]{2,5}$/, "format must be a file extension such as wav or mp3") }),
+});
+/** OpenAI's file part: a PDF, table… as a base64 data: URI (uploaded file ids are not kept by this server). */
+const filePart = z.object({
+  type: z.literal("file"),
+  file: z.object({ file_data: z.string().min(1).optional(), filename: z.string().max(500).optional(), file_id: z.string().optional() }),
+});
+/** Video: llama-server's `input_video` ({ data, format } or { url }) and vLLM's `video_url` ({ url }); data: URIs only. */
+const videoPart = z.object({
+  type: z.literal("input_video"),
+  input_video: z.object({ data: z.string().min(1).optional(), format: z.string().regex(/^[a-z0-9]{2,5}$/).optional(), url: z.string().min(1).optional() }),
+});
+const videoUrlPart = z.object({ type: z.literal("video_url"), video_url: z.object({ url: z.string().min(1) }) });
+export type MediaContentPart = z.infer<typeof audioPart> | z.infer<typeof filePart> | z.infer<typeof videoPart> | z.infer<typeof videoUrlPart>;
+
+/** A non-text part as what the upload route would get: a data: URI (or an upload URL) and a file name that names its kind. */
+export function mediaPartSource(p: MediaContentPart): { url: string; fileName: string | null; param: string } {
+  switch (p.type) {
+    case "input_audio":
+      return { url: `data:audio/${p.input_audio.format};base64,${p.input_audio.data}`, fileName: `audio.${p.input_audio.format}`, param: "input_audio.data" };
+    case "file":
+      return { url: p.file.file_data ?? "", fileName: p.file.filename ?? null, param: "file.file_data" };
+    case "input_video":
+      return p.input_video.data
+        ? { url: `data:video/${p.input_video.format ?? "mp4"};base64,${p.input_video.data}`, fileName: p.input_video.format ? `video.${p.input_video.format}` : null, param: "input_video.data" }
+        : { url: p.input_video.url ?? "", fileName: null, param: "input_video.url" };
+    case "video_url":
+      return { url: p.video_url.url, fileName: null, param: "video_url.url" };
+  }
+}
+
+const content = z.union([
+  z.string().max(200_000),
+  z.array(z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart, videoPart, videoUrlPart])).max(64),
+]);
 
 const message = z.discriminatedUnion("role", [
   z.object({ role: z.literal("system"), content }),

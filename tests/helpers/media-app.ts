@@ -99,15 +99,33 @@ export async function imageTokens(client: TestClient): Promise<number> {
  * as text only (the labels the app writes beside the derived images, then
  * the question), divided by the tokens of one image. Exact, not a bound.
  */
-export async function imagesInPrompt(client: TestClient, upload: { url: string; mediaType: string; id: string }, question: string, perImage: number) {
+export async function imagesInPrompt(client: TestClient, upload: { url: string; mediaType: string; id: string }, question: string, perImage: number, { maxPages = 4 }: { maxPages?: number } = {}) {
   const withMedia = await ask(client, question, [upload]);
   const parts = await partsOf(client, upload.id);
   const read = mediaPromptParts(
-    { mediaType: parts.mediaType, info: parts.info, derived: parts.parts.map((p) => ({ storageKey: p.id, label: p.label, page: p.page })), maxPages: 4 },
+    { mediaType: parts.mediaType, info: parts.info, derived: parts.parts.map((p) => ({ storageKey: p.id, label: p.label, page: p.page })), maxPages },
     question,
   );
   const textOnly = await ask(client, `${read.text}\n${question}`);
   const extra = withMedia.promptTokens - textOnly.promptTokens;
   expect(extra % perImage).toBe(0);
   return { images: extra / perImage, expected: read.keys.length, conversationId: withMedia.id, answer: withMedia.answer };
+}
+
+/** The image library's best match for `q` once every image is indexed (derived ones included). */
+export async function libraryFinds(client: TestClient, q: string) {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const s = (await (await client.fetch("/api/images/status")).json()) as { total: number; indexed: number };
+    if (s.total > 0 && s.indexed >= s.total) break;
+    if (Date.now() > deadline) throw new Error(`indexing stuck at ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const res = await client.fetch(`/api/images?q=${encodeURIComponent(q)}&limit=5`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as {
+    items: { id: string; conversationId: string | null; source: { id: string; mediaType: string; label: string; time: number | null; page: number | null } | null }[];
+  };
+  expect(body.items.length).toBeGreaterThan(0);
+  return body.items[0]!;
 }

@@ -30,7 +30,7 @@ export function salesCsv(rows = 12): Buffer {
  * A PDF with one page per text, each page also holding a filled square of
  * that page's colour (so the pages' images differ), with a correct xref.
  */
-export function textPdf(pages: { text: string; rgb?: [number, number, number] }[], { encrypt = false }: { encrypt?: boolean } = {}): Buffer {
+export function textPdf(pages: { text: string; rgb?: [number, number, number]; shape?: "square" | "circle" }[], { encrypt = false }: { encrypt?: boolean } = {}): Buffer {
   const objects: string[] = [];
   const add = (body: string) => objects.push(body) - 1 + 1;
   const catalog = add("<< /Type /Catalog /Pages 2 0 R >>");
@@ -40,7 +40,7 @@ export function textPdf(pages: { text: string; rgb?: [number, number, number] }[
   const kids: number[] = [];
   for (const p of pages) {
     const [r, g, b] = p.rgb ?? [0.85, 0.1, 0.1];
-    const stream = `${r} ${g} ${b} rg 72 300 200 200 re f BT /F1 24 Tf 72 700 Td (${p.text.replace(/[()\\]/g, "\\$&")}) Tj ET`;
+    const stream = `${r} ${g} ${b} rg ${p.shape === "circle" ? circlePath(306, 380, 200) : "106 180 400 400 re f"} BT /F1 24 Tf 72 700 Td (${p.text.replace(/[()\\]/g, "\\$&")}) Tj ET`;
     const content = add(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
     kids.push(add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${content} 0 R /Resources << /Font << /F1 ${font} 0 R >> >> >>`));
   }
@@ -63,23 +63,30 @@ export function textPdf(pages: { text: string; rgb?: [number, number, number] }[
   return Buffer.from(out, "latin1");
 }
 
+/** A filled circle as a PDF path (four Bézier quarters). */
+function circlePath(cx: number, cy: number, r: number): string {
+  const k = 0.5523 * r;
+  return `${cx + r} ${cy} m ${cx + r} ${cy + k} ${cx + k} ${cy + r} ${cx} ${cy + r} c ${cx - k} ${cy + r} ${cx - r} ${cy + k} ${cx - r} ${cy} c ${cx - r} ${cy - k} ${cx - k} ${cy - r} ${cx} ${cy - r} c ${cx + k} ${cy - r} ${cx + r} ${cy - k} ${cx + r} ${cy} c f`;
+}
+
 /**
  * A video of shape scenes, `secondsEach` seconds per scene at 4 fps
  * (`mp4` H.264, `webm` VP8), encoded by the shipped ffmpeg.
  */
 export async function shapeVideo(
   scenes: { colour: keyof typeof COLOURS; shape: Shape }[],
-  { secondsEach = 1, format = "mp4", size = 128 }: { secondsEach?: number; format?: "mp4" | "webm" | "mov"; size?: number } = {},
+  { secondsEach = 1, format = "mp4", size = 224 }: { secondsEach?: number; format?: "mp4" | "webm" | "mov"; size?: number } = {},
 ): Promise<Buffer> {
   const dir = tmpDir();
   try {
     let n = 0;
     for (const s of scenes) {
-      const png = await sharp(Buffer.from(singleShapeSvg(COLOURS[s.colour]!, s.shape, size))).flatten({ background: "#ffffff" }).png().toBuffer();
+      const png = await sharp(Buffer.from(singleShapeSvg(s.colour, s.shape, size))).flatten({ background: "#ffffff" }).png().toBuffer();
       for (let i = 0; i < secondsEach * 4; i++) fs.writeFileSync(path.join(dir, `f${String(n++).padStart(4, "0")}.png`), png);
     }
     const out = path.join(dir, `out.${format}`);
-    const codec = format === "webm" ? ["-c:v", "libvpx", "-b:v", "200k", "-pix_fmt", "yuv420p", "-auto-alt-ref", "0"] : ["-c:v", "libx264", "-pix_fmt", "yuv420p"];
+    // High quality, so the frames look like the drawn scenes (the image library's CLIP floor is strict).
+    const codec = format === "webm" ? ["-c:v", "libvpx", "-b:v", "1M", "-pix_fmt", "yuv420p", "-auto-alt-ref", "0"] : ["-c:v", "libx264", "-crf", "8", "-pix_fmt", "yuv420p"];
     ffmpeg(["-framerate", "4", "-i", path.join(dir, "f%04d.png"), ...codec, out]);
     return fs.readFileSync(out);
   } finally {

@@ -9,7 +9,18 @@ export async function GET(req: Request) {
   try {
     await authenticateApiKey(req.headers.get("authorization"));
     const engine = await engineOrUnavailable();
-    const model = { id: engine.model.id, object: "model", created: 0, owned_by: "local", vision: engine.info.vision };
+    // What the model can be sent here: a vision model also takes video (as frames), audio (as a
+    // spectrogram) and files (pages, charts); `modalities` is what it reads natively, as llama-server's /props says.
+    const vision = engine.info.vision;
+    const model = {
+      id: engine.model.id,
+      object: "model",
+      created: 0,
+      owned_by: "local",
+      vision,
+      input_modalities: vision ? ["text", "image", "video", "audio", "file"] : ["text"],
+      modalities: { vision, audio: false },
+    };
     return Response.json({ object: "list", data: [model] }, { headers: { "cache-control": "no-store" } });
   } catch (err) {
     return openAiErrorResponse(err);
