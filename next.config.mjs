@@ -14,6 +14,8 @@ const nextConfig = {
     "sharp",
     "@huggingface/transformers",
     "onnxruntime-node",
+    // Model downloads (lib/models): ipull loads a native addon (@reflink/reflink) at run time.
+    "ipull",
   ],
   // `npm test` runs `tsc --noEmit` itself; checking again inside every build
   // would only slow down `npm start` on a fresh clone.
