@@ -7,7 +7,7 @@ import path from "node:path";
  * the build. Paths are relative to the working directory (the repository
  * root under `npm start`, `npm test` and the scripts).
  */
-export const LLAMA_CPP_DIR = () => path.resolve(/*turbopackIgnore: true*/ process.cwd(), ".cache", "llama.cpp");
+export const LLAMA_CPP_DIR = () => path.resolve(/*turbopackIgnore: true*/ process.cwd(), process.env.LLAMA_CPP_DIR || path.join(".cache", "llama.cpp"));
 
 export interface BuildInfo {
   /** llama.cpp commit of the source bundled in node-llama-cpp. */
@@ -16,8 +16,15 @@ export interface BuildInfo {
   gpu: string[];
   /** CMake options the build used (the idempotence key together with the commit). */
   options: string[];
-  /** `cpuFingerprint()` of the machine that built it: native code may not run on another CPU. */
+  /**
+   * `cpuFingerprint()` of the machine that built it: native code may not run
+   * on another CPU. "any" for a linked build (ggml picks its CPU code at run time).
+   */
   cpu: string;
+  /** "linked": llama-server + mtmd against node-llama-cpp's prebuilt libraries; "source" (or absent): all of llama.cpp. */
+  mode?: "linked" | "source";
+  /** Linked builds: the libraries beside the binary it needs (checked before it is used). */
+  libraries?: string[];
   seconds: number;
   bytes: number;
   builtAt: string;
@@ -47,7 +54,10 @@ export function readBuildInfo(): BuildInfo | null {
   try {
     if (!fs.existsSync(builtServerPath())) return null;
     const info = JSON.parse(fs.readFileSync(infoPath(), "utf8")) as BuildInfo;
-    return info.cpu === cpuFingerprint() ? info : null;
+    // A linked build is only as good as its libraries (hard links or copies beside it).
+    const bin = path.dirname(builtServerPath());
+    if (info.libraries?.some((lib) => !fs.existsSync(path.join(bin, lib)))) return null;
+    return info.cpu === "any" || info.cpu === cpuFingerprint() ? info : null;
   } catch {
     return null;
   }
@@ -64,4 +74,43 @@ export function writeBuildInfo(info: BuildInfo): void {
 export function findLlamaServer(explicit?: string): { path: string; source: "LLAMA_SERVER_PATH" | "engine:build" } | null {
   if (explicit) return { path: explicit, source: "LLAMA_SERVER_PATH" };
   return readBuildInfo() ? { path: builtServerPath(), source: "engine:build" } : null;
+}
+
+/**
+ * node-llama-cpp's prebuilt libraries for this platform, and the GPU
+ * backends it ships beside them: the folder names of its optional packages
+ * (`@node-llama-cpp/linux-x64`, `-cuda`, `-cuda-ext`, `-vulkan`). Null
+ * members are packages npm did not install (another platform).
+ */
+export function prebuiltLibraries(root = process.cwd()): {
+  cpu: string | null;
+  cuda: string | null;
+  /** The CUDA 12 build of the CUDA backend (the main one links CUDA 13). */
+  cuda12: string | null;
+  vulkan: string | null;
+  /** The llama.cpp release they were built from (`_nlcBuildMetadata.json`). */
+  release: string | null;
+} {
+  const platform = `${process.platform}-${process.arch}`;
+  const pkg = (suffix: string, sub = "") => {
+    const dir = path.join(root, "node_modules", "@node-llama-cpp", `${platform}${suffix}`, "bins", `${platform}${suffix.replace("-ext", "")}`, sub);
+    return fs.existsSync(dir) ? dir : null;
+  };
+  const cpu = pkg("");
+  let release: string | null = null;
+  try {
+    if (cpu) release = (JSON.parse(fs.readFileSync(path.join(cpu, "_nlcBuildMetadata.json"), "utf8")) as { buildOptions?: { llamaCpp?: { release?: string } } }).buildOptions?.llamaCpp?.release ?? null;
+  } catch {
+    /* no metadata */
+  }
+  const cuda = pkg("-cuda");
+  const cuda12 = pkg("-cuda-ext", "fallback");
+  const vulkan = pkg("-vulkan");
+  return {
+    cpu,
+    cuda: cuda && fs.existsSync(path.join(cuda, "libggml-cuda.so")) ? cuda : null,
+    cuda12: cuda12 && fs.existsSync(path.join(cuda12, "libggml-cuda.so")) ? cuda12 : null,
+    vulkan: vulkan && fs.existsSync(path.join(vulkan, "libggml-vulkan.so")) ? vulkan : null,
+    release,
+  };
 }

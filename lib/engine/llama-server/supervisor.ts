@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { EngineError } from "../errors";
+import { serverOffload } from "../gpu";
 
 export interface SupervisorOptions {
   /** The llama-server executable. */
@@ -154,7 +155,8 @@ export class LlamaServerProcess {
       "--threads", String(o.threads),
       "--threads-batch", String(o.threads),
       "--batch-size", "512",
-      "--n-gpu-layers", String(o.gpuLayers),
+      // GPU layers and the projector's place, sized for the device's free memory (lib/engine/gpu.ts).
+      ...serverOffload(o).args,
       "--host", "127.0.0.1",
       "--port", String(port),
       "--slot-save-path", o.slotSaveDir,
@@ -162,7 +164,7 @@ export class LlamaServerProcess {
       // Slots are chosen by the app (conversation affinity), not by prompt similarity.
       "--slot-prompt-similarity", "0",
     ];
-    if (o.mmprojPath) args.push("--mmproj", o.mmprojPath, ...(o.gpuLayers > 0 ? [] : ["--no-mmproj-offload"]));
+    if (o.mmprojPath) args.push("--mmproj", o.mmprojPath);
     return args;
   }
 
