@@ -1,10 +1,12 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import { unzipSync } from "fflate";
 import Papa from "papaparse";
+import { readSheet } from "read-excel-file/node";
 import sharp from "sharp";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo, type TableColumn } from "./types";
+import { MediaRefusal, type DataFormat, type DecodeJob, type DerivedImage, type MediaInfo, type TableColumn } from "./types";
 
 /** Rows kept for the scrollable table in the chat. */
 export const TABLE_ROWS_KEPT = 200;
@@ -25,8 +27,8 @@ type Row = Record<string, string>;
  * SVG, then PNG. Refused past the row and column caps.
  */
 export async function readData(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
-  const text = (await fs.readFile(job.input, "utf8")).replace(/^\uFEFF/, "");
-  const { columns: names, rows } = job.format === "json" ? parseJson(text, job) : parseDelimited(text, job);
+  const text = job.format === "xlsx" ? "" : (await fs.readFile(job.input, "utf8")).replace(/^\uFEFF/, "");
+  const { columns: names, rows } = job.format === "xlsx" ? await parseXlsx(job) : job.format === "json" ? parseJson(text, job) : parseDelimited(text, job);
   if (!names.length || !rows.length) throw new MediaRefusal("bad_request:upload", "The table has no rows.");
   const columns: TableColumn[] = names.map((name) => ({ name, type: columnType(rows.map((r) => r[name] ?? "")) }));
   const chart = pickChart(columns);
@@ -40,7 +42,7 @@ export async function readData(job: DecodeJob): Promise<{ info: MediaInfo; image
   return {
     info: {
       kind: "data",
-      format: job.format as "csv" | "tsv" | "json",
+      format: job.format as DataFormat,
       rowCount: rows.length,
       columns,
       rows: rows.slice(0, TABLE_ROWS_KEPT).map((r) => names.map((n) => clip(r[n] ?? "", 200))),
@@ -92,6 +94,52 @@ function parseJson(text: string, job: DecodeJob): { columns: string[]; rows: Row
     Object.fromEntries(columns.map((c) => [c, r[c] === null || r[c] === undefined ? "" : typeof r[c] === "object" ? JSON.stringify(r[c]) : String(r[c])])),
   );
   return { columns, rows };
+}
+
+/** Bytes an XLSX may unpack to (its XML), and how much larger than the file it may get. */
+export const XLSX_MAX_UNZIPPED = 64 * 1024 * 1024;
+const XLSX_MAX_RATIO = 200;
+
+/**
+ * The first sheet of a workbook (read-excel-file), after a decompression-bomb
+ * check on the zip's own directory: the sizes its entries declare, summed,
+ * before anything is inflated (fflate's filter sees each entry's header and
+ * inflates none). A file that lies about its sizes is still bounded by the
+ * decoding process's memory cap and timeout.
+ */
+async function parseXlsx(job: DecodeJob): Promise<{ columns: string[]; rows: Row[] }> {
+  const bytes = new Uint8Array(await fs.readFile(job.input));
+  let unzipped = 0;
+  let entries = 0;
+  try {
+    unzipSync(bytes, {
+      filter: (file) => {
+        entries++;
+        unzipped += file.originalSize;
+        return false;
+      },
+    });
+  } catch {
+    throw new MediaRefusal("bad_request:upload", "The XLSX file is damaged (not a readable zip).");
+  }
+  if (unzipped > XLSX_MAX_UNZIPPED || unzipped > XLSX_MAX_RATIO * Math.max(bytes.length, 64 * 1024)) {
+    throw new MediaRefusal(
+      "payload_too_large:upload",
+      `The workbook unpacks to ${(unzipped / 1024 / 1024).toFixed(0)} MiB from ${(bytes.length / 1024).toFixed(0)} KiB (a decompression bomb?); the limit is ${XLSX_MAX_UNZIPPED / 1024 / 1024} MiB unpacked.`,
+    );
+  }
+  if (!entries) throw new MediaRefusal("bad_request:upload", "The XLSX file is empty.");
+  let sheet: unknown[][];
+  try {
+    sheet = (await readSheet(Buffer.from(bytes))) as unknown[][];
+  } catch (err) {
+    throw new MediaRefusal("bad_request:upload", `The XLSX file is damaged: ${(err as Error).message.slice(0, 200)}.`);
+  }
+  const [header = [], ...body] = sheet;
+  checkShape(header.length, body.length, job);
+  const cell = (v: unknown) => (v === null || v === undefined ? "" : v instanceof Date ? v.toISOString().replace(/T00:00:00\.000Z$/, "") : String(v));
+  const columns = header.map((h, i) => cell(h).trim() || `column ${i + 1}`);
+  return { columns, rows: body.map((r) => Object.fromEntries(columns.map((c, i) => [c, cell(r[i])]))) };
 }
 
 function checkShape(columns: number, rows: number, job: DecodeJob): void {

@@ -1,12 +1,16 @@
 import "server-only";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import type { DecodeJob, DecodeResult, DerivedImage, MediaInfo, MediaKind } from "./types";
 
 const require = createRequire(import.meta.url);
+
+/** Niceness of the decoding process (0 = the server's priority, 19 = lowest). */
+const DECODE_NICENESS = 10;
 
 /**
  * The ffmpeg binary: FFMPEG_PATH when set (e.g. Debian's /usr/bin/ffmpeg),
@@ -64,6 +68,13 @@ export async function decodeMedia({
       // Its own process group, so a timeout ends ffmpeg with it.
       detached: true,
     });
+    // Reading a file yields the CPU to answers being written: the decoding process (and the
+    // ffmpeg it starts, which inherits this) runs at a lower priority than the server.
+    try {
+      os.setPriority(child.pid!, DECODE_NICENESS);
+    } catch {
+      /* not permitted here: it runs at the server's priority */
+    }
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => {

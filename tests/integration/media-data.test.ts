@@ -2,7 +2,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chat } from "../helpers/chat";
 import { imagesInPrompt, imageTokens, partsOf, savedMessages, startMediaApp, uploadFile, type MediaApp } from "../helpers/media-app";
-import { salesCsv } from "../helpers/media-files";
+import { salesCsv, xlsx, xlsxBomb } from "../helpers/media-files";
 
 // Tables (CSV, TSV, JSON records) through the real app: a summary and a
 // chart reach the engine; caps and bad input are refused with nothing stored.
@@ -57,6 +57,7 @@ describe("data uploads", () => {
   it.each([
     ["a TSV", Buffer.from("name\tweight\tlength\na\t1.5\t10\nb\t2.5\t20\nc\t3\t31\n"), "fish.tsv", { mark: "bar", x: "name", y: "weight" }],
     ["JSON records", Buffer.from(JSON.stringify([{ x: 1, y: 2 }, { x: 2, y: 4 }, { x: 3, y: 5 }])), "points.json", { mark: "scatter", x: "x", y: "y" }],
+    ["an XLSX workbook's first sheet", xlsx([["fruit", "kg"], ["apple", 3], ["pear", 5], ["plum", 2]]), "fruit.xlsx", { mark: "bar", x: "fruit", y: "kg" }],
   ])("reads %s and picks its chart from the column types", async (_what, bytes, name, chart) => {
     const up = await uploadFile(app.client, bytes, name);
     expect(up.status).toBe(201);
@@ -81,6 +82,7 @@ describe("data uploads", () => {
     ["damaged JSON", () => Buffer.from('[{"a": 1},'), "bad.json", 400, /JSON file is damaged/],
     ["a PNG named .csv", () => sharp({ create: { width: 16, height: 16, channels: 3, background: "#fff" } }).png().toBuffer(), "t.csv", 400, /named "t.csv" but its bytes are not a text table.*they are an image/],
     ["binary bytes named .csv", () => Buffer.from([0, 1, 2, 3, 255, 254, 0, 7]), "t.csv", 400, /named "t.csv" but its bytes are not a text table/],
+    ["an XLSX decompression bomb", () => xlsxBomb(100), "bomb.xlsx", 413, /unpacks to 100 MiB from \d+ KiB \(a decompression bomb\?\); the limit is 64 MiB unpacked/],
     ["a zip that is not a workbook", () => Buffer.from("PK\x03\x04\x14\x00\x00\x00\x08\x00hello.txt", "latin1"), "t.xlsx", 415, /not a supported file/],
   ])("refuses %s, naming the limit, and stores nothing", async (_what, make, name, status, message) => {
     const [files, rows] = [app.storedFiles(), await app.attachmentRows()];
