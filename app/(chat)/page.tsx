@@ -1,6 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { FileUIPart } from "ai";
-import { ChatView } from "@/app/_components/chat-view";
+import { NewChatView } from "@/app/_components/new-chat-view";
 import { currentUserId } from "@/lib/auth/session";
 import { getAttachmentOrThrow } from "@/lib/db/attachments";
 import { defaultPreset } from "@/lib/db/presets";
@@ -15,10 +14,8 @@ export default async function NewChatPage({ searchParams }: { searchParams: Prom
   const attached = userId && typeof image === "string" ? await getAttachmentOrThrow({ id: image, userId }).catch(() => null) : null;
   const initialFiles: FileUIPart[] = attached ? [{ type: "file", mediaType: attached.mediaType, url: `/api/uploads/${attached.id}`, filename: "image" }] : [];
   return (
-    <ChatView
-      // A key of its own for every visit: "+ New chat" after a first answer (whose URL became
-      // /c/:id by history.replaceState, on this same page) must start over, not keep that chat.
-      key={randomUUID()}
+    <NewChatView
+      key={attached ? `new-${attached.id}` : "new"}
       conversationId={null}
       initialMessages={[]}
       initialFiles={initialFiles}

@@ -80,7 +80,8 @@ test("a conversation page has a level-1 heading, and the first Tab reaches a ski
   await page.reload();
   await expect(page.getByRole("heading", { level: 1 })).toHaveCount(1);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(/What color is the circle|New conversation/);
-  await page.locator("body").focus();
+  // From the top of the page (the chat puts the focus in the composer on load: start from nothing focused).
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   await page.keyboard.press("Tab");
   const skip = page.getByRole("link", { name: "Skip to the content" });
   await expect(skip).toBeFocused();
