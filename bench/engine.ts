@@ -11,6 +11,16 @@
 // Same model files, threads, context and slots for all three. Medians of
 // BENCH_REPS runs (default 3), interleaved per repetition. The last line is
 // the RATIOS summary. Builds llama-server first if needed.
+//
+// When both server systems run, the bare one is driven on the engine's own
+// llama-server process (BENCH_SHARED_SERVER=0: a second process, as before):
+// the pair then differs by the hop alone (SSE parsing, the backend and the
+// engine's generators), not by which of two processes the machine's other
+// load happened to slow down (bench/hop.ts measured the hop at < 1 %).
+//
+// BENCH_BASELINE_SERVER=<llama-server binary> adds "baseline-server": that
+// binary, bare, same settings (e.g. the full-source build against the linked
+// one), and its ratios to the bare llama-server in the RATIOS line.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -32,7 +42,9 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const DECODE_TOKENS = Number(process.env.BENCH_DECODE_TOKENS ?? 32);
 const GPU_LAYERS = Number(process.env.BENCH_GPU_LAYERS ?? 0);
 /** Which systems to run (comma-separated); default all three. */
-const ONLY = (process.env.BENCH_SYSTEMS ?? "llama-server,engine-server,engine-inprocess").split(",");
+const BASELINE = process.env.BENCH_BASELINE_SERVER;
+const ONLY = [...(process.env.BENCH_SYSTEMS ?? "llama-server,engine-server,engine-inprocess").split(","), ...(BASELINE ? ["baseline-server"] : [])];
+const SHARED = process.env.BENCH_SHARED_SERVER !== "0";
 const IMAGE = path.join(root, "tests", "fixtures", "red-circle.png");
 
 interface RunResult {
@@ -99,9 +111,11 @@ async function engineSystem(name: string, engine: Engine): Promise<System> {
 // ---------------------------------------------------------------------------
 // 2. Bare llama-server from the same build, driven directly over HTTP
 
-async function serverSystem(engine: Engine, llm: string, mmproj: string): Promise<System> {
-  const proc = await LlamaServerProcess.start({
-    binary: builtServerPath(),
+type ServerHandle = { url: string; headers: (extra?: Record<string, string>) => Record<string, string>; stop?: () => Promise<void> };
+
+async function serverSystem(engine: Engine, llm: string, mmproj: string, opts: { name?: string; binary?: string; shared?: ServerHandle } = {}): Promise<System> {
+  const proc: ServerHandle = opts.shared ?? await LlamaServerProcess.start({
+    binary: opts.binary ?? builtServerPath(),
     modelPath: llm,
     mmprojPath: mmproj,
     contextSize: CTX,
@@ -114,7 +128,7 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
   const slotOf = new Map<string, number>();
   const image64 = fs.readFileSync(IMAGE).toString("base64");
   return {
-    name: "llama-server",
+    name: opts.name ?? "llama-server",
     async run({ messages, maxTokens, session }) {
       const { prompt, images } = engine.render(messages);
       if (session && !slotOf.has(session)) slotOf.set(session, slotOf.size % SLOTS);
@@ -156,7 +170,9 @@ async function serverSystem(engine: Engine, llm: string, mmproj: string): Promis
         text,
       };
     },
-    close: () => proc.stop(),
+    close: async () => {
+      if (!opts.shared) await proc.stop?.();
+    },
   };
 }
 
@@ -230,15 +246,20 @@ async function main() {
   // Prompt rendering for the bare server: the engine's own, so all see the same text.
   let renderer: Engine | undefined;
   // Engines first: the bare server is sent the prompt text an engine renders.
-  for (const name of [...ONLY].sort((a, b) => Number(a === "llama-server") - Number(b === "llama-server"))) {
+  const bare = (n: string) => n === "llama-server" || n === "baseline-server";
+  let engineServer: Engine | undefined;
+  for (const name of [...ONLY].sort((a, b) => Number(bare(a)) - Number(bare(b)))) {
     let sys: System;
-    if (name === "llama-server") {
+    if (bare(name)) {
       renderer ??= await loadEngine("in-process", model);
       if (!engines.includes(renderer)) engines.push(renderer);
-      sys = await serverSystem(renderer, pair.llm, pair.mmproj);
+      const shared = name === "llama-server" && SHARED && engineServer ? (engineServer as unknown as { backend: { server: ServerHandle } }).backend.server : undefined;
+      if (shared) log("llama-server: driven on engine-server's own llama-server process");
+      sys = await serverSystem(renderer, pair.llm, pair.mmproj, { name, binary: name === "baseline-server" ? BASELINE : undefined, shared });
     } else {
       const e = await loadEngine(name === "engine-server" ? "llama-server" : "in-process", model);
       engines.push(e);
+      if (name === "engine-server") engineServer = e;
       renderer ??= e;
       log(`${name}: ${e.info.backend} ${e.info.variant}, ${e.info.gpuLayers} GPU layers (${e.info.variantReason})`);
       sys = await engineSystem(name, e);
@@ -255,7 +276,7 @@ async function main() {
       results[sys.name]!.push(await measure(sys, rep));
     }
   }
-  for (const sys of open) if (sys.name === "llama-server") await sys.close();
+  for (const sys of open) if (bare(sys.name)) await sys.close();
   for (const e of engines) await e.dispose();
 
   const med = Object.fromEntries(
@@ -292,6 +313,7 @@ async function main() {
       `llama_server_concurrency4_speedup=${r(ls?.agg4, ls?.agg1)}`,
       `inprocess_decode_vs_llama_server=${r(ip?.decodeTps, ls?.decodeTps)}`,
       `inprocess_ttft_image_vs_llama_server=${r(ip?.ttftImage, ls?.ttftImage)}`,
+      ...(BASELINE ? [`llama_server_decode_vs_baseline=${r(ls?.decodeTps, med["baseline-server"]?.decodeTps)}`, `llama_server_ttft_image_vs_baseline=${r(ls?.ttftImage, med["baseline-server"]?.ttftImage)}`] : []),
     ].join(" "),
   );
 }
