@@ -146,23 +146,30 @@ test("5: after Try the sample image, what the user types replaces the suggested 
 });
 
 test("6: Regenerate at the default temperature writes a different answer (a fresh seed), as a new version", async ({ page }) => {
-  await signUp(page);
-  await page.getByRole("button", { name: "Try the sample image" }).click();
-  await expect(thumbs(page).getByRole("img")).toHaveCount(1);
-  await expect(thumbs(page).getByRole("progressbar")).toHaveCount(0);
-  await expect(box(page)).toBeFocused();
-  await page.keyboard.press("Enter");
+  // The random-weight pair: its greedy answer is one fixed string, and any sampling at all changes it.
+  // (The demo model is too sure of its one-line answers for sampling to show: four regenerations of
+  // "Describe the image." all wrote "A red circle and a blue square.")
+  await signUp(page, SLOW);
+  await page.getByRole("button", { name: "Chat settings" }).click();
+  const dialog = page.getByRole("dialog", { name: "Conversation settings" });
+  await dialog.getByLabel("Max answer tokens").fill("40");
+  await dialog.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(dialog).toBeHidden();
+  await box(page).fill("Hello");
+  await box(page).press("Enter");
   const answer = assistant(page).first();
-  await expect(answer.getByRole("button", { name: "Regenerate" })).toBeVisible();
-  const texts = [(await answer.locator(".message-body").textContent()) ?? ""];
-  // A sampled answer may repeat by chance: three tries, and one must differ.
-  for (let i = 2; i <= 4 && new Set(texts).size === 1; i++) {
-    await answer.getByRole("button", { name: "Regenerate" }).click();
-    await expect(answer.getByRole("group", { name: "Answer versions" })).toContainText(`${i}/${i}`);
-    await expect(answer.getByRole("button", { name: "Regenerate" })).toBeVisible();
-    texts.push((await answer.locator(".message-body").textContent()) ?? "");
-  }
-  expect(new Set(texts).size, texts.join(" | ")).toBeGreaterThan(1);
+  await expect(answer.getByRole("button", { name: "Regenerate" })).toBeVisible({ timeout: 60_000 });
+  const first = (await answer.locator(".message-body").textContent()) ?? "";
+  expect(first.length).toBeGreaterThan(0);
+  await answer.getByRole("button", { name: "Regenerate" }).click();
+  await expect(answer.getByRole("group", { name: "Answer versions" })).toContainText("2/2");
+  await expect(answer.getByRole("button", { name: "Regenerate" })).toBeVisible({ timeout: 60_000 });
+  const second = (await answer.locator(".message-body").textContent()) ?? "";
+  expect(second.length).toBeGreaterThan(0);
+  expect(second).not.toBe(first);
+  // The first version is still there, unchanged.
+  await answer.getByRole("button", { name: "Previous version" }).click();
+  await expect(assistant(page).first().locator(".message-body")).toHaveText(first);
 });
 
 test("7: image search has a relevance floor: no purple hexagon is found among a blue square and a red circle", async ({ page }) => {
@@ -240,7 +247,7 @@ test("9: notices go away once they are no longer true, and an upload error is re
   // An upload error: the whole reason is said, with nothing typed yet.
   const name = "notes-from-the-meeting.txt";
   await page.getByTestId("file-input").setInputFiles([{ name, mimeType: "text/plain", buffer: Buffer.from("not an image") }]);
-  const tileError = thumbs(page).locator(".thumb-error");
+  const tileError = thumbs(page).locator("span.thumb-error");
   await expect(tileError).toBeVisible();
   const reason = (await tileError.textContent())!;
   expect(reason.length).toBeGreaterThan(20);
