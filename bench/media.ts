@@ -29,7 +29,7 @@ function testVideo(seconds: number, size: string, rate: number): Buffer {
   try {
     const out = path.join(dir, "v.mp4");
     // testsrc2 moves every frame; a cut every 10 s (a hue change) gives the scene detector work.
-    execFileSync(FFMPEG, ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`, "-vf", "hue=h=36*floor(t/10)", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", out]);
+    execFileSync(FFMPEG, ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`, "-vf", "hue=h=36*floor(t/10)", "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p", out]);
     return fs.readFileSync(out);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -60,8 +60,15 @@ async function ttft(client: TestClient, i: number): Promise<number> {
 }
 
 async function main() {
+  // The files first: made after sign-in, the pause let the server close the idle keep-alive socket fetch then reused (EPIPE).
+  console.log("making the files…");
+  const video60 = testVideo(60, "320x240", 25);
+  const video600 = testVideo(600, "320x240", 25);
+  const audio60 = wav(chirp(60));
+  const pdf10 = textPdf(Array.from({ length: 10 }, (_, i) => ({ text: `Page ${i + 1} of the benchmark document`, shape: i % 2 ? "circle" : "square" })));
+  const csv20k = salesCsv(20_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-media-"));
-  const server = await startServer({ dataDir, env: { UPLOAD_MAX_BYTES: String(64 * 1024 * 1024), IMAGE_CAPTIONS: "false", MEDIA_DECODE_TIMEOUT_MS: "600000" } });
+  const server = await startServer({ dataDir, env: { UPLOAD_MAX_BYTES: String(64 * 1024 * 1024), IMAGE_CAPTIONS: "false", ENGINE_AUTOBUILD: "0", MEDIA_DECODE_TIMEOUT_MS: "600000" } });
   try {
     const alice = new TestClient(server.url, "127.0.0.1");
     const bob = new TestClient(server.url, "127.0.0.2");
@@ -72,12 +79,6 @@ async function main() {
       if (h.model.status === "ready") break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    console.log("making the files…");
-    const video60 = testVideo(60, "320x240", 25);
-    const video600 = testVideo(600, "320x240", 25);
-    const audio60 = wav(chirp(60));
-    const pdf10 = textPdf(Array.from({ length: 10 }, (_, i) => ({ text: `Page ${i + 1} of the benchmark document`, shape: i % 2 ? "circle" : "square" })));
-    const csv20k = salesCsv(20_000);
 
     const video = await upload(alice, video60, "v.mp4");
     const audio = await upload(alice, audio60, "a.wav");
@@ -104,6 +105,9 @@ async function main() {
     console.log(
       `MEDIA video_prep_ms_per_s=${(video / 60).toFixed(0)} audio_prep_ms_per_s=${(audio / 60).toFixed(1)} pdf_prep_ms_per_page=${(pdf / 10).toFixed(0)} csv_prep_ms_per_krow=${(csv / 20).toFixed(0)} answer_delay_during_prep=${delay.toFixed(2)}`,
     );
+  } catch (err) {
+    console.error(server.output().slice(-3000));
+    throw err;
   } finally {
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -10,7 +10,8 @@ export interface Probe {
 
 /**
  * Runs ffmpeg with a wall-clock limit and an address-space limit (`ulimit -v`,
- * so a hostile file cannot make it allocate without bound). Resolves with
+ * so a hostile file cannot make it allocate without bound), at the idle
+ * scheduling class so it never slows an answer down. Resolves with
  * stdout and stderr whatever the exit code: callers read ffmpeg's messages.
  */
 export function runFfmpeg(
@@ -19,7 +20,9 @@ export function runFfmpeg(
   { timeoutMs = 60_000, memoryMb = 1024, maxStdout = 512 * 1024 * 1024 }: { timeoutMs?: number; memoryMb?: number; maxStdout?: number } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; exec "$0" "$@"`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
+    // SCHED_IDLE where chrt exists: decoding gets only the CPU that answers leave unused.
+    const idle = "command -v chrt >/dev/null 2>&1 && exec chrt -i 0 \"$0\" \"$@\"; exec \"$0\" \"$@\"";
+    const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; ${idle}`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

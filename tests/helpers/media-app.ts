@@ -27,7 +27,7 @@ export interface MediaApp {
 
 export async function startMediaApp(env: Record<string, string> = {}): Promise<MediaApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-media-it-"));
-  const server = await startServer({ dataDir, env: { TRUST_PROXY: "true", IMAGE_CAPTIONS: "false", UPLOAD_MAX_BYTES: String(8 * 1024 * 1024), ...env } });
+  const server = await startServer({ dataDir, env: { TRUST_PROXY: "true", IMAGE_CAPTIONS: "false", ENGINE_AUTOBUILD: "0", UPLOAD_MAX_BYTES: String(8 * 1024 * 1024), ...env } });
   const client = new TestClient(server.url);
   await client.newAccount();
   const uploads = path.join(dataDir, "uploads");
@@ -50,7 +50,15 @@ export async function startMediaApp(env: Record<string, string> = {}): Promise<M
 export async function uploadFile(client: TestClient, bytes: Uint8Array, name: string, type = "application/octet-stream") {
   const form = new FormData();
   form.append("file", new Blob([new Uint8Array(bytes)], { type }), name);
-  const res = await client.fetch("/api/uploads", { method: "POST", body: form });
+  let res: Response;
+  try {
+    res = await client.fetch("/api/uploads", { method: "POST", body: form });
+  } catch (err) {
+    // A pooled keep-alive socket the server closed after a pause (making a big test file takes
+    // seconds) fails the write with EPIPE/ECONNRESET before the request is seen: send it again.
+    if (!/EPIPE|ECONNRESET|other side closed/.test(String((err as Error & { cause?: Error }).cause ?? err))) throw err;
+    res = await client.fetch("/api/uploads", { method: "POST", body: form });
+  }
   return { status: res.status, body: (await res.json()) as { attachment: { id: string; url: string; mediaType: string }; error: { code: string; message: string } } };
 }
 

@@ -191,7 +191,7 @@ export function xlsx(rows: (string | number)[][], { extra }: { extra?: Record<st
     "xl/worksheets/sheet1.xml": strToU8(sheet),
     ...extra,
   };
-  return Buffer.from(zipSync(files, { level: 9 }));
+  return Buffer.from(zipSync(files, { level: 6 }));
 }
 
 /** A workbook carrying an entry that inflates to `mib` MiB of zeros (a decompression bomb). */
