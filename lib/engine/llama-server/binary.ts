@@ -7,7 +7,13 @@ import path from "node:path";
  * the build. Paths are relative to the working directory (the repository
  * root under `npm start`, `npm test` and the scripts).
  */
-export const LLAMA_CPP_DIR = () => path.resolve(/*turbopackIgnore: true*/ process.cwd(), process.env.LLAMA_CPP_DIR || path.join(".cache", "llama.cpp"));
+export const LLAMA_CPP_DIR = () => {
+  // Apart, by a computed key: inside one `path.resolve(...)` Turbopack folded `process.env.LLAMA_CPP_DIR`
+  // to its value at build time (none), and the app ignored the variable at run time.
+  const dir = process.env[DIR_VARIABLE];
+  return dir ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), dir) : path.resolve(/*turbopackIgnore: true*/ process.cwd(), ".cache", "llama.cpp");
+};
+const DIR_VARIABLE = "LLAMA_CPP_DIR";
 
 export interface BuildInfo {
   /** llama.cpp commit of the source bundled in node-llama-cpp. */
