@@ -28,12 +28,19 @@ const statusByType: Record<ErrorType, number> = {
   internal: 500,
 };
 
+const APP_ERROR = Symbol.for("local-vision-chat.AppError");
+
 /**
  * The one error type the app throws on purpose. Its message is safe to show
  * to the user; anything else that escapes is logged and answered with an
- * opaque 500.
+ * opaque 500. `instanceof` recognises one made by any bundle's copy of this
+ * module (see EngineError).
  */
 export class AppError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[APP_ERROR] === true;
+  }
+  readonly [APP_ERROR] = true;
   override name = "AppError";
   readonly type: ErrorType;
   readonly status: number;

@@ -14,7 +14,20 @@ export type EngineErrorCode =
   | "context_overflow"
   | "disposed";
 
+const BRAND = Symbol.for("local-vision-chat.EngineError");
+
+/**
+ * `instanceof EngineError` is true for an EngineError made by any copy of
+ * this module: Next bundles `instrumentation.ts` (which loads the engine at
+ * start-up) apart from the route handlers, so the engine singleton's errors
+ * come from another copy of this class than the one a route imports. Without
+ * this, a "busy" from the engine was an opaque 500 instead of a 503.
+ */
 export class EngineError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+  readonly [BRAND] = true;
   override name = "EngineError";
   constructor(
     readonly code: EngineErrorCode,
