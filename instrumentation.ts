@@ -9,6 +9,9 @@
 // (lib/shutdown.ts).
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  // Measured from the start, so /api/health can say how long requests waited for the event loop.
+  const { eventLoopDelay } = await import("@/lib/health/event-loop-delay");
+  eventLoopDelay();
   const { shutdown } = await import("@/lib/shutdown");
   (globalThis as { __appShutdown?: typeof shutdown }).__appShutdown = shutdown;
   // This instance's lease; answers that instances no longer alive were writing are closed now and then every few seconds.
@@ -16,7 +19,11 @@ export async function register() {
   await startInstanceLease();
   const { deleteUnsentAttachments, storageKeysInUse } = await import("@/lib/db/attachments");
   const { removeBlobs } = await import("@/lib/storage/blob-store");
+  const { removeStaleImportStaging } = await import("@/lib/db/conversation-archive");
   const sweep = async () => {
+    // Imports cut by a killed server: their rows wait, invisible, under a stand-in account.
+    const cut = await removeStaleImportStaging({ olderThan: new Date(Date.now() - 3600 * 1000) });
+    if (cut) console.log(`[import] removed the rows of ${cut} import(s) that never finished`);
     const orphaned = await deleteUnsentAttachments({ olderThan: new Date(Date.now() - 24 * 3600 * 1000) });
     await removeBlobs(orphaned, { stillUsed: storageKeysInUse });
     if (orphaned.length) console.log(`[uploads] removed ${orphaned.length} image(s) uploaded but never sent`);

@@ -19,6 +19,21 @@ import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
 export const ARCHIVE_FORMAT = "local-vision-chat";
 export const ARCHIVE_VERSION = 1;
 
+/**
+ * What one import may hold. Each bounds the work (and memory) one request
+ * can cause; a file over one is refused whole, with a message naming it.
+ */
+export const IMPORT_LIMITS = {
+  conversations: 10_000,
+  /** Messages of one conversation, all its branches. */
+  messagesPerConversation: 20_000,
+  /** Messages in the whole file. */
+  messages: 100_000,
+  /** Longest branch (questions and answers) of one conversation. */
+  depth: 20_000,
+  images: 10_000,
+} as const;
+
 const SHA256 = /^[0-9a-f]{64}$/;
 /** Ids are the exporter's; only their uniqueness within the file matters. */
 const fileId = z.string().min(1).max(100);
@@ -55,6 +70,20 @@ export type ArchiveMessage = z.infer<typeof archiveMessageSchema>;
 /** Per-conversation sampling settings: the same rules as the settings panel and API (unknown keys refused). */
 export const archiveSettingsSchema = samplingSettingsSchema;
 
+/** A conversation with its messages not yet looked at (the import checks them one by one, between turns of the event loop). */
+export const archiveConversationHeadSchema = z.object({
+  id: fileId,
+  title: z.string().min(1).max(200),
+  titleByUser: z.boolean(),
+  model: z.string().max(500).nullable(),
+  systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).nullable(),
+  settings: archiveSettingsSchema.nullable(),
+  activeLeafId: fileId.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  messages: z.array(z.unknown()).max(IMPORT_LIMITS.messagesPerConversation),
+});
+
 export const archiveConversationSchema = z
   .object({
     id: fileId,
@@ -67,7 +96,7 @@ export const archiveConversationSchema = z
     activeLeafId: fileId.nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
-    messages: z.array(archiveMessageSchema).max(100_000),
+    messages: z.array(archiveMessageSchema).max(IMPORT_LIMITS.messagesPerConversation),
   })
   .superRefine((c, ctx) => {
     const ids = new Set<string>();
@@ -87,11 +116,15 @@ export const archiveConversationSchema = z
   });
 export type ArchiveConversation = z.infer<typeof archiveConversationSchema>;
 
-export const archiveImageSchema = z.object({
+/** An image entry less its bytes (`data`), which the import decodes and checks apart. */
+export const archiveImageMetaSchema = z.object({
   sha256: z.string().regex(SHA256, "must be 64 lowercase hex digits"),
   mediaType: z.enum(["image/png", "image/jpeg"]),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
+});
+
+export const archiveImageSchema = archiveImageMetaSchema.extend({
   /** The stored bytes, base64. */
   data: z.base64(),
 });
@@ -102,8 +135,8 @@ export const archiveSchema = z
     format: z.literal(ARCHIVE_FORMAT),
     version: z.literal(ARCHIVE_VERSION),
     exportedAt: timestamp,
-    conversations: z.array(archiveConversationSchema).max(10_000),
-    images: z.array(archiveImageSchema).max(100_000),
+    conversations: z.array(archiveConversationSchema).max(IMPORT_LIMITS.conversations),
+    images: z.array(archiveImageSchema).max(IMPORT_LIMITS.images),
   })
   .superRefine((a, ctx) => {
     const shas = new Set<string>();

@@ -1,5 +1,6 @@
 import { pingDatabase } from "@/lib/db/users";
 import { engineHealth } from "@/lib/engine/get-engine";
+import { eventLoopDelay } from "@/lib/health/event-loop-delay";
 
 export const dynamic = "force-dynamic";
 
@@ -7,5 +8,5 @@ export const dynamic = "force-dynamic";
 export async function GET() {
   const database = (await pingDatabase()) ? "ok" : "unreachable";
   const ok = database === "ok";
-  return Response.json({ status: ok ? "ok" : "degraded", database, model: engineHealth() }, { status: ok ? 200 : 503 });
+  return Response.json({ status: ok ? "ok" : "degraded", database, model: engineHealth(), eventLoop: eventLoopDelay() }, { status: ok ? 200 : 503 });
 }
