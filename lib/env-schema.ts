@@ -142,6 +142,18 @@ export const envSchema = z.object({
   PARALLEL_SLOTS: intFrom(1, 64).default(4),
   /** Requests allowed to wait for a slot before the API answers 503. Default 16. */
   QUEUE_LIMIT: intFrom(0, 10_000).default(16),
+  /**
+   * Longest a turn may take to start (its prompt built and fitted to the
+   * context), in ms; past it the turn ends as an error and frees its slot.
+   * Default 60 000.
+   */
+  TURN_START_TIMEOUT_MS: intFrom(1000, 3_600_000).default(60_000),
+  /**
+   * Bytes of large request bodies (API chat, embeddings, imports) read into
+   * memory at once, across all requests; a body waits for room, and is
+   * refused with 503 when it cannot get it in 30 s. Default 256 MiB.
+   */
+  LARGE_BODY_BUDGET_BYTES: intFrom(1024 * 1024).default(256 * 1024 * 1024),
   /** Largest accepted upload in bytes. Default 20 MiB. */
   UPLOAD_MAX_BYTES: intFrom(1024).default(20 * 1024 * 1024),
   /** Largest accepted decoded image in pixels (width × height). Default 80 M. */
@@ -198,10 +210,16 @@ export const envSchema = z.object({
   SIGNIN_LIMIT_PER_IP: intFrom(1).default(30),
   /**
    * Sign-in attempts allowed per client address and email in 10 minutes
-   * (reset by a success). Other addresses are not affected; they only see the
-   * per-email delay (up to 4 s) after failures. Default 8.
+   * (reset by a success), each failure delaying that address's next attempt
+   * more (up to 4 s). Other addresses are not affected. Default 8.
    */
   SIGNIN_LIMIT_PER_EMAIL: intFrom(1).default(8),
+  /**
+   * Failed sign-ins to one account from all addresses in 10 minutes past
+   * which addresses that never signed in to it are refused at once (a
+   * spray); the owner's usual addresses still get in. Default 100.
+   */
+  SIGNIN_ACCOUNT_FAILURE_LIMIT: intFrom(1).default(100),
   /** Requests per minute one user may make to /v1 (all their API keys together). Default 120. */
   API_RATE_LIMIT_PER_MINUTE: intFrom(1).default(120),
   /**

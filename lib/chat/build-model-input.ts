@@ -43,36 +43,68 @@ export function toEngineHistory(history: StoredMessage[], keys: Map<string, stri
  * current question always stay; the oldest turns go first until the prompt
  * plus the answer budget fits. Images stay attached to the turn they were
  * sent in, so they are in every later prompt until their turn is dropped.
+ *
+ * Where to cut is found by bisection over the places a whole turn begins
+ * (fewer messages never cost more tokens), with only as many messages as
+ * could fit in the first place (each costs at least a token): a few token
+ * counts of a bounded prompt, however long the conversation. (Dropping a
+ * turn at a time took a count of the whole rest per turn, which never
+ * finished on a conversation of 20 000 messages.)
  */
 export async function buildModelInput({
   engine,
   systemPrompt,
   history,
   answerTokens,
+  signal,
 }: {
   engine: Engine;
   systemPrompt: string | null;
   /** Oldest first; the last one is the question being answered. */
   history: EngineMessage[];
   answerTokens: number;
+  /** Stops the search between two counts (the client left). */
+  signal?: AbortSignal;
 }): Promise<ModelInput> {
   const budget = engine.info.contextSize - answerTokens;
   const system: EngineMessage[] = systemPrompt ? [{ role: "system", text: systemPrompt }] : [];
-  let start = 0;
-  let tokens = await engine.countTokens([...system, ...history]);
-  while (tokens > budget && start < history.length - 1) {
-    // Drop a whole turn: the oldest message and, if it was a question, its answer.
-    start += history[start]?.role === "user" && history[start + 1]?.role === "assistant" && start + 1 < history.length - 1 ? 2 : 1;
-    tokens = await engine.countTokens([...system, ...history.slice(start)]);
+  // Where a prompt may begin: dropping a whole turn at a time (the oldest message and, if it was a question, its answer).
+  const starts = [0];
+  for (let at = 0; at < history.length - 1; ) {
+    at += history[at]?.role === "user" && history[at + 1]?.role === "assistant" && at + 1 < history.length - 1 ? 2 : 1;
+    starts.push(at);
   }
-  if (tokens > budget) {
-    throw new AppError(
-      "bad_request:chat",
-      `This message alone needs ${tokens} tokens but the context window leaves ${budget} after the answer budget. Send fewer images or a shorter text.`,
-    );
+  const count = async (i: number) => {
+    if (signal?.aborted) throw new AppError("bad_request:chat", "The request was cancelled.");
+    return engine.countTokens([...system, ...history.slice(starts[i]!)]);
+  };
+  // No more messages than tokens in the budget can fit.
+  let lo = Math.max(0, starts.findIndex((s) => history.length - s <= Math.max(1, budget)));
+  let hi = starts.length - 1;
+  const first = await count(lo);
+  let found = first <= budget ? { i: lo, tokens: first } : null;
+  if (!found) {
+    // Invariant: starts[lo] does not fit; look for the first that does in (lo, hi].
+    const last = hi === lo ? first : await count(hi);
+    if (last > budget) {
+      throw new AppError(
+        "bad_request:chat",
+        `This message alone needs ${last} tokens but the context window leaves ${budget} after the answer budget. Send fewer images or a shorter text.`,
+      );
+    }
+    found = { i: hi, tokens: last };
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      const tokens = await count(mid);
+      if (tokens <= budget) {
+        hi = mid;
+        found = { i: mid, tokens };
+      } else lo = mid;
+    }
   }
+  const start = starts[found.i]!;
   const kept = [...system, ...history.slice(start)];
-  return { messages: kept.map(toModelMessage), dropped: start, promptTokens: tokens };
+  return { messages: kept.map(toModelMessage), dropped: start, promptTokens: found.tokens };
 }
 
 function toModelMessage(m: EngineMessage): ModelMessage {

@@ -1,7 +1,7 @@
 import "server-only";
 import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
-import { getConversationOrThrow } from "@/lib/db/conversations";
+import { assertConversationOwnedOrThrow, getAnswerContextOrThrow } from "@/lib/db/conversations";
 import { answerStatus, attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
@@ -15,7 +15,6 @@ import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
 import type { SamplingSettings } from "./settings";
 import { titleFrom } from "./title";
-import { activePath, branchKey } from "./tree";
 import type { ChatAnswerMetadata } from "./ui-message";
 
 type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
@@ -27,6 +26,28 @@ type AnswerStats = NonNullable<ChatAnswerMetadata["stats"]>;
  */
 export const answerTokens = (settings: SamplingSettings, contextSize: number) =>
   Math.min(settings.maxTokens ?? env.MAX_ANSWER_TOKENS, Math.floor(contextSize / 2));
+
+/**
+ * Most messages of a branch read for one answer: older ones are never in
+ * the prompt of any context window we run (each message costs several
+ * tokens with its chat-template markers).
+ */
+const MAX_HISTORY_MESSAGES = 4096;
+
+/** `work`, or an AppError after `ms` (the work's own signal stops what it does). */
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new AppError("unavailable:chat", message, { retryAfterSeconds: 30 })), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** How often the partial answer is written, so a killed server loses at most this much. */
 const FLUSH_MS = 1500;
@@ -89,7 +110,7 @@ export async function streamChat({
     throw new AppError("bad_request:chat", "The message is empty.");
   }
   // Ownership first: another user's conversation is "not found", whatever the model's state.
-  await getConversationOrThrow({ id: conversationId, userId });
+  await assertConversationOwnedOrThrow({ id: conversationId, userId });
   const engine = await engineOrThrow();
   if (images && !engine.info.vision) {
     throw new AppError("bad_request:chat", `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`);
@@ -175,24 +196,35 @@ export async function streamChat({
   }, FLUSH_MS);
 
   try {
-    const conversation = await getConversationOrThrow({ id: conversationId, userId });
-    // The branch being answered: the new answer's ancestors (whatever another tab shows meanwhile).
-    const path = activePath(conversation.messages, assistantMessageId);
-    const history = path.filter((m) => m.id !== assistantMessageId);
-    const settings = conversation.settings;
-    if (conversation.title === DEFAULT_TITLE) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
-    const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
-    const input = await buildModelInput({
-      engine,
-      systemPrompt: conversation.systemPrompt,
-      history: toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids)),
-      answerTokens: answerTokens(settings, engine.info.contextSize),
+    // The branch being answered: the new answer's ancestors (whatever another tab shows meanwhile),
+    // read no further back than the context window could hold (a message costs at least a token).
+    const conversation = await getAnswerContextOrThrow({
+      id: conversationId,
+      userId,
+      leafId: assistantMessageId,
+      maxMessages: Math.min(engine.info.contextSize, MAX_HISTORY_MESSAGES),
     });
+    const { history, settings } = conversation;
+    if (conversation.title === DEFAULT_TITLE && conversation.omitted === 0) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
+    const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
+    // A turn that cannot even start (a prompt that takes too long to fit) ends as an error and frees everything.
+    const input = await withDeadline(
+      buildModelInput({
+        engine,
+        systemPrompt: conversation.systemPrompt,
+        history: toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids)),
+        answerTokens: answerTokens(settings, engine.info.contextSize),
+        // Past the deadline the search stops at its next count too.
+        signal: AbortSignal.any([abortSignal, AbortSignal.timeout(env.TURN_START_TIMEOUT_MS)]),
+      }),
+      env.TURN_START_TIMEOUT_MS,
+      "The answer could not be started in time: preparing this conversation's prompt took too long.",
+    );
 
     let stats: ChatAnswerMetadata["stats"];
     const result = streamText({
       // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
-      model: engineModel(engine, { sessionKey: branchKey(conversationId, conversation.messages, path), admitted: true }),
+      model: engineModel(engine, { sessionKey: conversation.branchKey, admitted: true }),
       messages: input.messages,
       // The system message is the conversation owner's own prompt, not something a third party wrote.
       allowSystemInMessages: true,
@@ -227,7 +259,7 @@ export async function streamChat({
       // The answer's id on the client is its id in the database.
       generateMessageId: () => assistantMessageId,
       messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
-        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped, model: engine.model.id };
+        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped + conversation.omitted, model: engine.model.id };
         // The step's own figures: onFinish may run after the finish part has gone out.
         if (part.type === "finish-step") {
           stats = statsFrom(part.usage, part.providerMetadata);

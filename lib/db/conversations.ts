@@ -1,7 +1,7 @@
 import "server-only";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
 import { readSettings, type SamplingSettings } from "@/lib/chat/settings";
-import { activePath, allBranchKeys, newestLeaf, versionsOnPath } from "@/lib/chat/tree";
+import { activePath, allBranchKeys, branchKey, newestLeaf, versionsOnPath } from "@/lib/chat/tree";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@prisma/client";
 import { db, DbNull, dialect } from "./client";
@@ -133,6 +133,71 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
   }));
   const path = activePath(messages, row.activeLeafId);
   return { ...row, settings: readSettings(row.settings) as SamplingSettings, messages, path, versions: versionsOnPath(messages, path) };
+}
+
+/** Throws *not found* unless the conversation exists and is the user's: no message is read. */
+export async function assertConversationOwnedOrThrow({ id, userId }: { id: string; userId: string }): Promise<void> {
+  if (!(await db.conversation.count({ where: { id, userId } }))) throw notFound();
+}
+
+/**
+ * What an answer needs of its conversation, read in bounded work however
+ * long the conversation: its settings, the branch ending at `leafId` (light
+ * rows: ids, parents, times, for the tree's pure functions), the cache key
+ * of that branch, and the full messages (parts) of at most `maxMessages` of
+ * the branch's last messages before the leaf. A message costs at least one
+ * token, so a context window of N tokens never holds more than N of them:
+ * older ones are not read at all.
+ */
+export async function getAnswerContextOrThrow({
+  id,
+  userId,
+  leafId,
+  maxMessages,
+}: {
+  id: string;
+  userId: string;
+  /** The answer being written. */
+  leafId: string;
+  maxMessages: number;
+}): Promise<{
+  title: string;
+  systemPrompt: string | null;
+  settings: SamplingSettings;
+  /** The branch's light rows, root first, the leaf last. */
+  path: { id: string; parentId: string | null; createdAt: Date }[];
+  branchKey: string;
+  /** The last messages before the leaf, oldest first, full; `omitted` older ones on the branch were not read. */
+  history: StoredMessage[];
+  omitted: number;
+}> {
+  const row = await db.conversation.findFirst({ where: { id, userId }, select: { title: true, systemPrompt: true, settings: true } });
+  if (!row) throw notFound();
+  const nodes = await db.message.findMany({ where: { conversationId: id }, select: { id: true, parentId: true, createdAt: true } });
+  const path = activePath(nodes, leafId);
+  const before = path.slice(0, -1);
+  const wanted = before.slice(Math.max(0, before.length - maxMessages));
+  const rows = [];
+  // In chunks: SQLite refuses a query with more than a few hundred parameters (P2029).
+  for (let i = 0; i < wanted.length; i += 500) {
+    rows.push(...(await db.message.findMany({ where: { conversationId: id, id: { in: wanted.slice(i, i + 500).map((m) => m.id) } } })));
+  }
+  const byId = new Map(rows.map((m) => [m.id, m]));
+  const history = wanted.flatMap((w) => {
+    const m = byId.get(w.id);
+    if (!m) return [];
+    const { conversationId: _c, instanceId: _i, ...rest } = m;
+    return [{ ...rest, role: m.role as MessageRole, status: m.status as MessageStatus, parts: messagePartsSchema.parse(m.parts) }];
+  });
+  return {
+    title: row.title,
+    systemPrompt: row.systemPrompt,
+    settings: readSettings(row.settings) as SamplingSettings,
+    path,
+    branchKey: branchKey(id, nodes, path),
+    history,
+    omitted: before.length - wanted.length,
+  };
 }
 
 /**

@@ -190,8 +190,14 @@ export async function closeOrphanedAnswers({
 
 /** Storage keys of attachments by id, for building the model's input. */
 export async function attachmentKeys(ids: string[]): Promise<Map<string, string>> {
-  const rows = await db.attachment.findMany({ where: { id: { in: ids } }, select: { id: true, storageKey: true } });
-  return new Map(rows.map((r) => [r.id, r.storageKey]));
+  const out = new Map<string, string>();
+  const unique = [...new Set(ids)];
+  // In chunks: SQLite refuses a query with more than a few hundred parameters (P2029).
+  for (let i = 0; i < unique.length; i += 500) {
+    const rows = await db.attachment.findMany({ where: { id: { in: unique.slice(i, i + 500) } }, select: { id: true, storageKey: true } });
+    for (const r of rows) out.set(r.id, r.storageKey);
+  }
+  return out;
 }
 
 /**
