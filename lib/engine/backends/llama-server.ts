@@ -24,6 +24,14 @@ export interface LlamaServerBackendOptions extends Omit<SupervisorOptions, "pidF
   reason: string;
 }
 
+/** Pauses before trying a request again whose connection failed while the server ran on, in ms. */
+const RETRIES_MS = [50, 200, 500, 1000];
+
+async function* prepend<T>(first: T, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  yield first;
+  yield* rest;
+}
+
 /** Longest a slot save may take before the slot is given back unsaved. */
 const SAVE_TIMEOUT_MS = 30_000;
 
@@ -137,15 +145,38 @@ export class LlamaServerBackend implements Backend {
     });
   }
 
-  private async tokenize(content: string, addSpecial: boolean): Promise<number> {
-    let res: Response;
-    try {
-      await this.server.ready();
-      res = await this.post("/tokenize", { content, add_special: addSpecial, parse_special: true });
-    } catch (err) {
-      if (err instanceof EngineError) throw err;
-      throw new EngineError("load_failed", "The model server is restarting. Try again in a moment.", 10);
+  /**
+   * POSTs to the server, waiting through a restart, and trying again when
+   * the connection fails while the same server process runs on: on a busy
+   * machine a request can meet a socket the server's keep-alive timer just
+   * closed, or a full accept queue. That is not a dead server, and it is
+   * never reported as one ("restarting"); only a process that exited is.
+   * For requests that change nothing before they answer (tokenize, a
+   * completion whose first byte has not come).
+   */
+  private async postRetrying(route: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      await this.server.ready(signal);
+      const generation = this.server.generation;
+      try {
+        return await this.post(route, body, signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const sameProcess = this.server.state === "ready" && this.server.generation === generation;
+        if (attempt >= RETRIES_MS.length) {
+          throw new EngineError(
+            sameProcess ? "queue_full" : "load_failed",
+            sameProcess ? "The model server did not take the request in time. Try again in a moment." : "The model server is restarting. Try again in a moment.",
+            sameProcess ? 5 : 10,
+          );
+        }
+        await new Promise((r) => setTimeout(r, RETRIES_MS[attempt]));
+      }
     }
+  }
+
+  private async tokenize(content: string, addSpecial: boolean): Promise<number> {
+    const res = await this.postRetrying("/tokenize", { content, add_special: addSpecial, parse_special: true });
     if (!res.ok) throw new EngineError("load_failed", `llama-server could not tokenize: ${await responseError(res)}`);
     return ((await res.json()) as { tokens: unknown[] }).tokens.length;
   }
@@ -237,16 +268,31 @@ export class LlamaServerBackend implements Backend {
     let save = false;
     /** The server process the slot belongs to; a restart in between makes the slot someone else's. */
     let generation = -1;
+    let stream: { first: CompletionEvent; rest: AsyncGenerator<CompletionEvent> } | null = null;
     try {
       try {
         await this.server.ready(http.signal);
         slot = this.takeSlot(req.sessionKey);
         generation = this.server.generation;
         await this.bringState(slot, req.sessionKey, http.signal);
-        const res = await this.post("/completion", await this.body(req, slot), http.signal);
+        const body = await this.body(req, slot);
+        let res = await this.postRetrying("/completion", body, http.signal);
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
         save = Boolean(req.sessionKey);
-        for await (const ev of readSseJson<CompletionEvent>(res.body!)) {
+        // A stream that ends before its first event, the server process unchanged, is sent again:
+        // nothing was shown, and an empty answer would be the only other outcome.
+        for (let again = 0; ; again++) {
+          const events = readSseJson<CompletionEvent>(res.body!);
+          const first = await events.next().catch(() => ({ done: true as const, value: undefined }));
+          if (!first.done || again >= RETRIES_MS.length || http.signal.aborted || this.server.generation !== generation || this.server.state !== "ready") {
+            stream = first.done ? null : { first: first.value, rest: events };
+            break;
+          }
+          await new Promise((r) => setTimeout(r, RETRIES_MS[again]));
+          res = await this.postRetrying("/completion", body, http.signal);
+          if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
+        }
+        for await (const ev of stream ? prepend(stream.first, stream.rest) : []) {
           // Tokens already on the wire when the user stopped are not shown.
           if (http.signal.aborted) break;
           if (ev.error) {
