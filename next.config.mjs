@@ -44,6 +44,9 @@ const nextConfig = {
       // in an API response may run or be framed. Headers set here win over a
       // route's own, so the images (/api/uploads/:id), which set private,
       // immutable caching and a sandboxing CSP themselves, are left out.
+      // The files themselves: their errors (401, 404) get the sandboxing CSP too; a file's own
+      // response sets the same policy beside its caching.
+      { source: "/api/uploads/:id", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; sandbox" }] },
       ...["/api/:path((?!uploads/[^/]+$).*)", "/v1/:path*"].map((source) => ({
         source,
         headers: [

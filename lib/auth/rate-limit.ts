@@ -8,18 +8,28 @@ import { AppError } from "@/lib/errors";
 /**
  * Sign-in and sign-up throttles, counted in the database (the
  * `RateLimiterFlexible` table) so every app instance on it sees the same
- * counts and a restart forgets nothing. Sign-in: per IP to slow down
- * spraying; per (IP, email) to stop one address guessing one account, without
- * locking the owner out from another address; and per email an increasing
- * delay between failed attempts, one attempt at a time per instance, to slow
- * guessing from many addresses (at worst the owner waits a few seconds).
- * Should the database fail, each limiter counts in memory meanwhile
- * (rate-limiter-flexible's insurance limiter), so sign-in keeps working.
+ * counts and a restart forgets nothing. Sign-in, fair to the owner:
+ * - per address, to slow down spraying;
+ * - per (address, email): a limit, and an increasing delay after each
+ *   failure, so one address guessing one account slows to a crawl. The
+ *   delay is that address's own: attempts from other addresses never make
+ *   the owner wait, and nothing queues behind anyone else's attempts;
+ * - per email, a count of failures from everywhere: past
+ *   SIGNIN_ACCOUNT_FAILURE_LIMIT in 10 minutes (a spray from many
+ *   addresses), addresses that never signed in to the account are refused
+ *   at once (429, no wait); addresses it signed in from in the last 30 days
+ *   still get in.
+ * Unknown and known emails go through the same steps (a password hash is
+ * checked either way), so the time taken tells them apart no more than the
+ * answer does. Should the database fail, each limiter counts in memory
+ * meanwhile (rate-limiter-flexible's insurance limiter).
  */
 export interface AuthLimiters {
   perIp: RateLimiterAbstract;
   perIpEmail: RateLimiterAbstract;
+  failuresPerIpEmail: RateLimiterAbstract;
   failuresPerEmail: RateLimiterAbstract;
+  knownAddress: RateLimiterAbstract;
   signupPerIp: RateLimiterAbstract;
   apiPerKey: RateLimiterAbstract;
 }
@@ -41,8 +51,11 @@ export function createAuthLimiters(storeClient: PrismaClient): AuthLimiters {
   return {
     perIp: limiter("signin-ip", env.SIGNIN_LIMIT_PER_IP, 10 * 60, true),
     perIpEmail: limiter("signin-ip-email", env.SIGNIN_LIMIT_PER_EMAIL, 10 * 60),
-    // A counter, never a limit: consecutive failures for the email in the last 10 minutes.
+    // Counters, never limits: consecutive failures from one address for the email, and from all.
+    failuresPerIpEmail: limiter("signin-failures-ip-email", Number.MAX_SAFE_INTEGER, 10 * 60),
     failuresPerEmail: limiter("signin-failures", Number.MAX_SAFE_INTEGER, 10 * 60),
+    // A mark: this address signed in to this account in the last 30 days.
+    knownAddress: limiter("signin-known", Number.MAX_SAFE_INTEGER, 30 * 24 * 3600),
     signupPerIp: limiter("signup-ip", env.SIGNUP_LIMIT_PER_IP, 60 * 60),
     apiPerKey: limiter("api-key", env.API_RATE_LIMIT_PER_MINUTE, 60),
   };
@@ -92,22 +105,32 @@ async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
   }
 }
 
+const points = async (limiter: RateLimiterAbstract, key: string) => (await limiter.get(key))?.consumedPoints ?? 0;
+
 /**
- * Runs one sign-in attempt under the throttles: refuses it (`rate_limited:auth`)
- * past the per-IP or per-(IP, email) limit; otherwise waits its turn for the
- * email, plus the delay its recent failures earned, then runs `attempt`. A
- * success clears the email's failures and this address's count for it.
+ * Runs one sign-in attempt under the throttles (see {@link AuthLimiters}):
+ * refuses it (`rate_limited:auth`) past the per-address or per-(address,
+ * email) limit, or during a spray on the account from an address it never
+ * signed in from; otherwise waits the delay this address's own recent
+ * failures for the email earned (attempts from one address for one email
+ * run one at a time), then runs `attempt`. A success clears this address's
+ * failures and marks the address as the account's.
  */
 export async function throttleSignIn<T>({ ip, email }: { ip: string; email: string }, attempt: () => Promise<T | null>): Promise<T | null> {
   const ipEmail = `${ip} ${email}`;
   await consume(limiters.perIp, ip);
   await consume(limiters.perIpEmail, ipEmail);
-  return oneAtATime(email, async () => {
-    const failures = (await limiters.failuresPerEmail.get(email))?.consumedPoints ?? 0;
-    await sleep(signInDelayMs(failures));
+  const [sprayed, known] = await Promise.all([points(limiters.failuresPerEmail, email), points(limiters.knownAddress, ipEmail)]);
+  if (sprayed >= env.SIGNIN_ACCOUNT_FAILURE_LIMIT && !known) {
+    throw new AppError("rate_limited:auth", "Too many attempts. Try again in 10 minutes.", { retryAfterSeconds: 600 });
+  }
+  return oneAtATime(ipEmail, async () => {
+    await sleep(signInDelayMs(await points(limiters.failuresPerIpEmail, ipEmail)));
     const result = await attempt();
-    if (result === null) await limiters.failuresPerEmail.consume(email);
-    else await Promise.all([limiters.failuresPerEmail.delete(email), limiters.perIpEmail.delete(ipEmail)]);
+    if (result === null) await Promise.all([limiters.failuresPerIpEmail.consume(ipEmail), limiters.failuresPerEmail.consume(email)]);
+    else {
+      await Promise.all([limiters.failuresPerIpEmail.delete(ipEmail), limiters.perIpEmail.delete(ipEmail), limiters.knownAddress.consume(ipEmail)]);
+    }
     return result;
   });
 }

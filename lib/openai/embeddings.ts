@@ -17,6 +17,10 @@ export async function createEmbeddings({ req }: { req: EmbeddingsRequest }) {
   const clip = await getClipModel().catch((err: Error) => {
     throw new OpenAiError(503, `The embedding model is not available: ${err.message}`, null, "model_unavailable", 30);
   });
+  // "clip" names whichever CLIP model this server runs.
+  if (req.model !== clip.id && req.model !== "clip") {
+    throw new OpenAiError(404, `The model '${req.model}' does not exist here. Embeddings come from '${clip.id}' (or say 'clip').`, "model", "model_not_found");
+  }
   const inputs = Array.isArray(req.input) ? req.input : [req.input];
   const vectors: Float32Array[] = [];
   let tokens = 0;

@@ -20,5 +20,10 @@ export function decodeImageDataUri(url: string, param: string, notDataUri = "Ima
   if (Math.floor((b64.length * 3) / 4) > env.UPLOAD_MAX_BYTES + 4) {
     throw new OpenAiError(413, `The image is larger than the ${Math.round(env.UPLOAD_MAX_BYTES / 1024 / 1024)} MiB limit.`, param, "image_too_large");
   }
+  // Buffer.from skips what is not base64 silently; a bad URI must say so, not come out as an empty or broken file.
+  if (!BASE64.test(b64)) throw new OpenAiError(400, "The data: URI is not valid base64.", param, "invalid_image_url");
   return Buffer.from(b64, "base64");
 }
+
+/** Standard or URL-safe base64, padded or not. */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;

@@ -179,6 +179,14 @@ describe("image index and search", () => {
     expect(bad.status).toBe(415);
     expect(((await bad.json()) as { error: { param: string } }).error.param).toBe("input");
     expect((await fetch(`${baseUrl}/v1/embeddings`, { method: "POST", body: "{}" })).status).toBe(401);
+    // Another model's name is not silently served by CLIP.
+    const other = await post({ model: "text-embedding-3-small", input: "A red circle." });
+    expect(other.status).toBe(404);
+    expect(((await other.json()) as { error: { code: string; param: string } }).error).toMatchObject({ code: "model_not_found", param: "model" });
+    // Not base64: said so, not "the file is empty".
+    const notBase64 = await post({ model: "clip", input: "data:image/png;base64,@@@not*base64!!" });
+    expect(notBase64.status).toBe(400);
+    expect(((await notBase64.json()) as { error: { message: string } }).error.message).toMatch(/not valid base64/);
   });
 
   it("captions images with the chat model in the background, searchable by their words", async () => {
