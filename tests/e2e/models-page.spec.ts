@@ -68,7 +68,9 @@ test("the admin pulls a model by name, watches the bar, loads it and asks about 
   await page.goto(app.url);
   await expect(page.getByText("sees images", { exact: true })).toBeVisible({ timeout: 60_000 });
   await page.getByTestId("file-input").setInputFiles([RED_CIRCLE]);
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
   await box(page).fill("What colour is the shape?");
-  await box(page).press("Enter");
+  await expect(page.getByRole("button", { name: "Send" })).toBeEnabled();
+  await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByRole("article", { name: "Assistant" }).first()).toContainText(/red/i, { timeout: 60_000 });
 });
