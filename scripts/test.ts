@@ -21,13 +21,15 @@ const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
 const tsScript = (file: string) => ({ cmd: process.execPath, args: ["--import", "tsx", file] });
 const logFile = path.join(root, ".cache", "engine-build.log");
 
-const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean }[] = [
+const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean; env?: Record<string, string> }[] = [
   { name: "lint", cmd: "npm", args: ["run", "--silent", "lint"] },
   { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
   { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration", "--project", "integration-serial"], needsEngine: true },
   { name: "integration on PostgreSQL", ...tsScript("scripts/test-pg.ts"), needsEngine: true },
   { name: "reliability", ...tsScript("tests/reliability/run.ts"), needsEngine: true },
+  // The same run on the llama-server engine (shorter load: the rest is the same code).
+  { name: "reliability on llama-server", ...tsScript("tests/reliability/run.ts"), needsEngine: true, env: { TEST_ENGINE: "llama-server", RELIABILITY_FLOOD_S: "30" } },
   { name: "end-to-end", cmd: bin("playwright"), args: ["test"], needsEngine: true },
 ];
 
@@ -83,11 +85,11 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-function runStep(cmd: string, args: string[]): Promise<number> {
+function runStep(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     // A process group of its own too, so that a stop reaches npm's children (eslint, tsc) and the
     // servers a step started, not just the step's first process.
-    current = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], detached: process.platform !== "win32" });
+    current = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], detached: process.platform !== "win32", env: { ...process.env, ...env } });
     current.on("error", (err) => {
       console.error(`${cmd}: ${err.message}`);
       resolve(1);
@@ -117,7 +119,7 @@ for (const step of steps) {
   }
   console.log(`\n• ${step.name}`);
   const since = Date.now();
-  const code = await runStep(step.cmd, step.args);
+  const code = await runStep(step.cmd, step.args, step.env);
   timings.push(`${step.name} ${seconds(since)} s`);
   if (code !== 0) fail(`${step.name} failed (exit ${code}) after ${seconds(started)} s`);
 }

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 
 /** How long one window of measurements lasts before the next starts, in ms. */
-const WINDOW_MS = 60_000;
+const WINDOW_MS = 10_000;
 
 interface Monitor {
   current: IntervalHistogram;

@@ -310,8 +310,14 @@ export class LlamaServerBackend implements Backend {
           }
           if (ev.stop) final = ev;
         }
-        if (!final && !http.signal.aborted) failure = await this.crashMessage();
+        if (!final && !http.signal.aborted) {
+          console.warn(`[engine] llama-server's stream ended without its last event after ${tokens} token(s) (slot ${slot}, server ${this.server.state})`);
+          failure = await this.crashMessage();
+        }
       } catch (err) {
+        if (!http.signal.aborted && !(err instanceof EngineError)) {
+          console.warn(`[engine] llama-server's answer broke after ${tokens} token(s) (slot ${slot}, server ${this.server.state}): ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? "")}`);
+        }
         if (!http.signal.aborted) failure = err instanceof EngineError ? err.message : await this.crashMessage();
       }
       if ((failure || !save) && slot >= 0) {
