@@ -23,6 +23,10 @@ const SERIAL = [
   "model-families",
   "private-logs",
   "settings",
+  // Times how long other requests wait during an import.
+  "stalls-and-statuses",
+  // Starts llama-server (the hand-over from the in-process engine).
+  "auto-upgrade",
 ].map((f) => `tests/integration/${f}.test.ts`);
 
 const integration = {
