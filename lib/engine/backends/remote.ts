@@ -53,6 +53,9 @@ const ASSUMED_IMAGE_TOKENS = 576;
  * The servers apply their own chat templates, so prompts are sent as
  * messages (images as `data:` URLs), not as the engine's rendered text.
  */
+/** Longest a request waits for a busy engine server (503/429) to take it, in ms. */
+const BUSY_WAIT_MS = 30_000;
+
 export class RemoteBackend implements Backend {
   private disposed = false;
   private readonly controllers = new Set<AbortController>();
@@ -154,8 +157,27 @@ export class RemoteBackend implements Backend {
         stream: true,
         stream_options: { include_usage: true },
       };
+      /** Servers that answered "busy" (503, 429): working, only full. They are waited for, never taken out. */
+      const busy = new Set<Peer>();
+      let retryAfterMs = 500;
+      const waitUntil = Date.now() + BUSY_WAIT_MS;
       for (;;) {
-        const peer = this.pick(tried);
+        let peer = this.pick(tried);
+        if (!peer && busy.size && Date.now() < waitUntil && !http.signal.aborted) {
+          // Every server that works is full: wait (as long as they asked, within the deadline) and ask again.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(retryAfterMs, Math.max(0, waitUntil - Date.now())));
+            http.signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          if (http.signal.aborted) break;
+          for (const p of busy) tried.delete(p);
+          busy.clear();
+          peer = this.pick(tried);
+        }
+        if (!peer && busy.size) {
+          // Saturation is a "busy" (503 + Retry-After on the API) before anything was written, never an empty answer.
+          throw new EngineError("queue_full", "Every engine server is busy. Try again in a few seconds.", 5);
+        }
         if (!peer) {
           console.error(`[engine] no engine server reachable: ${this.peers.map((p) => `${p.url}: ${p.lastError ?? "busy"}`).join("; ")}`);
           failure = "No engine server is reachable right now. Try again in a moment.";
@@ -186,7 +208,14 @@ export class RemoteBackend implements Backend {
             this.markDown(peer, (err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : (err as Error).message);
             continue; // nothing was sent to the user yet: try the next server
           }
-          if (res.status >= 500 || res.status === 429) {
+          if (res.status === 503 || res.status === 429) {
+            const seconds = Number(res.headers.get("retry-after"));
+            retryAfterMs = Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, 5000) : 500;
+            await res.body?.cancel().catch(() => {});
+            busy.add(peer);
+            continue;
+          }
+          if (res.status >= 500) {
             this.markDown(peer, await responseError(res));
             continue;
           }
