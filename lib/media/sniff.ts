@@ -87,7 +87,8 @@ export function sniffUpload(bytes: Uint8Array, fileName?: string | null): Sniffe
   const family = familyOf(bytes);
   const ext = extensionOf(fileName);
   const claimed = EXTENSION_FAMILY[ext];
-  if (claimed && family !== claimed) {
+  // Bytes of no kind we read are "not a supported file" (415) whatever the name; a name the bytes of another kind contradict is a 400.
+  if (claimed && family && family !== claimed) {
     throw new MediaRefusal(
       "bad_request:upload",
       `The file is named ${JSON.stringify(fileName)} but its bytes are not ${FAMILY_NAME[claimed]}${family ? ` (they are ${FAMILY_NAME[family]})` : ""}.`,
