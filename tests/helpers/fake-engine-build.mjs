@@ -1,7 +1,7 @@
 // A stand-in for `npm run engine:build` in the hand-over test: prints
 // cmake-style progress, waits until the test creates FAKE_BUILD_GO, then
 // "builds" by copying the llama-server that `npm run engine:build` really
-// built (FAKE_BUILD_FROM, with its build-info.json) into LLAMA_CPP_DIR/bin.
+// built (FAKE_BUILD_FROM: its folder, build-info.json and libraries) into LLAMA_CPP_DIR/bin.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -22,7 +22,7 @@ for (let waited = 0; !fs.existsSync(go); waited += 100) {
   await sleep(100);
 }
 fs.mkdirSync(to, { recursive: true });
-fs.copyFileSync(path.join(from, "llama-server"), path.join(to, "llama-server"));
+// The whole folder: the linked build's binary finds its llama.cpp libraries beside it (links to node_modules kept as links).
+fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
 fs.chmodSync(path.join(to, "llama-server"), 0o755);
-fs.copyFileSync(path.join(from, "build-info.json"), path.join(to, "build-info.json"));
 console.log("[100%] Linking CXX executable bin/llama-server");
