@@ -45,7 +45,7 @@ export default defineConfig({
       timeout: 300_000,
       reuseExistingServer: false,
       stdout: "pipe",
-      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000" },
+      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000" },
     },
     {
       // Starts after the first, so the build is already there.
@@ -57,7 +57,7 @@ export default defineConfig({
         DATA_DIR: slowDataDir,
         PORT: String(SLOW_PORT),
         HOST: "127.0.0.1",
-        DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000",
+        DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000",
         MODEL_PATH: ".cache/models/random-tiny-llava-64k-s1.gguf",
         MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-64k-s1.gguf",
         // Two slots of 32k: an answer of up to 30 000 tokens lasts tens of seconds even on an idle
@@ -74,7 +74,7 @@ export default defineConfig({
       url: `http://127.0.0.1:${NOLOAD_PORT}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,
-      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", ENGINE_PRELOAD: "false" },
+      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000", ENGINE_PRELOAD: "false" },
     },
   ],
 });

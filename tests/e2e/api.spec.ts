@@ -11,7 +11,7 @@ test("create an API key in Settings, use it with store: true, find the exchange 
   await page.getByRole("link", { name: "Settings" }).click();
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
   await expect(page.getByText("No keys yet.")).toBeVisible();
-  await page.getByLabel("Name").fill("e2e script");
+  await page.getByLabel("Name", { exact: true }).fill("e2e script");
   await page.getByRole("button", { name: "Create key" }).click();
   const secret = (await page.getByTestId("new-api-key").textContent())!;
   expect(secret).toMatch(/^lvc-/);

@@ -135,9 +135,14 @@ test("offline mid-conversation: the question comes back into the box instead of 
 
 test("the sample image, then Enter, sends it once; example questions fill the box", async ({ page }) => {
   await signUp(page);
+  // An example question fills the box and attaches the sample image (it is a question about it).
   await page.getByRole("button", { name: "How many shapes are there?" }).click();
   await expect(box(page)).toHaveValue("How many shapes are there?");
   await expect(box(page)).toBeFocused();
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
+  // Taken off again; "Try the sample image" then attaches it with its own question.
+  await page.getByRole("button", { name: "Remove" }).first().click();
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(0);
   await page.getByRole("button", { name: "Try the sample image" }).click();
   await expect(page.getByRole("list", { name: "Attached images" }).getByRole("img")).toHaveCount(1);
   await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);

@@ -32,7 +32,7 @@ test.beforeAll(async () => {
   });
   // About 4 s for the 12 MB pair: long enough to see the bar move.
   hub.throttle(3_000_000);
-  app = await startServer({ dataDir, env: { MODELS_DIR: modelsDir, HF_ENDPOINT: hub.url, DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000" } });
+  app = await startServer({ dataDir, env: { MODELS_DIR: modelsDir, HF_ENDPOINT: hub.url, DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000" } });
 });
 
 test.afterAll(async () => {

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { EngineError } from "../errors";
-import { serverOffload } from "../gpu";
+import { gpuLibraryDirs, probeGpu, serverGpuEnv, serverOffload } from "../gpu";
 
 export interface SupervisorOptions {
   /** The llama-server executable. */
@@ -187,7 +187,9 @@ export class LlamaServerProcess {
       // SIGTERM) reaches the app, which stops its answers first and then this server.
       detached: true,
       // No host-RAM prompt cache: conversation states are ours (slot files under a byte budget).
-      env: { ...process.env, ...MEDIA_MARKER_ENV, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_CACHE_RAM: "0" },
+      // GPU libraries the loader would not find by itself (CUDA runtime, NVIDIA driver, its Vulkan manifest): the
+      // linked build's prebuilt backends are dlopen()ed, so only the path reaches them. Nothing a user set is replaced.
+      env: { ...process.env, ...serverGpuEnv(gpuLibraryDirs(), probeGpu().nvidiaIcd), ...MEDIA_MARKER_ENV, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_CACHE_RAM: "0" },
     });
     this.child = child;
     this.generation++;
