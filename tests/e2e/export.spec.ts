@@ -121,9 +121,10 @@ test("export a chat with an image as JSON and Markdown, import it on the setting
   await expect(section.getByRole("status")).toContainText("Imported 1 conversation with 1 image");
   await expect(section.getByRole("alert")).toHaveCount(0);
   const sidebar = page.getByRole("navigation", { name: "Conversations" });
-  // The copy keeps the title (the first question's or the model's, whichever it had when exported).
-  const title = archive.conversations[0].title as string;
-  await expect(sidebar.getByRole("link", { name: title, exact: true })).toHaveCount(2);
+  // The copy keeps the title (the first question's or the model's, whichever it had when exported), marked as imported.
+  const title = `${archive.conversations[0].title as string} (imported)`;
+  await expect(sidebar.getByRole("link", { name: archive.conversations[0].title as string, exact: true })).toHaveCount(1);
+  await expect(sidebar.getByRole("link", { name: title, exact: true })).toHaveCount(1);
   await section.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(SHOTS, "export-your-data-imported-desktop-light.png") });
   await section.getByRole("link", { name: title, exact: true }).click();
