@@ -8,6 +8,9 @@ import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { ChatHeader } from "./chat-header";
 import { Composer } from "./composer";
 import { EmptyChat, SAMPLE_IMAGE } from "./empty-chat";
+
+/** What "Try the sample image" suggests asking. */
+const SAMPLE_QUESTION = "Describe the image.";
 import { Lightbox } from "./lightbox";
 import { Messages } from "./messages";
 import { useModelHealth } from "./model-status";
@@ -116,11 +119,22 @@ export function ChatView({
 
   async function trySample() {
     await attachSample();
-    draft.setText("Describe the image.");
+    draft.setText(SAMPLE_QUESTION);
     // Enter sends the suggestion (instead of pressing the sample button again); typing replaces it.
+    selectOnceShown(SAMPLE_QUESTION);
+  }
+
+  /** Focuses the box and selects its text once it shows `text` (on a busy page that can be a few frames after setText). */
+  function selectOnceShown(text: string, frames = 60) {
     requestAnimationFrame(() => {
-      inputRef.current?.focus();
-      inputRef.current?.select();
+      const box = inputRef.current;
+      if (!box) return;
+      if (box.value !== text) {
+        if (frames > 0) selectOnceShown(text, frames - 1);
+        return;
+      }
+      box.focus();
+      box.select();
     });
   }
 

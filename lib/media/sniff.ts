@@ -87,8 +87,9 @@ export function sniffUpload(bytes: Uint8Array, fileName?: string | null): Sniffe
   const family = familyOf(bytes);
   const ext = extensionOf(fileName);
   const claimed = EXTENSION_FAMILY[ext];
-  // Bytes of no kind we read are "not a supported file" (415) whatever the name; a name the bytes of another kind contradict is a 400.
-  if (claimed && family && family !== claimed) {
+  // A name the bytes contradict is a 400 naming both ("x.csv" that is binary, "x.pdf" that is a PNG); bytes of
+  // no kind we read under an image's name stay what they always were for images: not a supported file (415).
+  if (claimed && family !== claimed && (family || claimed !== "image")) {
     throw new MediaRefusal(
       "bad_request:upload",
       `The file is named ${JSON.stringify(fileName)} but its bytes are not ${FAMILY_NAME[claimed]}${family ? ` (they are ${FAMILY_NAME[family]})` : ""}.`,

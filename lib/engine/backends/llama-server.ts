@@ -233,7 +233,9 @@ export class LlamaServerBackend implements Backend {
     s.key = key;
     const file = key ? this.store.lookup(key) : undefined;
     if (!file) return;
-    const res = await this.post(`/slots/${slot}?action=restore`, { filename: path.basename(file) }, signal);
+    // Retried like a completion: restoring the same file again is harmless, and an idle pooled socket the
+    // server closed meanwhile (its keep-alive timer) must not fail the answer before it starts.
+    const res = await this.postRetrying(`/slots/${slot}?action=restore`, { filename: path.basename(file) }, signal);
     if (!res.ok) {
       // A stale or foreign file only costs a full prompt evaluation.
       console.warn(`[engine] could not restore a saved conversation state: ${await responseError(res)}`);
