@@ -78,26 +78,15 @@ export const archiveConversationHeadSchema = z.object({
   model: z.string().max(500).nullable(),
   systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).nullable(),
   settings: archiveSettingsSchema.nullable(),
+  /** The last message of the branch shown; null = the newest message. */
   activeLeafId: fileId.nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
   messages: z.array(z.unknown()).max(IMPORT_LIMITS.messagesPerConversation),
 });
 
-export const archiveConversationSchema = z
-  .object({
-    id: fileId,
-    title: z.string().min(1).max(200),
-    titleByUser: z.boolean(),
-    model: z.string().max(500).nullable(),
-    systemPrompt: z.string().max(SYSTEM_PROMPT_MAX).nullable(),
-    settings: archiveSettingsSchema.nullable(),
-    /** The last message of the branch shown; null = the newest message. */
-    activeLeafId: fileId.nullable(),
-    createdAt: timestamp,
-    updatedAt: timestamp,
-    messages: z.array(archiveMessageSchema).max(IMPORT_LIMITS.messagesPerConversation),
-  })
+export const archiveConversationSchema = archiveConversationHeadSchema
+  .extend({ messages: z.array(archiveMessageSchema).max(IMPORT_LIMITS.messagesPerConversation) })
   .superRefine((c, ctx) => {
     const ids = new Set<string>();
     for (const [i, m] of c.messages.entries()) {
