@@ -34,9 +34,9 @@ export const authOptions: NextAuthOptions = {
         if (!parsed.success) return null;
         const { email, password } = parsed.data;
         try {
-          const user = await throttleSignIn({ ip: clientIp(req?.headers?.["x-forwarded-for"]), email }, async () => {
+          const user = await throttleSignIn({ ip: clientIp(req?.headers?.["x-forwarded-for"]), email }, async ({ knownAddress }) => {
             const found = await getUserCredentialsByEmail({ email });
-            const ok = await verifyPassword(password, found?.passwordHash ?? dummyHash);
+            const ok = await verifyPassword(password, found?.passwordHash ?? dummyHash, { first: knownAddress });
             return found && ok ? found : null;
           });
           return user && { id: user.id, email: user.email, name: user.name, tokenVersion: user.tokenVersion };

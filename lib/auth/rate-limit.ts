@@ -116,7 +116,7 @@ const points = async (limiter: RateLimiterAbstract, key: string) => (await limit
  * run one at a time), then runs `attempt`. A success clears this address's
  * failures and marks the address as the account's.
  */
-export async function throttleSignIn<T>({ ip, email }: { ip: string; email: string }, attempt: () => Promise<T | null>): Promise<T | null> {
+export async function throttleSignIn<T>({ ip, email }: { ip: string; email: string }, attempt: (from: { knownAddress: boolean }) => Promise<T | null>): Promise<T | null> {
   const ipEmail = `${ip} ${email}`;
   await consume(limiters.perIp, ip);
   await consume(limiters.perIpEmail, ipEmail);
@@ -126,7 +126,7 @@ export async function throttleSignIn<T>({ ip, email }: { ip: string; email: stri
   }
   return oneAtATime(ipEmail, async () => {
     await sleep(signInDelayMs(await points(limiters.failuresPerIpEmail, ipEmail)));
-    const result = await attempt();
+    const result = await attempt({ knownAddress: known > 0 });
     if (result === null) await Promise.all([limiters.failuresPerIpEmail.consume(ipEmail), limiters.failuresPerEmail.consume(email)]);
     else {
       await Promise.all([limiters.failuresPerIpEmail.delete(ipEmail), limiters.perIpEmail.delete(ipEmail), limiters.knownAddress.consume(ipEmail)]);
@@ -136,6 +136,11 @@ export async function throttleSignIn<T>({ ip, email }: { ip: string; email: stri
 }
 
 export const limitSignUp = ({ ip }: { ip: string }) => consume(limiters.signupPerIp, ip);
+
+/** The address an account was created from counts as one it signed in from (its sign-ins go first under a spray). */
+export const markKnownAddress = async ({ ip, email }: { ip: string; email: string }) => {
+  await limiters.knownAddress.consume(`${ip} ${email}`);
+};
 
 /**
  * Counts one API request for a user (all their keys together, so more keys
