@@ -74,6 +74,12 @@ async function stop(signal) {
   process.exit(0);
 }
 
+// scripts/start.ts relays the first signal it gets as SIGUSR2: a graceful stop, or nothing if one is under way.
+process.on("SIGUSR2", () => {
+  if (closingSince) return;
+  closingSince = Date.now();
+  void stop("SIGTERM");
+});
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     if (!closingSince) {

@@ -118,7 +118,12 @@ async function main() {
     stdio: ["ignore", "pipe", "pipe", 1, 2],
   });
   for (const stream of [server.stdout!, server.stderr!]) filterNativeOutput(stream);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
+  // The first signal is relayed as SIGUSR2, which the server reads as "stop gracefully" and never as "now":
+  // a signal sent to the whole process group (Ctrl-C, `kill -- -pgid`) reaches the server by itself too, and on
+  // a loaded machine this relay can follow seconds later, where a second SIGINT/SIGTERM means "exit at once".
+  // Later signals are relayed as they are (Ctrl-C again: stop now).
+  let relayed = 0;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(relayed++ === 0 ? "SIGUSR2" : signal));
   server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
