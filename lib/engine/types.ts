@@ -97,6 +97,13 @@ export interface LoadedModelInfo {
   threads: number;
   slots: number;
   vision: boolean;
+  /**
+   * The projector has an audio encoder (Ultravox, Qwen2.5-Omni…): audio
+   * files in the media list are heard as audio, not shown as a spectrogram.
+   */
+  audio?: boolean;
+  /** What the marker of the 1 s probe clip encoded at load became (0 without audio): tells how this llama.cpp counts a clip. */
+  audioProbeTokens?: number;
   /** Image tokens of the small probe image encoded at load (0 without vision); see `imageCost`. */
   imageTokens: number;
   /**
@@ -109,6 +116,8 @@ export interface LoadedModelInfo {
   /** Images costing more tokens than this are downscaled before they are sent (0: no cap; the family's cost is then only limited by the context). */
   maxImageTokens?: number;
   chatTemplate: string;
+  /** llama-server on a GPU: the device its log named, the memory free on it at load, and the layers offloaded of all. */
+  gpu?: { device?: string; description?: string; freeMiB?: number; layers?: number; totalLayers?: number };
 }
 
 /** One loaded model on one binding. The engine owns concurrency and prompts. */

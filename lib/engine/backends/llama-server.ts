@@ -3,6 +3,8 @@ import path from "node:path";
 import { EngineError } from "../errors";
 import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
+import { isAudioPath, writeProbeAudio } from "../audio-input";
+import { explainServerGpu, probeGpu } from "../gpu";
 import { finalUsage } from "../usage";
 import { LlamaServerProcess, type SupervisorOptions } from "../llama-server/supervisor";
 import { SessionStore } from "../sessions";
@@ -107,21 +109,22 @@ export class LlamaServerBackend implements Backend {
     try {
       const gpuLayers = server.offloadedLayers;
       const variant = gpuLayers > 0 ? (opts.gpuBuild[0] ?? "gpu") : "cpu";
-      const props = (await (await fetch(`${server.url}/props`, { headers: server.headers() })).json()) as { modalities?: { vision?: boolean } };
-      const vision = Boolean(opts.mmprojPath && props.modalities?.vision);
-      if (opts.mmprojPath && !vision) throw new EngineError("load_failed", `llama-server did not load the vision projector ${path.basename(opts.mmprojPath)}.`);
+      const props = (await (await fetch(`${server.url}/props`, { headers: server.headers() })).json()) as ServerProps;
+      const { vision, audio } = projectorModalities(props, opts.mmprojPath);
       const info: LoadedModelInfo = {
         backend: "llama-server",
         variant,
         variantReason:
           opts.gpuLayers > 0 && gpuLayers === 0
-            ? `${opts.reason}; CPU: llama-server found no usable GPU (${opts.gpuBuild.length ? `built with ${opts.gpuBuild.join(", ")}` : "CPU-only build"})`
+            ? `${opts.reason}; CPU: llama-server found no usable GPU (${explainServerGpu(opts.gpuBuild, probeGpu()) ?? (opts.gpuBuild.length ? `built with ${opts.gpuBuild.join(", ")}` : "CPU-only build")})`
             : opts.reason,
         gpuLayers,
+        ...(server.offload.device || gpuLayers > 0 ? { gpu: { ...server.offload } } : {}),
         contextSize: opts.contextSize,
         threads: opts.threads,
         slots: opts.slots,
         vision,
+        audio,
         imageTokens: 0,
         chatTemplate: opts.chatTemplate,
       };
@@ -129,6 +132,8 @@ export class LlamaServerBackend implements Backend {
       // Encoding one image at load measures the image cost and pays the
       // vision path's first-use cost (GPU pipeline compilation) before a user does.
       if (vision) info.imageTokens = await backend.reportedImageTokens(writeProbeImage(path.join(opts.stateDir, "..", "probe.png")));
+      // Audio goes in the same `multimodal_data` list (what llama-server makes of an `input_audio` part): a 1 s clip, measured the same way.
+      if (audio) info.audioProbeTokens = await backend.reportedImageTokens(writeProbeAudio(path.join(opts.stateDir, "..", "probe.wav")));
       return backend;
     } catch (err) {
       await server.stop();
@@ -252,7 +257,9 @@ export class LlamaServerBackend implements Backend {
 
   async *generate(req: BackendRequest): AsyncGenerator<GenerateEvent> {
     if (this.disposed) throw new EngineError("disposed", "The model was unloaded.");
-    if (req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    const audioFiles = req.images.filter(isAudioPath).length;
+    if (audioFiles < req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    if (audioFiles && !this.info.audio) throw new EngineError("no_vision", "This model cannot hear audio.");
     const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
     let slot = -1;
     const started = performance.now();
@@ -416,3 +423,16 @@ export class LlamaServerBackend implements Backend {
   }
 }
 
+type ServerProps = { modalities?: { vision?: boolean; audio?: boolean } };
+
+/**
+ * What llama-server's projector takes, from /props: images, audio (an
+ * Ultravox projector hears only; Qwen2.5-Omni's does both). A projector
+ * that gives neither did not load.
+ */
+function projectorModalities(props: ServerProps, mmprojPath: string | undefined): { vision: boolean; audio: boolean } {
+  const vision = Boolean(mmprojPath && props.modalities?.vision);
+  const audio = Boolean(mmprojPath && props.modalities?.audio);
+  if (mmprojPath && !vision && !audio) throw new EngineError("load_failed", `llama-server did not load the projector ${path.basename(mmprojPath)}.`);
+  return { vision, audio };
+}

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import { EngineError } from "../errors";
-import { gpuLibraryDirs, probeGpu, serverGpuEnv, serverOffload } from "../gpu";
+import { gpuLibraryDirs, parseOffloadLog, probeGpu, serverGpuEnv, serverOffload } from "../gpu";
 
 export interface SupervisorOptions {
   /** The llama-server executable. */
@@ -72,6 +72,8 @@ export class LlamaServerProcess {
   restarts = 0;
   /** Layers the running server reported offloading to a GPU (its log's `offloaded N/M layers`). */
   offloadedLayers = 0;
+  /** What the running server's log said about its GPU: the device, its free memory at load, the layers offloaded. */
+  offload: ReturnType<typeof parseOffloadLog> = {};
   /** Why the last process ended, in plain words (null while the first one runs). */
   lastExit: string | null = null;
 
@@ -173,6 +175,8 @@ export class LlamaServerProcess {
     this.port = await freePort();
     // A fresh log per process: an earlier one quoted prompts, and the tail is printed if this start fails.
     this.log.length = 0;
+    this.offload = {};
+    this.offloadedLayers = 0;
     // stop() may have run while we waited: start nothing then.
     if ((this.phase as Phase) === "stopped") throw new EngineError("disposed", "The model server was stopped.");
     fs.mkdirSync(this.opts.slotSaveDir, { recursive: true });
@@ -201,8 +205,10 @@ export class LlamaServerProcess {
       for (const line of lines) {
         if (!line.trim()) continue;
         this.log.push(line);
-        const offloaded = /offloaded (\d+)\/\d+ layers to GPU/.exec(line);
-        if (offloaded) this.offloadedLayers = Number(offloaded[1]);
+        if (/using device|offloaded \d+\/\d+ layers to GPU/.test(line)) {
+          this.offload = { ...this.offload, ...parseOffloadLog([line]) };
+          this.offloadedLayers = this.offload.layers ?? this.offloadedLayers;
+        }
         if (this.log.length > LOG_LINES) this.log.shift();
         if (progress && this.phase === "starting") {
           if (/load_tensors/.test(line)) progress(0.3);
