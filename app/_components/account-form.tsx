@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { ThemeSwitch } from "./theme";
 
 async function errorOf(res: Response | null, fallback: string): Promise<string> {
   if (!res) return "Can’t reach the server.";
@@ -9,7 +10,7 @@ async function errorOf(res: Response | null, fallback: string): Promise<string> 
   return body?.error?.message ?? fallback;
 }
 
-/** The account's display name (shown in the sidebar) and its password. */
+/** The account's display name (shown in the sidebar), its theme and its password. */
 export function AccountForm({ email, name: initialName }: { email: string; name: string | null }) {
   const router = useRouter();
   const [name, setName] = useState(initialName ?? "");
@@ -68,6 +69,7 @@ export function AccountForm({ email, name: initialName }: { email: string; name:
           </p>
         )}
       </form>
+      <ThemeSwitch />
       <form className="account-form" onSubmit={changePassword} aria-labelledby="password-title">
         <h3 id="password-title">Change password</h3>
         <label>

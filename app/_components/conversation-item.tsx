@@ -4,26 +4,40 @@ import Link from "next/link";
 import { useEffect, useId, useRef, useState } from "react";
 import type { ConversationItem as Item } from "./use-conversations";
 
+/** The drag data type of a conversation dragged onto a folder (its id). */
+export const CONVERSATION_DRAG_TYPE = "application/x-lvc-conversation";
+
 /**
- * One conversation in the sidebar: its link, and a "⋯" button (always shown
- * on touch screens, on hover or focus with a mouse) that opens Rename and
- * Delete. Renaming: Enter or leaving the field saves, Esc cancels.
+ * One conversation in the sidebar: its link (draggable onto a folder), and a
+ * "⋯" button (always shown on touch screens, on hover or focus with a mouse)
+ * that opens Rename, Pin, Move to folder… (the keyboard's way to file it),
+ * Archive and Delete. Renaming: Enter or leaving the field saves, Esc cancels.
  */
 export function ConversationItem({
   item,
   active,
+  folders = [],
   onOpen,
   onRename,
   onDelete,
+  onPin,
+  onMove,
+  onArchive,
 }: {
   item: Item;
   active: boolean;
+  /** The folders it can be moved to. */
+  folders?: { id: string; name: string }[];
   /** Called when the link is followed (the phone sidebar closes). */
   onOpen: () => void;
   onRename: (title: string) => void;
   onDelete: () => void;
+  onPin?: (pinned: boolean) => void;
+  /** Files it in a folder; null = back to the top level. */
+  onMove?: (folderId: string | null) => void;
+  onArchive?: (archived: boolean) => void;
 }) {
-  const [mode, setMode] = useState<"view" | "menu" | "renaming" | "confirming">("view");
+  const [mode, setMode] = useState<"view" | "menu" | "renaming" | "confirming" | "moving">("view");
   const menuButton = useRef<HTMLButtonElement>(null);
   const actionsId = useId();
 
@@ -36,8 +50,13 @@ export function ConversationItem({
   return (
     <li
       className={`conversation-item${active ? " active" : ""}${mode !== "view" ? " conversation-item-open" : ""}`}
+      draggable={onMove !== undefined && mode === "view"}
+      onDragStart={(e) => {
+        e.dataTransfer.setData(CONVERSATION_DRAG_TYPE, item.id);
+        e.dataTransfer.effectAllowed = "move";
+      }}
       onKeyDown={(e) => {
-        if (e.key === "Escape" && (mode === "menu" || mode === "confirming")) {
+        if (e.key === "Escape" && (mode === "menu" || mode === "confirming" || mode === "moving")) {
           e.stopPropagation();
           close(true);
         }
@@ -53,7 +72,13 @@ export function ConversationItem({
         />
       ) : (
         <Link href={`/c/${item.id}`} onClick={onOpen} title={item.title} aria-current={active ? "page" : undefined}>
+          {item.pinnedAt && (
+            <span className="conversation-pin" aria-label="Pinned:" role="img">
+              📌
+            </span>
+          )}
           {item.title}
+          {item.archivedAt && <span className="badge conversation-badge">Archived</span>}
         </Link>
       )}
       {mode !== "renaming" && (
@@ -62,15 +87,26 @@ export function ConversationItem({
           type="button"
           className="conversation-menu-button"
           aria-label={`Actions for ${item.title}`}
-          aria-expanded={mode === "menu" || mode === "confirming"}
+          aria-expanded={mode === "menu" || mode === "confirming" || mode === "moving"}
           aria-controls={actionsId}
           onClick={() => setMode(mode === "view" ? "menu" : "view")}
         >
           ⋯
         </button>
       )}
-      <div id={actionsId} className="conversation-actions" hidden={mode !== "menu" && mode !== "confirming"}>
-        {mode === "confirming" ? (
+      <div id={actionsId} className="conversation-actions" hidden={mode !== "menu" && mode !== "confirming" && mode !== "moving"}>
+        {mode === "moving" ? (
+          <MoveChoices
+            title={item.title}
+            folderId={item.folderId ?? null}
+            folders={folders}
+            onChoose={(folderId) => {
+              close(true);
+              onMove?.(folderId);
+            }}
+            onCancel={() => close(true)}
+          />
+        ) : mode === "confirming" ? (
           <>
             <span>Delete?</span>
             <button type="button" className="link-button danger" onClick={onDelete}>
@@ -85,6 +121,37 @@ export function ConversationItem({
             <button type="button" className="link-button" aria-label={`Rename ${item.title}`} onClick={() => setMode("renaming")}>
               Rename
             </button>
+            {onPin && !item.archivedAt && (
+              <button
+                type="button"
+                className="link-button"
+                aria-label={`${item.pinnedAt ? "Unpin" : "Pin"} ${item.title}`}
+                onClick={() => {
+                  close(false);
+                  onPin(!item.pinnedAt);
+                }}
+              >
+                {item.pinnedAt ? "Unpin" : "Pin"}
+              </button>
+            )}
+            {onMove && !item.archivedAt && (
+              <button type="button" className="link-button" aria-label={`Move ${item.title} to a folder`} onClick={() => setMode("moving")}>
+                Move to folder…
+              </button>
+            )}
+            {onArchive && (
+              <button
+                type="button"
+                className="link-button"
+                aria-label={`${item.archivedAt ? "Unarchive" : "Archive"} ${item.title}`}
+                onClick={() => {
+                  close(false);
+                  onArchive(!item.archivedAt);
+                }}
+              >
+                {item.archivedAt ? "Unarchive" : "Archive"}
+              </button>
+            )}
             <button type="button" className="link-button danger" aria-label={`Delete ${item.title}`} onClick={() => setMode("confirming")}>
               Delete
             </button>
@@ -92,6 +159,44 @@ export function ConversationItem({
         )}
       </div>
     </li>
+  );
+}
+
+/** "Move to folder…": one button per folder (focus starts on the first), the top level for a filed chat, and Cancel. */
+function MoveChoices({
+  title,
+  folderId,
+  folders,
+  onChoose,
+  onCancel,
+}: {
+  title: string;
+  folderId: string | null;
+  folders: { id: string; name: string }[];
+  onChoose: (folderId: string | null) => void;
+  onCancel: () => void;
+}) {
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  const targets = folders.filter((f) => f.id !== folderId);
+  return (
+    <div className="move-choices" role="group" aria-label={`Move ${title} to`}>
+      <span>Move to:</span>
+      {targets.length === 0 && folderId === null && <span className="muted">No folders yet: make one with “New folder”.</span>}
+      {targets.map((f, i) => (
+        <button key={f.id} ref={i === 0 ? first : undefined} type="button" className="link-button" onClick={() => onChoose(f.id)}>
+          {f.name}
+        </button>
+      ))}
+      {folderId !== null && (
+        <button ref={targets.length === 0 ? first : undefined} type="button" className="link-button" onClick={() => onChoose(null)}>
+          Top level (no folder)
+        </button>
+      )}
+      <button ref={targets.length === 0 && folderId === null ? first : undefined} type="button" className="link-button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }
 

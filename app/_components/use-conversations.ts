@@ -10,6 +10,12 @@ export interface ConversationItem {
   titleByUser: boolean;
   /** Last activity, ISO 8601. */
   updatedAt: string;
+  /** The folder it is filed in; null or absent = the top level. */
+  folderId?: string | null;
+  /** When pinned (ISO 8601); null or absent = not pinned. */
+  pinnedAt?: string | null;
+  /** When archived (ISO 8601); null or absent = not archived. */
+  archivedAt?: string | null;
 }
 
 interface Page {
@@ -35,12 +41,15 @@ export function useConversations({
   nextCursor,
   pageSize,
   currentId,
+  shownElsewhere,
 }: {
   initial: ConversationItem[];
   nextCursor: string | null;
   pageSize: number;
   /** The conversation in the address bar, if any. */
   currentId: string | null;
+  /** Ids the sidebar shows outside this list (in its folders): never fetched as the open conversation. */
+  shownElsewhere?: ReadonlySet<string>;
 }) {
   const [seen, setSeen] = useState(initial);
   const [first, setFirst] = useState(initial);
@@ -53,7 +62,7 @@ export function useConversations({
 
   const firstIds = new Set(first.map((c) => c.id));
   const loaded = [...first, ...(more?.items ?? []).filter((c) => !firstIds.has(c.id))];
-  const known = currentId === null || loaded.some((c) => c.id === currentId);
+  const known = currentId === null || loaded.some((c) => c.id === currentId) || !!shownElsewhere?.has(currentId);
   const outside = !known && fetched?.id === currentId ? fetched.item : null;
   /** The open conversation shown as "New conversation" until the server lists it. */
   const pending = !known && fetched?.id !== currentId ? currentId : null;
@@ -99,7 +108,9 @@ export function useConversations({
         if (cancelled) return;
         const body = res.ok ? ((await res.json()) as { conversation: ConversationItem }) : null;
         const c = body?.conversation;
-        setFetched({ id: pending, item: c ? { id: c.id, title: c.title, titleByUser: c.titleByUser, updatedAt: c.updatedAt } : null });
+        // An archived or filed chat opened by its address is not put among the dates.
+        const listed = c && !c.archivedAt && (!c.folderId || c.pinnedAt);
+        setFetched({ id: pending, item: c && listed ? { id: c.id, title: c.title, titleByUser: c.titleByUser, updatedAt: c.updatedAt, folderId: c.folderId, pinnedAt: c.pinnedAt } : null });
       })
       .catch(() => {});
     return () => {

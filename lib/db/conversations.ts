@@ -6,7 +6,17 @@ import { AppError } from "@/lib/errors";
 import type { Prisma } from "@prisma/client";
 import { db, DbNull, dialect } from "./client";
 
-const summarySelect = { id: true, title: true, titleByUser: true, model: true, createdAt: true, updatedAt: true } as const;
+const summarySelect = {
+  id: true,
+  title: true,
+  titleByUser: true,
+  model: true,
+  folderId: true,
+  pinnedAt: true,
+  archivedAt: true,
+  createdAt: true,
+  updatedAt: true,
+} as const;
 
 export interface ConversationSummary {
   id: string;
@@ -14,6 +24,12 @@ export interface ConversationSummary {
   /** True once the user renamed it; generated titles never replace such a title. */
   titleByUser: boolean;
   model: string | null;
+  /** The sidebar folder it is filed in; null = the top level. */
+  folderId: string | null;
+  /** When it was pinned to the top of the sidebar; null = not pinned. */
+  pinnedAt: Date | null;
+  /** When it was archived (out of the sidebar, listed under Archived); null = not archived. */
+  archivedAt: Date | null;
   createdAt: Date;
   /** Last activity (a new message). Renames and generated titles leave it as it was. */
   updatedAt: Date;
@@ -40,25 +56,48 @@ export interface StoredMessage {
 const notFound = () => new AppError("not_found:conversation", "Conversation not found.");
 
 /**
- * The caller's conversations, most recently active first. `cursor` is the id
- * of the last conversation of the previous page.
+ * Which of the caller's conversations a list holds:
+ * - `main`, the sidebar's dated list: not archived and in no folder, the
+ *   pinned ones (in any folder) first, newest pin first; then most recently active first;
+ * - `archived`: the archived ones, most recently archived first;
+ * - `folder`: the chats filed in `folderId` (not archived, not pinned), most recently active first;
+ * - a search (`q`) looks through all of them, archived and filed ones too, most recently active first.
+ */
+export type ConversationView = "main" | "archived" | "folder";
+
+/**
+ * The caller's conversations in one `view` (see ConversationView), a page at
+ * a time: `cursor` is the id of the last conversation of the previous page.
  */
 export async function listConversations({
   userId,
   cursor,
   limit,
   q,
+  view = "main",
+  folderId,
 }: {
   userId: string;
   cursor?: string;
   limit: number;
-  /** Case-insensitive search over titles and message text. */
+  /** Case-insensitive search over titles and message text (every view). */
   q?: string;
+  view?: ConversationView;
+  /** With view `folder`: the folder (the caller's; checked by the caller). */
+  folderId?: string;
 }): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
   const matching = q ? await searchConversationIds({ userId, q }) : null;
+  const byActivity: Prisma.ConversationOrderByWithRelationInput[] = [{ updatedAt: "desc" }, { id: "desc" }];
+  const [where, orderBy]: [Prisma.ConversationWhereInput, Prisma.ConversationOrderByWithRelationInput[]] = matching
+    ? [{ id: { in: matching } }, byActivity]
+    : view === "archived"
+      ? [{ archivedAt: { not: null } }, [{ archivedAt: "desc" }, { id: "desc" }]]
+      : view === "folder"
+        ? [{ archivedAt: null, pinnedAt: null, folderId: folderId ?? "" }, byActivity]
+        : [{ archivedAt: null, OR: [{ pinnedAt: { not: null } }, { folderId: null }] }, [{ pinnedAt: { sort: "desc", nulls: "last" } }, ...byActivity]];
   const rows = await db.conversation.findMany({
-    where: { userId, ...(matching ? { id: { in: matching } } : {}) },
-    orderBy: [{ updatedAt: "desc" }, { id: "desc" }],
+    where: { userId, ...where },
+    orderBy,
     take: limit + 1,
     ...(cursor ? { cursor: { id: cursor, userId }, skip: 1 } : {}),
     select: summarySelect,
@@ -217,9 +256,12 @@ export async function switchBranchOrThrow({ id, userId, messageId }: { id: strin
 }
 
 /**
- * Renames, or changes the system prompt or sampling settings; another user's id is *not found*.
- * A rename marks the title as the user's own. Neither counts as activity:
- * the conversation keeps its place in the list.
+ * Renames, changes the system prompt or sampling settings, files it in a
+ * folder (or back at the top level: null), pins or unpins, archives or
+ * unarchives it; another user's id is *not found*, and so is another user's
+ * folder. A rename marks the title as the user's own. None of these counts
+ * as activity: the conversation keeps its place among the dates. Archiving
+ * keeps its folder and pin, so unarchiving puts it back where it was.
  */
 export async function updateConversationOrThrow({
   id,
@@ -227,13 +269,21 @@ export async function updateConversationOrThrow({
   title,
   systemPrompt,
   settings,
+  folderId,
+  pinned,
+  archived,
 }: {
   id: string;
   userId: string;
   title?: string;
   systemPrompt?: string | null;
   settings?: SamplingSettings | null;
+  folderId?: string | null;
+  pinned?: boolean;
+  archived?: boolean;
 }): Promise<ConversationSummary> {
+  if (folderId && !(await db.folder.count({ where: { id: folderId, userId } }))) throw new AppError("not_found:folder", "Folder not found.");
+  const now = new Date();
   const updated = await updateKeepingActivity({
     where: { id, userId },
     data: {
@@ -241,6 +291,9 @@ export async function updateConversationOrThrow({
       ...(title !== undefined ? { titleByUser: true } : {}),
       systemPrompt,
       ...(settings !== undefined ? { settings: settings ?? DbNull } : {}),
+      folderId,
+      ...(pinned !== undefined ? { pinnedAt: pinned ? now : null } : {}),
+      ...(archived !== undefined ? { archivedAt: archived ? now : null } : {}),
     },
   });
   if (!updated) throw notFound();
@@ -265,7 +318,7 @@ async function updateKeepingActivity({
   data,
 }: {
   where: Prisma.ConversationWhereInput & { id: string };
-  data: Prisma.ConversationUpdateManyMutationInput;
+  data: Prisma.ConversationUncheckedUpdateManyInput;
 }): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const row = await tx.conversation.findFirst({ where, select: { updatedAt: true } });

@@ -2,12 +2,14 @@ import { apiHandler, json, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
 import { systemPromptMustFit } from "@/lib/chat/stream-chat";
 import { createConversation, listConversations } from "@/lib/db/conversations";
+import { assertFolderOwnedOrThrow } from "@/lib/db/folders";
 import { createConversationSchema, listQuerySchema } from "./schema";
 
-// GET /api/conversations?cursor=&limit= – the caller's conversations, newest first
+// GET /api/conversations?cursor=&limit=&q=&view=main|archived|folder&folderId= – the caller's conversations in one view (lib/db/conversations.ts: ConversationView)
 export const GET = apiHandler(async (req) => {
   const userId = await requireUserId();
   const query = listQuerySchema.parse(Object.fromEntries(new URL(req.url).searchParams));
+  if (query.folderId) await assertFolderOwnedOrThrow({ id: query.folderId, userId });
   return json(await listConversations({ userId, ...query }));
 });
 

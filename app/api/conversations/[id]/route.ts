@@ -15,7 +15,7 @@ export const GET = apiHandler<Ctx>(async (_req, { params }) => {
   return json({ conversation: { ...conversation, versions: Object.fromEntries(versions) } });
 });
 
-// PATCH /api/conversations/:id – rename, or change the system prompt or sampling settings
+// PATCH /api/conversations/:id – rename, change the system prompt or sampling settings, move to a folder, pin, archive (404 for another user's conversation or folder)
 export const PATCH = apiHandler<Ctx>(async (req, { params }) => {
   const userId = await requireUserId();
   const body = await parseJson(req, updateConversationSchema);

@@ -1,0 +1,51 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+import { CONVERSATIONS_CHANGED } from "./events";
+import type { FolderView } from "./folder-item";
+import type { ConversationItem } from "./use-conversations";
+
+export interface SidebarFolder extends FolderView {
+  /** Its chats that are neither pinned nor archived, most recently active first. */
+  conversations: ConversationItem[];
+}
+
+/**
+ * The sidebar's folders: from the server render, read again (GET
+ * /api/folders) whenever a chat says the lists changed, and changed here at
+ * once for a rename, an open/close or a delete.
+ */
+export function useFolders(initial: SidebarFolder[]) {
+  const [seen, setSeen] = useState(initial);
+  const [list, setList] = useState(initial);
+  if (seen !== initial) {
+    setSeen(initial);
+    setList(initial);
+  }
+
+  const reload = useCallback(async () => {
+    const res = await fetch("/api/folders", { cache: "no-store" }).catch(() => null);
+    if (!res?.ok) return;
+    const { folders } = (await res.json()) as { folders: (FolderView & { conversations: (ConversationItem & { updatedAt: string })[] })[] };
+    setList(folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations })));
+  }, []);
+
+  useEffect(() => {
+    const onChange = () => void reload();
+    window.addEventListener(CONVERSATIONS_CHANGED, onChange);
+    return () => window.removeEventListener(CONVERSATIONS_CHANGED, onChange);
+  }, [reload]);
+
+  const chatIds = new Set(list.flatMap((f) => f.conversations.map((c) => c.id)));
+
+  return {
+    list,
+    chatIds,
+    reload,
+    patch: (id: string, change: Partial<FolderView>) => setList((l) => l.map((f) => (f.id === id ? { ...f, ...change } : f))),
+    remove: (id: string) => setList((l) => l.filter((f) => f.id !== id)),
+    patchChat: (id: string, change: Partial<ConversationItem>) =>
+      setList((l) => l.map((f) => ({ ...f, conversations: f.conversations.map((c) => (c.id === id ? { ...c, ...change } : c)) }))),
+    removeChat: (id: string) => setList((l) => l.map((f) => ({ ...f, conversations: f.conversations.filter((c) => c.id !== id) }))),
+  };
+}
