@@ -1,7 +1,7 @@
 import path from "node:path";
 import sharp from "sharp";
 import { probe, runFfmpeg } from "./ffmpeg";
-import { formatTime, MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo } from "./types";
+import { formatTime, MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo, type ReportProgress } from "./types";
 
 const SAMPLE_RATE = 16_000;
 const N_FFT = 512;
@@ -21,7 +21,7 @@ export const SPECTROGRAM_NOTE = "The image is the audio's mel spectrogram: time 
  * Refused from the header when there is no audio stream or it is too long,
  * and after decoding when there are no samples.
  */
-export async function readAudio(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+export async function readAudio(job: DecodeJob, report: ReportProgress = () => {}): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
   const p = await probe(job.ffmpeg, job.input);
   if (!p.audio) throw new MediaRefusal("bad_request:upload", "The file has no audio stream.");
   if (p.durationSeconds !== null && p.durationSeconds > job.limits.maxSeconds) {
@@ -31,8 +31,10 @@ export async function readAudio(job: DecodeJob): Promise<{ info: MediaInfo; imag
   const { stdout } = await runFfmpeg(
     job.ffmpeg,
     ["-i", job.input, "-vn", "-ac", "1", "-ar", String(SAMPLE_RATE), "-t", String(job.limits.maxSeconds + 1), "-f", "f32le", "pipe:1"],
-    { timeoutMs: 5 * 60_000 },
+    // Progress: decoding is the first 60 %, the spectrogram the rest.
+    { timeoutMs: 5 * 60_000, onTime: (t) => p.durationSeconds && report((0.6 * t) / p.durationSeconds) },
   );
+  report(0.6);
   const samples = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.byteLength / 4));
   if (!samples.length) throw new MediaRefusal("bad_request:upload", "The audio has no samples.");
   const duration = samples.length / SAMPLE_RATE;
@@ -40,7 +42,10 @@ export async function readAudio(job: DecodeJob): Promise<{ info: MediaInfo; imag
     throw new MediaRefusal("payload_too_large:upload", `The audio is longer than the limit of ${formatTime(job.limits.maxSeconds)}.`);
   }
   const file = "spectrogram.png";
-  await renderSpectrogram(melSpectrogram(samples), duration, path.join(job.outDir, file));
+  const mel = melSpectrogram(samples);
+  report(0.85);
+  await renderSpectrogram(mel, duration, path.join(job.outDir, file));
+  report(1);
   return {
     info: { kind: "audio", format: job.format, durationSeconds: duration, sampleRate: p.audio.sampleRate, channels: p.audio.channels, note: SPECTROGRAM_NOTE },
     images: [{ file, label: "Spectrogram", time: 0 }],

@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
+import { decodeProgressReporter } from "./decode-progress";
 import type { DecodeJob, DecodeResult, DerivedImage, MediaInfo, MediaKind } from "./types";
 
 const require = createRequire(import.meta.url);
@@ -35,6 +36,8 @@ export function ffmpegPath(): string {
  * (MEDIA_DECODE_TIMEOUT_MS): a hostile file stalls or crashes that process,
  * never the server's event loop. ffmpeg, started from there, has its own
  * address-space limit. A refusal comes back as the AppError the reader named.
+ * The process reports how far it has come (`{"progress": 0.4}` lines before
+ * its result), passed on to the request's listener (see withDecodeProgress).
  */
 export async function decodeMedia({
   kind,
@@ -63,6 +66,8 @@ export async function decodeMedia({
     },
   };
   const worker = path.join(process.cwd(), "lib", "media", "decode-worker.ts");
+  const reportDecodeProgress = decodeProgressReporter();
+  reportDecodeProgress({ kind, fraction: 0 });
   const result = await new Promise<DecodeResult>((resolve, reject) => {
     const args = [`--max-old-space-size=${env.MEDIA_DECODE_MEMORY_MB}`, "--import", "tsx", worker];
     // SCHED_IDLE where util-linux's chrt exists (the ffmpeg it starts inherits it): reading a file
@@ -82,6 +87,7 @@ export async function decodeMedia({
       /* not permitted here: it runs at the server's priority */
     }
     let stdout = "";
+    let pending = "";
     let stderr = "";
     const timer = setTimeout(() => {
       try {
@@ -91,7 +97,17 @@ export async function decodeMedia({
       }
       reject(new AppError("payload_too_large:upload", `Reading the file took longer than the limit of ${Math.round(env.MEDIA_DECODE_TIMEOUT_MS / 1000)} s.`));
     }, env.MEDIA_DECODE_TIMEOUT_MS);
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString("utf8")));
+    child.stdout.on("data", (d: Buffer) => {
+      pending += d.toString("utf8");
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const progress = /^\{"progress":([0-9.eE+-]+)\}$/.exec(line);
+        if (progress) reportDecodeProgress({ kind, fraction: Math.min(1, Math.max(0, Number(progress[1]))) });
+        else stdout += `${line}\n`;
+      }
+    });
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 64 * 1024) stderr += d.toString("utf8");
     });
@@ -101,7 +117,7 @@ export async function decodeMedia({
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      const line = stdout.trim().split("\n").pop();
+      const line = (stdout + pending).trim().split("\n").pop();
       if (line) {
         try {
           return resolve(JSON.parse(line) as DecodeResult);

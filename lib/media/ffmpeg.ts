@@ -17,7 +17,12 @@ export interface Probe {
 export function runFfmpeg(
   ffmpeg: string,
   args: string[],
-  { timeoutMs = 60_000, memoryMb = 1024, maxStdout = 512 * 1024 * 1024 }: { timeoutMs?: number; memoryMb?: number; maxStdout?: number } = {},
+  {
+    timeoutMs = 60_000,
+    memoryMb = 1024,
+    maxStdout = 512 * 1024 * 1024,
+    onTime,
+  }: { timeoutMs?: number; memoryMb?: number; maxStdout?: number; /** Told the media time ffmpeg's stats line reports as it goes, in seconds. */ onTime?: (seconds: number) => void } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     // SCHED_IDLE where chrt exists: decoding gets only the CPU that answers leave unused.
@@ -38,7 +43,12 @@ export function runFfmpeg(
       else out.push(d);
     });
     child.stderr.on("data", (d: Buffer) => {
-      if (err.length < 4 * 1024 * 1024) err += d.toString("utf8");
+      const text = d.toString("utf8");
+      if (err.length < 4 * 1024 * 1024) err += text;
+      if (onTime) {
+        const last = [...text.matchAll(/time=(\d+):(\d\d):(\d\d(?:\.\d+)?)/g)].pop();
+        if (last) onTime(Number(last[1]) * 3600 + Number(last[2]) * 60 + Number(last[3]));
+      }
     });
     child.on("error", (e) => {
       clearTimeout(timer);

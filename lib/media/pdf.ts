@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { createCanvas } from "@napi-rs/canvas";
-import { MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo } from "./types";
+import { MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo, type ReportProgress } from "./types";
 
 /** Longest side of a rendered page, in pixels (the app fits it again for the model). */
 const PAGE_SIDE = 1024;
@@ -19,7 +19,7 @@ const pdfjsDir = path.dirname(require.resolve("pdfjs-dist/package.json"));
  * rendered and refused past the cap; encrypted and damaged files are
  * refused with what is wrong.
  */
-export async function readPdf(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+export async function readPdf(job: DecodeJob, report: ReportProgress = () => {}): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
   const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
   const data = new Uint8Array(await fs.readFile(job.input));
   let doc: Awaited<ReturnType<typeof pdfjs.getDocument>["promise"]>;
@@ -69,6 +69,7 @@ export async function readPdf(job: DecodeJob): Promise<{ info: MediaInfo; images
         .trim();
       pages.push({ page: n, text: text.slice(0, PAGE_TEXT_MAX) });
       page.cleanup();
+      report(n / doc.numPages);
     }
     return { info: { kind: "pdf", pageCount: doc.numPages, pages }, images };
   } catch (err) {

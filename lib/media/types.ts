@@ -63,6 +63,9 @@ export type MediaInfo =
       summary: string;
     };
 
+/** Told how far a reader has come: 0–1 of its planned work (frames extracted of those planned, pages rendered of all). */
+export type ReportProgress = (fraction: number) => void;
+
 export type DecodeResult = { ok: true; info: MediaInfo; images: DerivedImage[] } | { ok: false; code: string; message: string };
 
 /** A refusal a reader can explain (bad input, a limit): becomes an AppError in the app. */

@@ -2,7 +2,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { probe, runFfmpeg } from "./ffmpeg";
-import { formatTime, MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo } from "./types";
+import { formatTime, MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo, type ReportProgress } from "./types";
 
 /** Longest side of a sampled frame (the app fits it again for the model). */
 const FRAME_SIDE = 768;
@@ -16,8 +16,8 @@ const SCENE_THRESHOLD = 0.3;
  * Animated GIF and WebP are read by sharp (ffmpeg 4.1 cannot decode animated
  * WebP), their frame delays giving the times.
  */
-export async function readVideo(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
-  if (job.format === "gif" || job.format === "webp") return readAnimation(job);
+export async function readVideo(job: DecodeJob, report: ReportProgress = () => {}): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+  if (job.format === "gif" || job.format === "webp") return readAnimation(job, report);
   const p = await probe(job.ffmpeg, job.input);
   if (!p.video) throw new MediaRefusal("bad_request:upload", "The file has no video stream.");
   const { width, height } = p.video;
@@ -27,7 +27,9 @@ export async function readVideo(job: DecodeJob): Promise<{ info: MediaInfo; imag
   if (p.durationSeconds !== null && p.durationSeconds > job.limits.maxSeconds) {
     throw new MediaRefusal("payload_too_large:upload", `The video is ${formatTime(p.durationSeconds)} long; the limit is ${formatTime(job.limits.maxSeconds)}.`);
   }
-  const { scenes, lastTime } = await sceneChanges(job);
+  // Progress: the scene pass (one decode of a small copy) is the first half, the frames extracted of those planned the second.
+  const { scenes, lastTime } = await sceneChanges(job, (t) => p.durationSeconds && report((0.5 * t) / p.durationSeconds));
+  report(0.5);
   const duration = p.durationSeconds ?? lastTime;
   if (duration > job.limits.maxSeconds) {
     throw new MediaRefusal("payload_too_large:upload", `The video is ${formatTime(duration)} long; the limit is ${formatTime(job.limits.maxSeconds)}.`);
@@ -39,15 +41,17 @@ export async function readVideo(job: DecodeJob): Promise<{ info: MediaInfo; imag
     await runFfmpeg(job.ffmpeg, ["-ss", t.toFixed(3), "-i", job.input, "-an", "-frames:v", "1", "-vf", `scale='min(${FRAME_SIDE},iw)':-2`, "-y", path.join(job.outDir, file)]);
     const ok = await fs.stat(path.join(job.outDir, file)).then((s) => s.size > 0, () => false);
     if (ok) images.push({ file, label: `Frame ${images.length + 1}, ${formatTime(t)}`, time: t });
+    report(0.5 + (0.5 * (i + 1)) / times.length);
   }
   if (!images.length) throw new MediaRefusal("bad_request:upload", "No frame of the video could be decoded: the file is damaged.");
   return { info: { kind: "video", format: job.format, durationSeconds: duration, width, height, frameCount: images.length }, images };
 }
 
 /** Times (s) of the frames whose scene score passes the threshold, from one decode of a small copy. */
-async function sceneChanges(job: DecodeJob): Promise<{ scenes: number[]; lastTime: number }> {
+async function sceneChanges(job: DecodeJob, onTime: (seconds: number) => void): Promise<{ scenes: number[]; lastTime: number }> {
   const { stderr } = await runFfmpeg(job.ffmpeg, ["-i", job.input, "-an", "-vf", `scale=160:-2,select='gt(scene\\,${SCENE_THRESHOLD})+eq(n\\,0)',showinfo`, "-vsync", "vfr", "-f", "null", "-"], {
     timeoutMs: 10 * 60_000,
+    onTime,
   });
   const times = [...stderr.matchAll(/pts_time:\s*([\d.]+)/g)].map((m) => Number(m[1]));
   const last = [...stderr.matchAll(/time=(\d+):(\d\d):(\d\d(?:\.\d+)?)/g)].pop();
@@ -77,7 +81,7 @@ export function pickFrameTimes({ duration, scenes, max }: { duration: number; sc
   return times.map((t) => Math.round(t * 1000) / 1000).sort((a, b) => a - b);
 }
 
-async function readAnimation(job: DecodeJob): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+async function readAnimation(job: DecodeJob, report: ReportProgress): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
   const meta = await sharp(job.input, { pages: 1, limitInputPixels: false }).metadata();
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
@@ -106,6 +110,7 @@ async function readAnimation(job: DecodeJob): Promise<{ info: MediaInfo; images:
       .png()
       .toFile(path.join(job.outDir, file));
     images.push({ file, label: `Frame ${images.length + 1}, ${formatTime(starts[page]!)}`, time: starts[page]! });
+    report(images.length / picks.length);
   }
   return { info: { kind: "video", format: job.format, durationSeconds: duration, width, height, frameCount: images.length, animated: true }, images };
 }
