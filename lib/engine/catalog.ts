@@ -3,6 +3,7 @@ import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { EngineError } from "./errors";
 import { familyOfProjector, type ClipMeta, type FamilyId } from "./families";
+import { audioFamilyOfProjector, audioProjectorType, type AudioFamilyId } from "./families/audio";
 
 /**
  * The model catalog: scans a folder (and explicit paths) for GGUF files,
@@ -32,6 +33,19 @@ export interface CatalogModel {
     /** The model family (its image-token rule and badge), or null for a projector of no family we know. */
     family: { id: FamilyId; label: string } | null;
     /** The mmproj's `clip.*` metadata, flattened to dotted keys: what the family's image-token rule reads. */
+    clip: ClipMeta;
+  } | null;
+  /**
+   * The projector's audio side, when it has an audio encoder (Ultravox,
+   * Qwen2.5-Omni…): the model then hears audio natively. An audio-only
+   * projector has `vision` null and its file here; one with both encoders
+   * (Qwen2.5-Omni) is in both, with the same file.
+   */
+  audio?: {
+    mmprojPath: string;
+    projectorType: string;
+    /** The audio family (its clip-token rule and badge), or null for a projector of no family we know. */
+    family: { id: AudioFamilyId; label: string } | null;
     clip: ClipMeta;
   } | null;
 }
@@ -71,7 +85,12 @@ const SUPPORTED_PROJECTORS = new Set([
   "lightonocr",
   "cogvlm",
   "janus_pro",
+  // Qwen2.5-Omni: one projector for images (run as qwen2.5vl_merger) and audio (run as qwen2a).
+  "qwen2.5o",
 ]);
+
+/** Audio projector types libmtmd runs (Whisper-style encoders and others), from `clip.audio.projector_type` or the shared key. */
+const AUDIO_PROJECTORS = new Set(["ultravox", "qwen2a", "qwen2.5o", "voxtral", "glma", "lfm2a", "musicflamingo", "meralion"]);
 
 /** Bytes per block and block size of common ggml types (for the truncation check). */
 const GGML_TYPE_SIZE: Record<number, [bytes: number, block: number]> = {
@@ -229,14 +248,32 @@ export function flattenMeta(value: unknown, prefix = "", out: Record<string, unk
 }
 
 interface Projector {
+  /** The vision projector type, or "" for an audio-only projector. */
   type: string;
+  /** The audio projector type, or null without an audio encoder. */
+  audioType: string | null;
   dim: number | null;
   clip: ClipMeta;
 }
 
 function projectorOf(raw: RawGguf): Projector {
-  if (get(raw.meta, "clip.has_vision_encoder") === false) {
-    throw new EngineError("unsupported_projector", `${path.basename(raw.path)} has no vision encoder (audio-only projectors are not supported).`);
+  const clip = flattenMeta(get(raw.meta, "clip"), "clip");
+  const hasVision = get(raw.meta, "clip.has_vision_encoder") !== false;
+  const hasAudio = get(raw.meta, "clip.has_audio_encoder") === true;
+  let audioType: string | null = null;
+  if (hasAudio) {
+    audioType = audioProjectorType(clip) ?? "";
+    if (!AUDIO_PROJECTORS.has(audioType)) {
+      throw new EngineError(
+        "unsupported_projector",
+        `${path.basename(raw.path)} uses audio projector type "${audioType}", which this build cannot run. Supported: ${[...AUDIO_PROJECTORS].join(", ")}.`,
+      );
+    }
+  }
+  if (!hasVision) {
+    if (!hasAudio) throw new EngineError("unsupported_projector", `${path.basename(raw.path)} has neither a vision nor an audio encoder.`);
+    const dim = num(get(raw.meta, "clip.audio.projection_dim")) || null;
+    return { type: "", audioType, dim, clip };
   }
   const type = String(get(raw.meta, "clip.projector_type") ?? get(raw.meta, "clip.vision.projector_type") ?? "mlp");
   if (!SUPPORTED_PROJECTORS.has(type)) {
@@ -247,7 +284,7 @@ function projectorOf(raw: RawGguf): Projector {
   }
   // MiniCPM-V's converter writes projection_dim 0: unknown, not a width.
   const dim = num(get(raw.meta, "clip.vision.projection_dim")) || null;
-  return { type, dim, clip: flattenMeta(get(raw.meta, "clip"), "clip") };
+  return { type, audioType, dim, clip };
 }
 
 /**
@@ -257,7 +294,7 @@ function projectorOf(raw: RawGguf): Projector {
  * Gemma 3 model cannot take), and its output width must equal the model's.
  */
 function pairProblem(llm: RawGguf, proj: Projector, mmprojName: string): { code: "width_mismatch" | "family_mismatch"; message: string } | null {
-  const family = familyOfProjector(proj.type, proj.clip);
+  const family = proj.type ? familyOfProjector(proj.type, proj.clip) : undefined;
   if (family?.strictArchitecture && !family.architectures.includes(llm.architecture)) {
     return {
       code: "family_mismatch",
@@ -292,7 +329,8 @@ function kvBytesPerToken(raw: RawGguf): number | null {
 
 function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null): CatalogModel {
   const arch = raw.architecture;
-  const family = proj ? familyOfProjector(proj.type, proj.clip) : undefined;
+  const family = proj?.type ? familyOfProjector(proj.type, proj.clip) : undefined;
+  const audioFamily = proj?.audioType ? audioFamilyOfProjector(proj.audioType) : undefined;
   return {
     id: path.basename(raw.path).replace(/\.gguf$/i, ""),
     name: raw.name,
@@ -306,13 +344,22 @@ function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null):
     sizeBytes: raw.sizeBytes,
     kvBytesPerToken: kvBytesPerToken(raw),
     vision:
-      mmproj && proj
+      mmproj && proj?.type
         ? {
             mmprojPath: mmproj.path,
             projectorType: proj.type,
             imageSize: num(get(mmproj.meta, "clip.vision.image_size")),
             patchSize: num(get(mmproj.meta, "clip.vision.patch_size")),
             family: family ? { id: family.id, label: family.label } : null,
+            clip: proj.clip,
+          }
+        : null,
+    audio:
+      mmproj && proj?.audioType
+        ? {
+            mmprojPath: mmproj.path,
+            projectorType: proj.audioType,
+            family: audioFamily ? { id: audioFamily.id, label: audioFamily.label } : null,
             clip: proj.clip,
           }
         : null,
@@ -378,7 +425,7 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
       problems.push({
         path: proj.raw.path,
         code: "orphan_mmproj",
-        message: `${path.basename(proj.raw.path)} is a vision projector, but no language model beside it matches it (width ${proj.dim ?? "?"}). Put its language model in the same folder, named like it (e.g. foo.gguf + mmproj-foo.gguf).`,
+        message: `${path.basename(proj.raw.path)} is a ${proj.type ? "vision" : "audio"} projector, but no language model beside it matches it (width ${proj.dim ?? "?"}). Put its language model in the same folder, named like it (e.g. foo.gguf + mmproj-foo.gguf).`,
       });
       continue;
     }
@@ -399,6 +446,7 @@ export function pickModel(catalog: Catalog, preferredId?: string): CatalogModel 
   const chosen =
     (preferredId && catalog.models.find((m) => m.id === preferredId)) ||
     catalog.models.find((m) => m.vision) ||
+    catalog.models.find((m) => m.audio) ||
     catalog.models[0];
   if (chosen) return chosen;
   const why = catalog.problems.length ? ` Skipped: ${catalog.problems.map((p) => p.message).join(" ")}` : "";

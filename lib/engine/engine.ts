@@ -9,6 +9,8 @@ import { LlamaNodeBackend } from "./backends/llama-node";
 import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
 import { RemoteBackend } from "./backends/remote";
+import { isAudioPath, preparedAudio } from "./audio-input";
+import { checkedAudioCounting, type AudioCounting } from "./audio-cost";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
 import { familyById, type FamilyRule } from "./families";
@@ -127,7 +129,7 @@ export class Engine {
         gpuBuild: opts.llamaServer.gpuBuild,
         apiKey: opts.llamaServer.apiKey,
         gpuLayers,
-        mmprojPath: model.vision?.mmprojPath,
+        mmprojPath: (model.vision ?? model.audio)?.mmprojPath,
         stateDir: path.join(llamaServerStateRoot(opts.cacheDir), modelFingerprint(model)),
         reason,
       });
@@ -138,7 +140,7 @@ export class Engine {
         backendName === "llama-node"
           ? await LlamaNodeBackend.load({
               ...common,
-              mmprojPath: model.vision?.mmprojPath,
+              mmprojPath: (model.vision ?? model.audio)?.mmprojPath,
               bosText,
               sessionDir: path.join(opts.cacheDir, "sessions"),
             })
@@ -161,7 +163,33 @@ export class Engine {
       : undefined;
     // A background process a killed predecessor left frozen holds memory until ended.
     if (background) endLeftover(background.pidFile);
-    return new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
+    const engine = new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
+    engine.audioCounting = checkedAudioCounting(model, backend.info);
+    return engine;
+  }
+
+  /** How audio clips are counted, when the model hears audio (see audio-cost.ts). */
+  private audioCounting: AudioCounting | undefined;
+
+  /**
+   * What one audio clip costs on this model and the file it is sent as: a
+   * 16 kHz mono WAV copy (see audio-input.ts), counted by the family's rule
+   * for its length.
+   */
+  async audioCost(file: string): Promise<{ tokens: number; file: string; samples: number }> {
+    const counting = this.audioCounting;
+    if (!counting) throw new EngineError("no_vision", `${this.model.name} cannot hear audio.`);
+    const wav = await preparedAudio(file, this.cacheDir);
+    return { tokens: counting.tokens(wav.samples), file: wav.file, samples: wav.samples };
+  }
+
+  /** Refuses media the model cannot take: images without a vision encoder, audio without an audio one. */
+  private checkMedia(media: string[]) {
+    const audio = media.filter(isAudioPath).length;
+    if (audio < media.length && !this.info.vision) {
+      throw new EngineError("no_vision", `${this.model.name} cannot see images. Load a model with an mmproj to ask about images.`);
+    }
+    if (audio && !this.info.audio) throw new EngineError("no_vision", `${this.model.name} cannot hear audio.`);
   }
 
   /**
@@ -189,7 +217,7 @@ export class Engine {
 
   /** The images as they are sent (downscaled where they cost too much) and what each costs. */
   private async prepareImages(images: string[]): Promise<{ files: string[]; costs: number[] }> {
-    const costs = await Promise.all(images.map((f) => this.imageCost(f)));
+    const costs = await Promise.all(images.map((f) => (isAudioPath(f) ? this.audioCost(f) : this.imageCost(f))));
     return { files: costs.map((c) => c.file), costs: costs.map((c) => c.tokens) };
   }
 
@@ -234,7 +262,7 @@ export class Engine {
         vision: this.info.vision,
         parameters: m.parameters,
         fileType: m.fileType,
-        family: m.vision?.family?.label ?? null,
+        family: m.audio?.family?.label ?? m.vision?.family?.label ?? null,
       },
       backend: this.info,
       slotsBusy: this.pool.busy,
@@ -265,7 +293,7 @@ export class Engine {
   /** The prompt and the image files (downscaled where they cost too much) exactly as a backend gets them. */
   async prepareInput(messages: EngineMessage[]): Promise<{ prompt: string; images: string[] }> {
     const { prompt, images } = this.render(messages);
-    if (images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    this.checkMedia(images);
     return { prompt, images: (await this.prepareImages(images)).files };
   }
 
@@ -283,16 +311,18 @@ export class Engine {
    */
   tokenUpperBound(messages: EngineMessage[]): number {
     const { prompt, images } = this.render(messages);
+    // An audio clip's cost needs its length (a decode): no cheap bound.
+    if (images.some(isAudioPath)) return Infinity;
     return Buffer.byteLength(prompt) + 8 + images.length * (this.info.imageTokens + 8);
   }
 
   /** Prompt tokens these messages cost, images included. */
   async countTokens(messages: EngineMessage[]): Promise<number> {
     const { prompt, images } = this.render(messages);
-    if (images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    this.checkMedia(images);
     const { files, costs } = await this.prepareImages(images);
-    // Without a trusted family rule the in-process binding counts the files itself.
-    return this.backend.countTokens(prompt, files, this.rule ? costs : undefined);
+    // Without a trusted family rule the in-process binding counts the files itself (not audio: its tokenizer skips clips).
+    return this.backend.countTokens(prompt, files, this.rule || images.some(isAudioPath) ? costs : undefined);
   }
 
   /**
@@ -303,9 +333,7 @@ export class Engine {
    */
   async *generate(req: GenerateRequest): AsyncGenerator<GenerateEvent> {
     const { prompt, images } = this.render(req.messages);
-    if (images.length && !this.info.vision) {
-      throw new EngineError("no_vision", `${this.model.name} cannot see images. Load a model with an mmproj to ask about images.`);
-    }
+    this.checkMedia(images);
     const queuedAt = performance.now();
     const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });
     if (!release) {

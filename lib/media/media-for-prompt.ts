@@ -1,13 +1,34 @@
 import "server-only";
 import { getMediaAttachments } from "@/lib/db/attachments";
+import { db } from "@/lib/db/client";
+import { loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import type { MediaForPrompt } from "./prompt-parts";
 import type { MediaInfo } from "./types";
 
-/** Of these attachment ids, the media uploads with what the prompt builder needs (their cached derived parts). */
+/**
+ * Of these attachment ids, the media uploads with what the prompt builder
+ * needs (their cached derived parts). An audio upload also carries its
+ * stored file when the loaded model hears audio (its projector has an
+ * audio encoder): it is then sent as audio, not as its spectrogram.
+ */
 export async function mediaForPrompt(ids: string[]): Promise<Map<string, MediaForPrompt>> {
   const rows = await getMediaAttachments([...new Set(ids)]);
+  const hears = Boolean(loadedEngine()?.info.audio);
+  const audioIds = hears ? [...rows.values()].filter((m) => m.mediaType.startsWith("audio/")).map((m) => m.id) : [];
+  const sources = audioIds.length
+    ? new Map((await db.attachment.findMany({ where: { id: { in: audioIds } }, select: { id: true, storageKey: true } })).map((r) => [r.id, r.storageKey]))
+    : new Map<string, string>();
   return new Map(
-    [...rows].map(([id, m]) => [id, { mediaType: m.mediaType, info: JSON.parse(m.mediaInfo) as MediaInfo, derived: m.derived, maxPages: env.PDF_PROMPT_PAGES }]),
+    [...rows].map(([id, m]) => [
+      id,
+      {
+        mediaType: m.mediaType,
+        info: JSON.parse(m.mediaInfo) as MediaInfo,
+        derived: m.derived,
+        maxPages: env.PDF_PROMPT_PAGES,
+        ...(sources.has(id) ? { audioFile: sources.get(id)! } : {}),
+      },
+    ]),
   );
 }

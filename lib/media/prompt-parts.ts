@@ -10,6 +10,12 @@ export interface MediaForPrompt {
   derived: { storageKey: string; label: string; page: number | null }[];
   /** PDF pages given per message (PDF_PROMPT_PAGES). */
   maxPages: number;
+  /**
+   * An audio upload's stored file (storage key), set when the loaded model
+   * hears audio: the clip itself is then what the model gets, instead of
+   * its spectrogram.
+   */
+  audioFile?: string;
 }
 
 /**
@@ -35,6 +41,8 @@ export function mediaPromptParts(media: MediaForPrompt, question: string): { key
       };
     }
     case "audio":
+      // An audio-capable model hears the clip; any other gets the spectrogram and a note on what it is.
+      if (media.audioFile) return { keys: [media.audioFile], text: `[Audio, ${formatTime(info.durationSeconds)} long: the clip above.]` };
       return { keys: derived.map((d) => d.storageKey), text: `[Audio, ${formatTime(info.durationSeconds)} long. ${info.note}]` };
     case "data":
       return {

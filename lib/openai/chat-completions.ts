@@ -144,7 +144,10 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
   if (req.messages.at(-1)?.role === "assistant") throw new OpenAiError(400, "The last message must not be the assistant's.", "messages", "invalid_value");
   // Cheap refusals first: no image is decoded for a request that cannot be served.
   const imageCount = req.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type !== "text").length : 0), 0);
-  if (imageCount && !engine.info.vision) throw new OpenAiError(400, `${engine.model.id} cannot see images.`, "messages", "model_not_vision");
+  // `input_audio` reaches a model that hears audio as audio, any vision model as its spectrogram; everything else needs vision.
+  const audioCount = req.messages.reduce((n, m) => n + (Array.isArray(m.content) ? m.content.filter((p) => p.type === "input_audio").length : 0), 0);
+  if (imageCount > audioCount && !engine.info.vision) throw new OpenAiError(400, `${engine.model.id} cannot see images.`, "messages", "model_not_vision");
+  if (audioCount && !engine.info.vision && !engine.info.audio) throw new OpenAiError(400, `${engine.model.id} cannot take audio.`, "messages", "model_not_vision");
   if (imageCount > MAX_IMAGES_PER_REQUEST()) {
     throw new OpenAiError(400, `At most ${MAX_IMAGES_PER_REQUEST()} images per request (this one has ${imageCount}).`, "messages", "too_many_images");
   }

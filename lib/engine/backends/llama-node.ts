@@ -12,6 +12,7 @@ import { EngineError } from "../errors";
 import { explainGpuProblem, probeGpu } from "../gpu";
 import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
+import { isAudioPath, writeProbeAudio } from "../audio-input";
 import { finalUsage } from "../usage";
 import { SessionStore } from "../sessions";
 import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo } from "../types";
@@ -130,21 +131,37 @@ export class LlamaNodeBackend implements Backend {
         (p) => opts.onProgress?.(p > 1 ? p / 100 : p),
       );
       let imageTokens = 0;
+      let support = { vision: false, audio: false };
+      let audioProbeTokens = 0;
       if (opts.mmprojPath) {
         const before = recentLog.length;
         const ok = ctx.initMultimodal({ path: opts.mmprojPath, use_gpu: variant !== "default" });
         if (!ok) {
           const why = recentLog.slice(before).filter((l) => /error|fail|unsupported|invalid/i.test(l)).join(" ").trim();
-          throw new EngineError("load_failed", `The vision projector ${path.basename(opts.mmprojPath)} did not load${why ? `: ${why}` : "."}`);
+          throw new EngineError("load_failed", `The projector ${path.basename(opts.mmprojPath)} did not load${why ? `: ${why}` : "."}`);
         }
-        // Image cost = tokens of a prompt with one image minus the same prompt without it.
+        // An audio-only projector (Ultravox) sees no images; Qwen2.5-Omni's does both.
+        support = await Promise.resolve(ctx.getMultimodalSupport());
         fs.mkdirSync(opts.sessionDir, { recursive: true });
-        const probe = path.join(opts.sessionDir, "..", "probe.png");
-        writeProbeImage(probe);
-        imageTokens = await markerTokens(ctx, probe, opts.bosText);
-        // Encode the probe once, so no user pays the vision path's first-use
-        // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
-        await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
+        if (support.vision) {
+          // Image cost = tokens of a prompt with one image minus the same prompt without it.
+          const probe = path.join(opts.sessionDir, "..", "probe.png");
+          writeProbeImage(probe);
+          imageTokens = await markerTokens(ctx, probe, opts.bosText);
+          // Encode the probe once, so no user pays the vision path's first-use
+          // cost (on Vulkan, pipeline compilation took 16.9 s on an H100).
+          await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
+        }
+        if (support.audio) {
+          // The binding's tokenize() does not count audio: a 1 s clip is encoded once and the prompt's
+          // evaluated tokens, less the text's, are its cost (how this llama.cpp chunks a clip, see families/audio.ts).
+          const probe = writeProbeAudio(path.join(opts.sessionDir, "..", "probe.wav"));
+          const r = await ctx.completion({ prompt: `a${IMAGE_MARKER}b`, media_paths: [probe], n_predict: 1, temperature: 0 });
+          const text = (await ctx.tokenize(`${opts.bosText ?? ""}a`)).tokens.length + (await ctx.tokenize("b")).tokens.length;
+          // tokens_evaluated counts the prompt (cached prefix included) and the tokens generated.
+          audioProbeTokens = r.tokens_evaluated - r.tokens_predicted - text;
+          if (audioProbeTokens <= 0) throw new EngineError("load_failed", "Could not measure the audio token cost.");
+        }
       }
       if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
         throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
@@ -157,7 +174,9 @@ export class LlamaNodeBackend implements Backend {
         contextSize: opts.contextSize,
         threads: opts.threads,
         slots: opts.slots,
-        vision: Boolean(opts.mmprojPath),
+        vision: support.vision,
+        audio: support.audio,
+        audioProbeTokens,
         imageTokens,
         chatTemplate: opts.chatTemplate,
       };
@@ -194,9 +213,9 @@ export class LlamaNodeBackend implements Backend {
 
   async *generate(req: BackendRequest): AsyncGenerator<GenerateEvent> {
     if (this.disposed) throw new EngineError("disposed", "The model was unloaded.");
-    if (req.images.length && !this.info.vision) {
-      throw new EngineError("no_vision", "This model cannot see images.");
-    }
+    const audio = req.images.filter(isAudioPath).length;
+    if (audio < req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
+    if (audio && !this.info.audio) throw new EngineError("no_vision", "This model cannot hear audio.");
     const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
     const queue = new AsyncQueue<string>();
     let text = "";

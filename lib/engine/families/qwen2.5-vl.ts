@@ -59,7 +59,8 @@ export function qwenVlGrid(clip: ClipMeta, width: number, height: number): { col
 export const rule: FamilyRule = {
   id: "qwen2.5-vl",
   label: "Qwen2.5-VL",
-  projectorTypes: ["qwen2.5vl_merger", "qwen2vl_merger"],
+  // "qwen2.5o": Qwen2.5-Omni's projector, whose vision side libmtmd runs as qwen2.5vl_merger.
+  projectorTypes: ["qwen2.5vl_merger", "qwen2vl_merger", "qwen2.5o"],
   architectures: ["qwen2vl"],
   strictArchitecture: true,
   imageTokens(clip, width, height) {
