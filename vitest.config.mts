@@ -27,6 +27,8 @@ const SERIAL = [
   "stalls-and-statuses",
   // Starts llama-server (the hand-over from the in-process engine).
   "auto-upgrade",
+  // Audio replicas on both engines (starts llama-server).
+  "media-native-audio",
 ].map((f) => `tests/integration/${f}.test.ts`);
 
 const integration = {
