@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import type { SamplingSettings } from "@/lib/chat/settings";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { ChatHeader } from "./chat-header";
+import { ConfirmDialog } from "./confirm-dialog";
 import { Composer } from "./composer";
 import { EmptyChat, SAMPLE_IMAGE } from "./empty-chat";
 
@@ -46,6 +47,8 @@ export function ChatView({
   const [notice, setNotice] = useState<{ text: string; aboutImages?: boolean } | null>(null);
   const say = (text: string) => setNotice({ text });
   const [viewing, setViewing] = useState<string | null>(null);
+  /** The message the user asked to delete, until they confirm or cancel. */
+  const [deleting, setDeleting] = useState<ChatUIMessage | null>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const focusInput = () => requestAnimationFrame(() => inputRef.current?.focus());
 
@@ -180,6 +183,8 @@ export function ChatView({
           draft.startEdit(m);
           focusInput();
         }}
+        onContinue={turns.continueAnswer}
+        onDelete={setDeleting}
         onVersion={(id) => void switchVersion(id)}
         onView={setViewing}
       />
@@ -213,6 +218,21 @@ export function ChatView({
         }}
       />
       {viewing && <Lightbox src={viewing} onClose={() => setViewing(null)} />}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={deleting?.role === "user" ? "Delete this question?" : "Delete this answer?"}
+        confirmLabel="Delete"
+        onCancel={() => setDeleting(null)}
+        onConfirm={async () => {
+          const message = deleting;
+          setDeleting(null);
+          if (!message) return;
+          const refused = await turns.deleteMessage(message);
+          if (refused) say(refused);
+        }}
+      >
+        <p>It is removed with everything below it in this branch. Other versions stay.</p>
+      </ConfirmDialog>
     </main>
   );
 }

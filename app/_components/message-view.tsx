@@ -16,6 +16,8 @@ export const MessageView = memo(function MessageView({
   busy,
   onRegenerate,
   onEdit,
+  onContinue,
+  onDelete,
   onVersion,
   onView,
 }: {
@@ -27,6 +29,10 @@ export const MessageView = memo(function MessageView({
   busy: boolean;
   onRegenerate?: () => void;
   onEdit?: () => void;
+  /** Writes more of this answer (offered when it was cut at its length limit). */
+  onContinue?: () => void;
+  /** Asks to delete this message with its branch. */
+  onDelete?: () => void;
   /** Shows another version; absent while that is not possible (an edit in progress). */
   onVersion?: (messageId: string) => void;
   onView: (url: string) => void;
@@ -123,6 +129,16 @@ export const MessageView = memo(function MessageView({
         {onEdit && !busy && (
           <button type="button" className="link-button" onClick={onEdit}>
             Edit
+          </button>
+        )}
+        {onContinue && !busy && meta?.status === "complete" && meta.finishReason === "length" && (
+          <button type="button" className="link-button" onClick={onContinue}>
+            Continue
+          </button>
+        )}
+        {onDelete && !busy && (
+          <button type="button" className="link-button" aria-label={user ? "Delete this question" : "Delete this answer"} onClick={onDelete}>
+            Delete
           </button>
         )}
         {stats && !streaming && (

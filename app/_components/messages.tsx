@@ -18,6 +18,8 @@ export function Messages({
   canSwitchVersions,
   onRegenerate,
   onEdit,
+  onContinue,
+  onDelete,
   onVersion,
   onView,
 }: {
@@ -32,6 +34,10 @@ export function Messages({
   canSwitchVersions: boolean;
   onRegenerate: (answer: ChatUIMessage) => void;
   onEdit: (question: ChatUIMessage) => void;
+  /** Writes more of the last answer (cut at its length limit). */
+  onContinue: (answer: ChatUIMessage) => void;
+  /** Asks to delete a message with its branch. */
+  onDelete: (message: ChatUIMessage) => void;
   onVersion: (messageId: string) => void;
   onView: (url: string) => void;
 }) {
@@ -55,6 +61,8 @@ export function Messages({
           busy={busy}
           onRegenerate={m.role === "assistant" ? () => onRegenerate(m) : undefined}
           onEdit={m.role === "user" ? () => onEdit(m) : undefined}
+          onContinue={m.role === "assistant" && m.id === last?.id ? () => onContinue(m) : undefined}
+          onDelete={() => onDelete(m)}
           onVersion={canSwitchVersions ? onVersion : undefined}
           onView={onView}
         />

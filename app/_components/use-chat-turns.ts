@@ -2,7 +2,7 @@
 
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport } from "ai";
-import { useRef, useState, type RefObject } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 import type { SamplingSettings } from "@/lib/chat/settings";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { conversationsChanged } from "./events";
@@ -15,6 +15,10 @@ import type { Draft } from "./use-draft";
  *
  * The conversation is created on its first message (`ensureConversation`); the server owns the
  * history, so only the conversation id and the new message are sent.
+ *
+ * An answer is written by the server whether or not this page reads it: leaving stops nothing,
+ * and a page that opens (or comes back to) a conversation whose answer is being written joins
+ * it (`resume`, GET /api/chat/:id/stream). Stop asks the server to stop it, for every tab.
  */
 export function useChatTurns({
   conversation,
@@ -51,10 +55,13 @@ export function useChatTurns({
             parentId: (body as { parentId?: string } | undefined)?.parentId,
             trigger,
             message: trigger === "submit-message" ? messages.at(-1) : undefined,
-            // Edit: the question this one replaces; regenerate: the answer to write again.
+            // Edit: the question this one replaces; regenerate: the answer to write again (or continue).
             messageId,
+            continue: (body as { continue?: boolean } | undefined)?.continue,
           },
         }),
+        // The conversation's id, also when this page created it (the chat keeps the id it started with).
+        prepareReconnectToStreamRequest: () => ({ api: `/api/chat/${encodeURIComponent(conversation.current ?? "none")}/stream` }),
       }),
   );
 
@@ -66,6 +73,8 @@ export function useChatTurns({
     transport,
     // Re-render at most every 50 ms while tokens stream in: long answers stay smooth.
     experimental_throttle: 50,
+    // Joins the answer being written, if any, when the page opens an existing conversation.
+    resume: Boolean(chatId),
     onFinish: ({ message, isAbort, isDisconnect, isError }) => {
       const draft = inFlight.current;
       inFlight.current = null;
@@ -96,6 +105,21 @@ export function useChatTurns({
   const { messages, setMessages, status } = chat;
   const busy = status === "submitted" || status === "streaming";
   const branch = useBranchSync({ conversation, messages, setMessages, busy });
+
+  // Back to this tab: an answer another tab (or another device) started meanwhile is joined.
+  const { resumeStream } = chat;
+  useEffect(() => {
+    if (busy) return;
+    const onVisible = () => {
+      if (document.visibilityState === "visible" && conversation.current) void resumeStream();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    window.addEventListener("focus", onVisible);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisible);
+      window.removeEventListener("focus", onVisible);
+    };
+  }, [busy, conversation, resumeStream]);
 
   /** Puts a draft that did not reach the server back into the composer, and the list as it was. */
   function giveBack(draft: Draft) {
@@ -159,6 +183,30 @@ export function useChatTurns({
     void chat.regenerate({ messageId: answer.id, body: { conversationId: conversation.current } });
   }
 
+  /** Writes more of an answer cut at its length limit: the same message grows. */
+  function continueAnswer(answer: ChatUIMessage) {
+    void chat.regenerate({ messageId: answer.id, body: { conversationId: conversation.current, continue: true } });
+  }
+
+  /** Stop: the server stops the answer (for every tab); this page shows it stopped at once. */
+  function stop() {
+    const id = conversation.current;
+    if (id) void fetch(`/api/chat/${encodeURIComponent(id)}/stop`, { method: "POST" }).catch(() => {});
+    void chat.stop();
+  }
+
+  /** Deletes a message with its branch; shows the branch the server shows then. Resolves to an error message, or null. */
+  async function deleteMessage(message: ChatUIMessage): Promise<string | null> {
+    const id = conversation.current;
+    if (!id) return null;
+    branch.startTurn();
+    const res = await fetch(`/api/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(message.id)}`, { method: "DELETE" }).catch(() => null);
+    if (!res?.ok) return ((await res?.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "Could not delete the message.";
+    setMessages(((await res.json()) as { messages: ChatUIMessage[] }).messages);
+    conversationsChanged();
+    return null;
+  }
+
   return {
     messages,
     status,
@@ -166,7 +214,9 @@ export function useChatTurns({
     busy,
     send,
     regenerate,
-    stop: () => void chat.stop(),
+    continueAnswer,
+    deleteMessage,
+    stop,
     switchVersion: async (messageId: string) => (busy ? true : branch.switchVersion(messageId)),
   };
 }

@@ -6,17 +6,23 @@ import "server-only";
  * row), the server is shutting down, or another instance already closed the
  * answer (this one had stopped renewing its lease for too long).
  */
-export type ServerStopReason = "deleted" | "shutdown" | "closed";
+export type ServerStopReason = "deleted" | "message_deleted" | "shutdown" | "closed";
+
+/** Why an answer was stopped: the server's reasons, or Stop pressed in any tab (or on any instance). */
+export type StopReason = ServerStopReason | "user";
 
 /** What the saved answer and the client's stream say for each reason. */
 export const SERVER_STOP_MESSAGES: Record<ServerStopReason, string> = {
   deleted: "The conversation was deleted.",
+  message_deleted: "The message was deleted.",
   shutdown: "The server is shutting down; this answer was stopped. Try again when it is back.",
   closed: "This server stopped responding for a while and the answer was closed meanwhile. Try again.",
 };
 
 interface Answer {
   conversationId: string;
+  /** The answer's message, once its row exists. */
+  messageId?: string;
   /** Whose answer: only its owner can stop it. */
   userId: string;
   controller: AbortController;
@@ -25,12 +31,14 @@ interface Answer {
 }
 
 export interface AnswerInFlight {
-  /** Aborted when the server stops this answer (the conversation was deleted, or shutdown). */
+  /** Aborted when this answer is stopped (Stop, the conversation was deleted, shutdown): never by a reader leaving. */
   signal: AbortSignal;
-  /** Why the server stopped it, once it has. */
-  stopReason: () => ServerStopReason | undefined;
-  /** Stops this answer for a reason of the server's own (the first reason given wins). */
-  stop: (reason: ServerStopReason) => void;
+  /** Why it was stopped, once it has been. */
+  stopReason: () => StopReason | undefined;
+  /** Stops this answer (the first reason given wins). */
+  stop: (reason: StopReason) => void;
+  /** Names the answer's message once its row exists (see `stopMessageAnswers`). */
+  setMessageId: (id: string) => void;
   /** Call once the final state is saved: the answer leaves the registry. */
   end: () => void;
 }
@@ -56,8 +64,9 @@ export function trackAnswer({ conversationId, userId }: { conversationId: string
   if (holder.__answersClosed) controller.abort("shutdown" satisfies ServerStopReason);
   return {
     signal: controller.signal,
-    stopReason: () => (controller.signal.aborted ? (controller.signal.reason as ServerStopReason) : undefined),
+    stopReason: () => (controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined),
     stop: (reason) => controller.abort(reason),
+    setMessageId: (id) => void (answer.messageId = id),
     end: () => {
       answers.delete(answer);
       end();
@@ -77,6 +86,21 @@ export function stopConversationAnswers({ conversationId, userId }: { conversati
     n++;
   }
   return n;
+}
+
+/**
+ * Stops the answers this process writes into any of `messageIds` (messages
+ * being deleted) and resolves once each has saved its last state, or after
+ * `timeoutMs`. Returns how many were stopped.
+ */
+export async function stopMessageAnswers({ messageIds, timeoutMs }: { messageIds: string[]; timeoutMs: number }): Promise<number> {
+  const ids = new Set(messageIds);
+  const hit = [...answers].filter((a) => a.messageId && ids.has(a.messageId));
+  for (const a of hit) a.controller.abort("message_deleted" satisfies ServerStopReason);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(hit.map((a) => a.saved)), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
+  return hit.length;
 }
 
 /**

@@ -2,13 +2,14 @@ import "server-only";
 import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
 import { assertConversationOwnedOrThrow, getAnswerContextOrThrow } from "@/lib/db/conversations";
-import { answerStatus, attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
+import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, flushAnswer, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
 import { EngineError } from "@/lib/engine/errors";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { instanceId } from "@/lib/instance/lease";
-import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer, type AnswerInFlight } from "./answers-in-flight";
+import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer } from "./answers-in-flight";
+import { startLiveAnswer } from "./live-answers";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { mediaForPrompt } from "@/lib/media/media-for-prompt";
 import { generateTitle } from "./generate-title";
@@ -49,8 +50,13 @@ async function withDeadline<T>(work: Promise<T>, ms: number, message: string): P
   }
 }
 
-/** How often the partial answer is written, so a killed server loses at most this much. */
-const FLUSH_MS = 1500;
+/**
+ * How often the partial answer is written (milliseconds): a killed server
+ * loses at most this much, a page served by another instance sees the answer
+ * grow at this pace (tail-answer.ts), and a Stop pressed there reaches the
+ * writer within it.
+ */
+const FLUSH_MS = 500;
 
 /**
  * Refuses a system prompt (or a larger answer budget) that leaves no room for
@@ -83,11 +89,13 @@ async function engineOrThrow() {
 /**
  * One chat turn: the question is saved before generation starts; the answer
  * is saved as `streaming`, flushed while it grows, and finally saved as
- * `complete`, `stopped` (Stop or a client that went away, with the partial
- * text) or `error` (with a plain message). The client disconnecting aborts
- * generation and frees the slot; so do deleting the conversation and shutting
- * the server down (see answers-in-flight.ts), which also end the client's
- * stream with an error part that says why.
+ * `complete`, `stopped` (Stop, with the partial text) or `error` (with a
+ * plain message). The answer is written by the server, not for one reader:
+ * the client going away (a reload, a closed tab, a lost network) only ends
+ * its copy of the stream, and any page may join it again (live-answers.ts,
+ * GET /api/chat/:id/stream). Only Stop (stop-answer.ts), deleting the
+ * conversation or the message, and shutting the server down stop it; the
+ * server's own reasons end the stream with an error part that says why.
  */
 export async function streamChat({
   userId,
@@ -97,11 +105,12 @@ export async function streamChat({
 }: {
   userId: string;
   conversationId: string;
-  /** A new question, a new version of an earlier one, or another answer. */
+  /** A new question, a new version of an earlier one, another answer, or more of a cut answer. */
   turn: TurnKind;
+  /** The request's: a client that left before the answer's rows were written gets nothing written. */
   signal: AbortSignal;
 }): Promise<Response> {
-  const parts: MessagePart[] | null = turn.kind === "regenerate" ? null : turn.parts;
+  const parts: MessagePart[] | null = turn.kind === "ask" || turn.kind === "edit" ? turn.parts : null;
   const images = parts?.filter((p) => p.type === "image").length ?? 0;
   if (images > env.MAX_IMAGES_PER_MESSAGE) {
     throw new AppError("bad_request:chat", `At most ${env.MAX_IMAGES_PER_MESSAGE} images per message (this one has ${images}).`);
@@ -137,17 +146,17 @@ export async function streamChat({
     answer.end();
     throw err;
   }
-  const { userMessageId, assistantMessageId } = ids;
-  // The reader going away, or the server stopping the answer.
-  const abortSignal = AbortSignal.any([signal, answer.signal]);
+  const { userMessageId, assistantMessageId, prefix } = ids;
+  answer.setMessageId(assistantMessageId);
+  // Only a stop ends the answer (Stop, a delete, shutdown): never a reader leaving.
+  const abortSignal = answer.signal;
   // The engine stays loaded until this answer is saved (a model switch waits for it).
   const release = holdEngine();
+  const live = startLiveAnswer({ conversationId, userId, messageId: assistantMessageId, stop: () => answer.stop("user") });
 
-  let text = "";
+  /** What the readers were sent: the saved answer is exactly this. */
+  let text = prefix;
   let settled = false;
-  /** Resolves when the client's stream has ended (or was cancelled): every chunk it got has been counted in `text`. */
-  let streamEnded!: () => void;
-  const clientStreamDone = new Promise<void>((resolve) => (streamEnded = resolve));
   /** The first question, while the conversation still has its default title (set once the history is loaded). */
   let untitledFirstQuestion: MessagePart[] | null = null;
   /** Saves the answer's final state once, whichever way the turn ends. */
@@ -159,15 +168,14 @@ export async function streamChat({
     settled = true;
     clearInterval(flusher);
     release();
-    // A stop is seen before the chunks already on their way have passed: save once they have (at most a second).
-    if (status === "stopped") await Promise.race([clientStreamDone, new Promise((r) => setTimeout(r, 1000).unref())]);
-    const serverStop = answer.stopReason();
-    if (serverStop && status !== "error") {
+    const stop = answer.stopReason();
+    const serverStop = stop && stop !== "user" ? stop : undefined;
+    if (stop && status !== "error") {
       status = "stopped";
-      error = SERVER_STOP_MESSAGES[serverStop];
+      error = serverStop ? SERVER_STOP_MESSAGES[serverStop] : undefined;
     }
     try {
-      await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: finishReason ?? (status === "stopped" ? "aborted" : undefined) });
+      await saveAnswer({ id: assistantMessageId, text, status, error, stats, finishReason: status === "stopped" ? "aborted" : finishReason });
       // Until the user renames it, the conversation is named after its first question
       // (not when it was deleted, nor while the model is being unloaded).
       if (status !== "error" && untitledFirstQuestion && !serverStop) {
@@ -178,147 +186,133 @@ export async function streamChat({
       answer.end();
     }
   };
-  let flushed = "";
   const flusher = setInterval(() => {
-    if (text !== flushed && !settled) {
-      flushed = text;
-      // Nothing saved: the conversation was deleted (perhaps through another
-      // instance, which cannot stop this answer itself), or another instance
-      // closed the answer. Either way, stop writing it.
-      saveAnswer({ id: assistantMessageId, text, status: "streaming" })
-        .then(async (saved) => {
-          if (saved || settled) return;
-          const now = await answerStatus(assistantMessageId);
-          if (now !== "streaming") answer.stop(now === null ? "deleted" : "closed");
-        })
-        .catch(() => {});
-    }
+    if (settled) return;
+    // Also when nothing new was written: a Stop asked for on another instance is read here.
+    flushAnswer({ id: assistantMessageId, text })
+      .then((result) => {
+        if (result === "stop_requested") answer.stop("user");
+        // The conversation or message was deleted (perhaps through another instance, which
+        // cannot stop this answer itself), or another instance closed the answer: stop writing it.
+        else if (result !== "saved" && !settled) answer.stop(result === "gone" ? "deleted" : "closed");
+      })
+      .catch(() => {});
   }, FLUSH_MS);
 
+  let input: Awaited<ReturnType<typeof buildModelInput>>;
+  let conversation: Awaited<ReturnType<typeof getAnswerContextOrThrow>>;
   try {
     // The branch being answered: the new answer's ancestors (whatever another tab shows meanwhile),
     // read no further back than the context window could hold (a message costs at least a token).
-    const conversation = await getAnswerContextOrThrow({
+    conversation = await getAnswerContextOrThrow({
       id: conversationId,
       userId,
       leafId: assistantMessageId,
       maxMessages: Math.min(engine.info.contextSize, MAX_HISTORY_MESSAGES),
     });
-    const { history, settings } = conversation;
+    const { history } = conversation;
     if (conversation.title === DEFAULT_TITLE && conversation.omitted === 0) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
     const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
+    const engineHistory = toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids));
+    // Continue: the answer so far ends the prompt with its turn left open (lib/engine/prompt.ts), so the
+    // model writes on from its last token, and the branch's cached state covers all of it.
+    if (prefix) engineHistory.push({ role: "assistant", text: prefix });
     // A turn that cannot even start (a prompt that takes too long to fit) ends as an error and frees everything.
-    const input = await withDeadline(
+    input = await withDeadline(
       buildModelInput({
         engine,
         systemPrompt: conversation.systemPrompt,
-        history: toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids)),
-        answerTokens: answerTokens(settings, engine.info.contextSize),
+        history: engineHistory,
+        answerTokens: answerTokens(conversation.settings, engine.info.contextSize),
         // Past the deadline the search stops at its next count too.
         signal: AbortSignal.any([abortSignal, AbortSignal.timeout(env.TURN_START_TIMEOUT_MS)]),
       }),
       env.TURN_START_TIMEOUT_MS,
       "The answer could not be started in time: preparing this conversation's prompt took too long.",
     );
-
-    let stats: ChatAnswerMetadata["stats"];
-    const result = streamText({
-      // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
-      model: engineModel(engine, { sessionKey: conversation.branchKey, admitted: true }),
-      messages: input.messages,
-      // The system message is the conversation owner's own prompt, not something a third party wrote.
-      allowSystemInMessages: true,
-      maxOutputTokens: answerTokens(settings, engine.info.contextSize),
-      // Regenerate asks for another answer: greedy decoding with no seed would write the same text
-      // again, so it samples (at least at temperature 0.8) with a fresh seed, unless the
-      // conversation's settings pin a seed (then it is reproducible, like every other turn).
-      ...(turn.kind === "regenerate" && settings.seed === undefined
-        ? { temperature: settings.temperature || 0.8, seed: Math.floor(Math.random() * 2 ** 31) }
-        : { temperature: settings.temperature ?? 0, seed: settings.seed }),
-      topP: settings.topP,
-      abortSignal,
-      onChunk({ chunk }) {
-        if (chunk.type === "text-delta") text += chunk.text;
-      },
-      async onFinish({ totalUsage, providerMetadata, finishReason }) {
-        stats = statsFrom(totalUsage, providerMetadata);
-        const reason = localMetadata(providerMetadata).finishReason;
-        const stopped = reason === "aborted" || abortSignal.aborted;
-        await finish(finishReason === "error" ? "error" : stopped ? "stopped" : "complete", { stats, finishReason: stopped ? "aborted" : reason });
-      },
-      async onAbort() {
-        await finish("stopped");
-      },
-      async onError({ error }) {
-        await finish("error", { error: error instanceof Error ? error.message : "The model failed." });
-      },
-    });
-
-    let finishReason: string | undefined;
-    const stream = result.toUIMessageStream({
-      // The answer's id on the client is its id in the database.
-      generateMessageId: () => assistantMessageId,
-      messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
-        if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped + conversation.omitted, model: engine.model.id };
-        // The step's own figures: onFinish may run after the finish part has gone out.
-        if (part.type === "finish-step") {
-          stats = statsFrom(part.usage, part.providerMetadata);
-          finishReason = localMetadata(part.providerMetadata).finishReason;
-        }
-        if (part.type === "finish") return { conversationId, assistantMessageId, userMessageId, stats, status: "complete", finishReason };
-        return undefined;
-      },
-      onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),
-    });
-    // A client that goes away (Stop, a closed tab) cancels the response body;
-    // the server may stop the answer too: save what was written so far as stopped.
-    abortSignal.addEventListener("abort", () => void finish("stopped"), { once: true });
-    const response = createUIMessageStreamResponse({
-      stream: stream.pipeThrough(withServerStopError(answer, streamEnded)),
-      // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
-      headers: { "cache-control": "no-cache, no-transform" },
-    });
-    return new Response(
-      onCancel(response.body!, () => {
-        streamEnded();
-        void finish("stopped");
-      }),
-      { status: response.status, headers: response.headers },
-    );
   } catch (err) {
     await finish("error", { error: err instanceof AppError ? err.message : "The answer could not be started." });
+    live.end();
     throw err;
   }
-}
+  const { settings } = conversation;
 
-/**
- * Ends the client's stream with an error part when the server stopped the
- * answer (deleted conversation, shutdown), so the client says why instead of
- * showing a silently cut answer.
- */
-function withServerStopError(answer: AnswerInFlight, ended: () => void): TransformStream<UIMessageChunk, UIMessageChunk> {
-  return new TransformStream({
-    flush(controller) {
-      ended();
-      const reason = answer.stopReason();
-      if (reason) controller.enqueue({ type: "error", errorText: SERVER_STOP_MESSAGES[reason] });
+  let stats: AnswerStats | undefined;
+  let finishReason: string | undefined;
+  let failed: string | undefined;
+  const result = streamText({
+    // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
+    model: engineModel(engine, { sessionKey: conversation.branchKey, admitted: true }),
+    messages: input.messages,
+    // The system message is the conversation owner's own prompt, not something a third party wrote.
+    allowSystemInMessages: true,
+    maxOutputTokens: answerTokens(settings, engine.info.contextSize),
+    // Regenerate asks for another answer: greedy decoding with no seed would write the same text
+    // again, so it samples (at least at temperature 0.8) with a fresh seed, unless the
+    // conversation's settings pin a seed (then it is reproducible, like every other turn).
+    ...(turn.kind === "regenerate" && settings.seed === undefined
+      ? { temperature: settings.temperature || 0.8, seed: Math.floor(Math.random() * 2 ** 31) }
+      : { temperature: settings.temperature ?? 0, seed: settings.seed }),
+    topP: settings.topP,
+    abortSignal,
+    onError({ error }) {
+      failed ??= error instanceof Error ? error.message : "The model failed.";
     },
   });
-}
 
-/** Passes a stream through, calling `cancelled` when its reader cancels it. */
-function onCancel(stream: ReadableStream<Uint8Array>, cancelled: () => void): ReadableStream<Uint8Array> {
-  const reader = stream.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
+  const stream = result.toUIMessageStream({
+    // The answer's id on the client is its id in the database.
+    generateMessageId: () => assistantMessageId,
+    messageMetadata: ({ part }): ChatAnswerMetadata | undefined => {
+      if (part.type === "start") return { conversationId, assistantMessageId, userMessageId, droppedMessages: input.dropped + conversation.omitted, model: engine.model.id };
+      // The step's own figures: the finish part carries them to the page.
+      if (part.type === "finish-step") {
+        stats = statsFrom(part.usage, part.providerMetadata);
+        finishReason = localMetadata(part.providerMetadata).finishReason;
+      }
+      if (part.type === "finish") return { conversationId, assistantMessageId, userMessageId, stats, status: "complete", finishReason };
+      return undefined;
     },
-    async cancel(reason) {
-      cancelled();
-      await reader.cancel(reason);
-    },
+    onError: (error) => (error instanceof EngineError || error instanceof AppError ? error.message : "The model failed while answering."),
+  });
+
+  /**
+   * Reads the answer to its end whoever listens, handing every chunk to the
+   * live answer's readers. The final state is saved before the closing chunk
+   * goes out, so a page that reads the conversation once its stream has
+   * ended finds the answer saved.
+   */
+  const writeAnswer = async () => {
+    const closing: UIMessageChunk[] = [];
+    try {
+      for await (const chunk of stream) {
+        if (chunk.type === "finish" || chunk.type === "abort") {
+          closing.push(chunk);
+          continue;
+        }
+        if (chunk.type === "error") failed ??= chunk.errorText;
+        live.write(chunk);
+        if (chunk.type === "text-delta") text += chunk.delta;
+        // Continue: the answer so far comes first, so that every reader builds the whole message.
+        if (chunk.type === "text-start" && prefix) live.write({ type: "text-delta", id: chunk.id, delta: prefix });
+      }
+    } catch (err) {
+      failed ??= err instanceof Error ? err.message : "The model failed.";
+    }
+    const stopped = abortSignal.aborted || finishReason === "aborted";
+    await finish(failed && !stopped ? "error" : stopped ? "stopped" : "complete", { stats, error: failed, finishReason }).catch((err) =>
+      console.error("[chat] the answer could not be saved:", err),
+    );
+    const stop = answer.stopReason();
+    if (stop && stop !== "user") live.write({ type: "error", errorText: SERVER_STOP_MESSAGES[stop] });
+    else for (const c of closing) live.write(c);
+    live.end();
+  };
+  void writeAnswer();
+  return createUIMessageStreamResponse({
+    stream: live.read(),
+    // Next's gzip would hold streamed tokens back in its buffer (measured with bench:api: +16 ms to the first token).
+    headers: { "cache-control": "no-cache, no-transform" },
   });
 }
 

@@ -1,7 +1,7 @@
 import "server-only";
-import { ORPHANED_ANSWER_ERROR, type MessagePart, type MessageStatus } from "@/lib/chat/message-parts";
+import { messagePartsSchema, ORPHANED_ANSWER_ERROR, type MessagePart, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
-import { activePath } from "@/lib/chat/tree";
+import { activePath, childrenIndex, newestLeaf } from "@/lib/chat/tree";
 import { db } from "./client";
 
 const imageIds = (parts: MessagePart[]) => [...new Set(parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])))];
@@ -13,7 +13,9 @@ export type TurnKind =
   /** A new version of an earlier question (a new branch from there). */
   | { kind: "edit"; parts: MessagePart[]; messageId: string }
   /** Another answer to a question: the one `messageId` answers, or the last one shown. */
-  | { kind: "regenerate"; messageId?: string };
+  | { kind: "regenerate"; messageId?: string }
+  /** More of an answer cut at its length limit: the same message grows. */
+  | { kind: "continue"; messageId: string };
 
 /**
  * Starts a turn in one transaction: adds the user's message (a new question,
@@ -36,7 +38,7 @@ export async function beginTurnOrThrow({
   model: string;
   /** The app instance that writes the answer (lib/instance/lease.ts). */
   instanceId: string;
-}): Promise<{ userMessageId: string; assistantMessageId: string }> {
+}): Promise<{ userMessageId: string; assistantMessageId: string; prefix: string }> {
   return db.$transaction(async (tx) => {
     // Writing the conversation row first takes its lock, so two turns in one
     // conversation run one after the other and the second sees the first's
@@ -44,7 +46,7 @@ export async function beginTurnOrThrow({
     const { count } = await tx.conversation.updateMany({ where: { id: conversationId, userId }, data: { model } });
     if (!count) throw new AppError("not_found:conversation", "Conversation not found.");
     const conversation = (await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { id: true, activeLeafId: true } }))!;
-    if (turn.kind !== "regenerate") {
+    if (turn.kind === "ask" || turn.kind === "edit") {
       const ids = imageIds(turn.parts);
       const owned = await tx.attachment.count({ where: { id: { in: ids }, userId } });
       if (owned !== ids.length) throw new AppError("not_found:attachment", "Image not found.");
@@ -57,6 +59,7 @@ export async function beginTurnOrThrow({
       throw new AppError("conflict:chat", "An answer is still being written in this conversation. Stop it first.");
     }
     const byId = new Map(nodes.map((m) => [m.id, m]));
+    if (turn.kind === "continue") return continueAnswerInTx(tx, { conversationId, nodes, messageId: turn.messageId, model, instanceId });
     const leaf = activePath(nodes, conversation.activeLeafId).at(-1);
     let question: { id: string; position: number };
     if (turn.kind === "regenerate") {
@@ -104,8 +107,32 @@ export async function beginTurnOrThrow({
       select: { id: true },
     });
     await tx.conversation.update({ where: { id: conversationId }, data: { model, activeLeafId: assistant.id } });
-    return { userMessageId: question.id, assistantMessageId: assistant.id };
+    return { userMessageId: question.id, assistantMessageId: assistant.id, prefix: "" };
   });
+}
+
+type Tx = Parameters<Parameters<typeof db.$transaction>[0]>[0];
+
+/**
+ * Reopens an answer cut at its length limit for more text: the same row,
+ * back to `streaming` with its text kept (the prefix the model continues),
+ * shown as the branch. Only the last message of its branch, and only an
+ * answer that ended at its length limit, can be continued.
+ */
+async function continueAnswerInTx(
+  tx: Tx,
+  { conversationId, nodes, messageId, model, instanceId }: { conversationId: string; nodes: { id: string; parentId: string | null }[]; messageId: string; model: string; instanceId: string },
+) {
+  const row = await tx.message.findFirst({ where: { id: messageId, conversationId }, select: { id: true, role: true, parentId: true, parts: true, finishReason: true, status: true } });
+  if (!row) throw new AppError("not_found:message", "Message not found.");
+  if (row.role !== "assistant" || row.finishReason !== "length" || row.status !== "complete") {
+    throw new AppError("bad_request:chat", "Only an answer cut off at its length limit can be continued.");
+  }
+  if (nodes.some((n) => n.parentId === row.id)) throw new AppError("bad_request:chat", "Only the last answer of a branch can be continued.");
+  const prefix = messagePartsSchema.parse(row.parts).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+  await tx.message.update({ where: { id: row.id }, data: { status: "streaming", finishReason: null, error: null, instanceId, model } });
+  await tx.conversation.update({ where: { id: conversationId }, data: { model, activeLeafId: row.id } });
+  return { userMessageId: row.parentId!, assistantMessageId: row.id, prefix };
 }
 
 /**
@@ -137,6 +164,122 @@ export async function saveAnswer({
     data: { parts: [{ type: "text", text }], status, error: error ?? null, finishReason, ...stats },
   });
   return count > 0;
+}
+
+/**
+ * Marks a stop asked for on an answer being written by another instance, in
+ * its row's `finishReason` while it is `streaming`: the writer sees it at its
+ * next save of the partial text (`flushAnswer`) and stops.
+ */
+export const STOP_REQUESTED = "stop_requested";
+
+/**
+ * Saves an answer's partial text while it is written. Says what the writer
+ * should do: go on ("saved"), stop because Stop was pressed on another
+ * instance ("stop_requested"), or stop writing because the row was closed
+ * meanwhile (by another instance that found this one's lease expired) or is
+ * gone (its conversation or message was deleted).
+ */
+export async function flushAnswer({ id, text }: { id: string; text: string }): Promise<"saved" | "stop_requested" | "closed" | "gone"> {
+  const { count } = await db.message.updateMany({
+    where: { id, status: "streaming", OR: [{ finishReason: null }, { finishReason: { not: STOP_REQUESTED } }] },
+    data: { parts: [{ type: "text", text }] },
+  });
+  if (count) return "saved";
+  const row = await db.message.findUnique({ where: { id }, select: { status: true, finishReason: true } });
+  if (!row) return "gone";
+  return row.status === "streaming" && row.finishReason === STOP_REQUESTED ? "stop_requested" : "closed";
+}
+
+/**
+ * Asks the writer of the answer being written in one of the user's
+ * conversations to stop (see `flushAnswer`). Returns that answer's id and
+ * writer, or null when none is being written; someone else's conversation is
+ * *not found*.
+ */
+export async function requestStopOrThrow({ conversationId, userId }: { conversationId: string; userId: string }): Promise<{ id: string; instanceId: string | null } | null> {
+  const owned = await db.conversation.count({ where: { id: conversationId, userId } });
+  if (!owned) throw new AppError("not_found:conversation", "Conversation not found.");
+  const row = await db.message.findFirst({ where: { conversationId, status: "streaming" }, select: { id: true, instanceId: true } });
+  if (!row) return null;
+  await db.message.updateMany({ where: { id: row.id, status: "streaming" }, data: { finishReason: STOP_REQUESTED } });
+  return row;
+}
+
+/** The answer being written in one of the user's conversations, if any; someone else's conversation is *not found*. */
+export async function streamingAnswerOrThrow({ conversationId, userId }: { conversationId: string; userId: string }) {
+  const owned = await db.conversation.count({ where: { id: conversationId, userId } });
+  if (!owned) throw new AppError("not_found:conversation", "Conversation not found.");
+  return db.message.findFirst({ where: { conversationId, status: "streaming" }, select: { id: true, parentId: true, instanceId: true, model: true } });
+}
+
+/** An answer as saved now (text, state, figures), or null when it no longer exists. */
+export async function readAnswer(id: string) {
+  const row = await db.message.findUnique({
+    where: { id },
+    select: { parts: true, status: true, error: true, finishReason: true, promptTokens: true, reusedTokens: true, completionTokens: true, ttftMs: true, tokensPerSecond: true },
+  });
+  if (!row) return null;
+  const text = messagePartsSchema.parse(row.parts).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+  return { ...row, text, status: row.status as MessageStatus };
+}
+
+/**
+ * A message and every message below it (its branch), or *not found* for a
+ * message that is not in one of the user's conversations. `streaming` names
+ * those being written (to stop before deleting them).
+ */
+export async function messageBranchOrThrow({ conversationId, userId, messageId }: { conversationId: string; userId: string; messageId: string }) {
+  const nodes = await db.message.findMany({
+    where: { conversationId, conversation: { userId } },
+    select: { id: true, parentId: true, createdAt: true, status: true },
+  });
+  if (!nodes.some((n) => n.id === messageId)) throw new AppError("not_found:message", "Message not found.");
+  const index = childrenIndex(nodes);
+  const ids: string[] = [];
+  for (const queue = [messageId]; queue.length; ) {
+    const id = queue.pop()!;
+    ids.push(id);
+    for (const child of index.get(id) ?? []) queue.push(child.id);
+  }
+  const set = new Set(ids);
+  return { ids, streaming: nodes.filter((n) => set.has(n.id) && n.status === "streaming").map((n) => n.id) };
+}
+
+/**
+ * Deletes a message with its branch (every message below it). The branch
+ * shown moves, when it ran through the message, to the nearest remaining
+ * version of it (its previous sibling, else its next one, down their newest
+ * messages), or else to its parent.
+ */
+export async function deleteMessageBranchOrThrow({ conversationId, userId, messageId }: { conversationId: string; userId: string; messageId: string }): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const conversation = await tx.conversation.findFirst({ where: { id: conversationId, userId }, select: { activeLeafId: true } });
+    if (!conversation) throw new AppError("not_found:message", "Message not found.");
+    const nodes = await tx.message.findMany({ where: { conversationId }, select: { id: true, parentId: true, createdAt: true } });
+    const target = nodes.find((n) => n.id === messageId);
+    if (!target) throw new AppError("not_found:message", "Message not found.");
+    const index = childrenIndex(nodes);
+    const doomed = new Set<string>();
+    for (const queue = [messageId]; queue.length; ) {
+      const id = queue.pop()!;
+      doomed.add(id);
+      for (const child of index.get(id) ?? []) queue.push(child.id);
+    }
+    const shown = activePath(nodes, conversation.activeLeafId);
+    let leaf = shown.at(-1)?.id ?? null;
+    if (shown.some((n) => doomed.has(n.id))) {
+      const kept = nodes.filter((n) => !doomed.has(n.id));
+      const siblings = index.get(target.parentId) ?? [];
+      const at = siblings.findIndex((n) => n.id === target.id);
+      const next = siblings[at - 1] ?? siblings[at + 1];
+      leaf = next ? newestLeaf(kept, next.id)!.id : (target.parentId ?? null);
+    }
+    const ids = [...doomed];
+    // Children first is not needed (a parent's removal sets its children's parentId to null), but all go in this transaction.
+    for (let i = 0; i < ids.length; i += 500) await tx.message.deleteMany({ where: { conversationId, id: { in: ids.slice(i, i + 500) } } });
+    await tx.conversation.update({ where: { id: conversationId }, data: { activeLeafId: leaf } });
+  });
 }
 
 /** An answer's status, or null when it no longer exists. */

@@ -10,6 +10,12 @@ import { IMAGE_MARKER, type EngineMessage } from "./types";
  *
  * Images are placed before the text of their message, one marker per line,
  * always in that order (a model trained on one layout is weaker on the other).
+ *
+ * A last message from the assistant is an answer to carry on (Continue): it
+ * is left open, without its end-of-turn, as the text after the generation
+ * prompt. The prompt is then exactly the one the answer was first written
+ * after, followed by what was written, so the cached state of that answer
+ * covers it and the model writes on from its last token.
  */
 export const FALLBACK_CHAT_TEMPLATE = LLAVA_CHAT_TEMPLATE;
 
@@ -32,6 +38,8 @@ export function renderPrompt(
     tmpl = new Template(source);
     compiled.set(source, tmpl);
   }
+  const open = messages.at(-1)?.role === "assistant" ? messages.at(-1)! : undefined;
+  if (open) messages = messages.slice(0, -1);
   const images: string[] = [];
   const chat = messages.map((m) => {
     const markers = (m.images ?? []).map((img) => {
@@ -47,5 +55,5 @@ export function renderPrompt(
     bos_token: bosToken,
     eos_token: eosToken,
   });
-  return { prompt, images };
+  return { prompt: open ? prompt + open.text : prompt, images };
 }

@@ -16,7 +16,9 @@ export const POST = apiHandler(async (req) => {
       p.type === "text" ? { type: "text", text: p.text } : { type: "image", attachmentId: UPLOAD_URL.exec(p.url)![1]! },
     ) ?? null;
   const turn: TurnKind =
-    body.trigger === "regenerate-message"
+    body.continue && body.messageId
+      ? { kind: "continue", messageId: body.messageId }
+      : body.trigger === "regenerate-message"
       ? { kind: "regenerate", messageId: body.messageId }
       : body.messageId
         ? { kind: "edit", parts: parts!, messageId: body.messageId }

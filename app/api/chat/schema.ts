@@ -26,6 +26,9 @@ const filePart = z.object({
   filename: z.string().max(500).optional(),
 });
 
+/** A conversation id in the chat routes' paths (resume, stop). */
+export const chatIdSchema = z.string().min(1).max(64);
+
 /** What the chat page's useChat transport sends: the conversation id and only the new message. */
 export const chatRequestSchema = z
   .object({
@@ -45,6 +48,9 @@ export const chatRequestSchema = z
     messageId: z.string().min(1).max(64).optional(),
     /** With a new question: the last message the page shows, which the question follows. */
     parentId: z.string().min(1).max(64).optional(),
+    /** With regenerate-message: write more of the answer `messageId` (cut at its length limit) instead of another one. */
+    continue: z.boolean().optional(),
   })
-  .refine((b) => b.trigger === "regenerate-message" || b.message, { message: "a message is required", path: ["message"] });
+  .refine((b) => b.trigger === "regenerate-message" || b.message, { message: "a message is required", path: ["message"] })
+  .refine((b) => !b.continue || (b.trigger === "regenerate-message" && b.messageId), { message: "continue needs regenerate-message and the answer's messageId", path: ["continue"] });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
