@@ -24,7 +24,15 @@ export function AttachmentView({ url, mediaType, onView }: { url: string; mediaT
     return (
       <button type="button" className="image-button" aria-label="View the image" onClick={() => onView(url)}>
         {/* eslint-disable-next-line @next/next/no-img-element */}
-        <img src={url} alt="Attached image" onError={() => setNotAnImage(true)} />
+        <img
+          src={url}
+          alt="Attached image"
+          onError={() => setNotAnImage(true)}
+          // Server-rendered, the image can fail before the page is hydrated (its error event then reached no handler).
+          ref={(img) => {
+            if (img?.complete && img.naturalWidth === 0 && mediaType === "image/*") setNotAnImage(true);
+          }}
+        />
       </button>
     );
   }

@@ -1,13 +1,23 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 
 export interface ModelHealth {
   status: "not loaded" | "loading" | "ready" | "error";
   progress?: number;
   error?: string;
-  model?: { id?: string; name: string; vision: boolean; family?: string | null } | string;
-  backend?: { backend: string; variant: string; variantReason: string; gpuLayers: number; contextSize?: number; maxImageTokens?: number; imageCost?: "family" | "fixed" };
+  model?: { id?: string; name: string; vision: boolean; family?: string | null; audio?: boolean } | string;
+  backend?: {
+    backend: string;
+    variant: string;
+    variantReason: string;
+    gpuLayers: number;
+    contextSize?: number;
+    maxImageTokens?: number;
+    imageCost?: "family" | "fixed";
+    /** The model hears audio (its projector has an audio encoder). */
+    audio?: boolean;
+  };
   engine?: {
     kind: "in-process" | "llama-server" | "remote";
     reason: string;
@@ -37,33 +47,108 @@ function upgradeLabel(h: ModelHealth): string {
   return `building llama-server${u.percent !== null ? ` ${u.percent}%` : ""}${left}`;
 }
 
-/** Polls /api/health until the model is ready (and slowly afterwards); `poke` asks again now. */
+/**
+ * The model's status from /api/health, polled until the model is ready (and
+ * slowly afterwards); MODEL_CHANGED asks again now. One poll for the whole
+ * page, however many components read it (the chat view, the composer).
+ */
 export function useModelHealth(): ModelHealth | null {
-  const [health, setHealth] = useState<ModelHealth | null>(null);
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout>;
-    let alive = true;
-    const poll = async () => {
-      clearTimeout(timer);
-      try {
-        const res = await fetch("/api/health", { cache: "no-store" });
-        const body = (await res.json()) as { model: ModelHealth };
-        if (alive) setHealth(body.model);
-        const upgrading = ["building", "waiting", "handing-over"].includes(body.model.engine?.upgrade?.state ?? "");
-        timer = setTimeout(poll, body.model.status !== "ready" ? 1_000 : upgrading ? 5_000 : 30_000);
-      } catch {
-        timer = setTimeout(poll, 3_000);
-      }
-    };
-    void poll();
-    window.addEventListener(MODEL_CHANGED, poll);
-    return () => {
-      alive = false;
-      clearTimeout(timer);
-      window.removeEventListener(MODEL_CHANGED, poll);
-    };
-  }, []);
-  return health;
+  return useSyncExternalStore(subscribeHealth, () => shared.health, () => null);
+}
+
+const shared: { health: ModelHealth | null; listeners: Set<() => void>; stop: (() => void) | null } = { health: null, listeners: new Set(), stop: null };
+
+function subscribeHealth(onChange: () => void): () => void {
+  shared.listeners.add(onChange);
+  if (!shared.stop) startPolling();
+  return () => {
+    shared.listeners.delete(onChange);
+    if (!shared.listeners.size) shared.stop?.();
+  };
+}
+
+function startPolling() {
+  let timer: ReturnType<typeof setTimeout>;
+  let alive = true;
+  const poll = async () => {
+    clearTimeout(timer);
+    try {
+      const res = await fetch("/api/health", { cache: "no-store" });
+      const body = (await res.json()) as { model: ModelHealth };
+      if (!alive) return;
+      shared.health = body.model;
+      shared.listeners.forEach((l) => l());
+      const upgrading = ["building", "waiting", "handing-over"].includes(body.model.engine?.upgrade?.state ?? "");
+      timer = setTimeout(poll, body.model.status !== "ready" ? 1_000 : upgrading ? 5_000 : 30_000);
+    } catch {
+      if (alive) timer = setTimeout(poll, 3_000);
+    }
+  };
+  void poll();
+  window.addEventListener(MODEL_CHANGED, poll);
+  shared.stop = () => {
+    alive = false;
+    clearTimeout(timer);
+    window.removeEventListener(MODEL_CHANGED, poll);
+    shared.stop = null;
+  };
+}
+
+/** The kinds of file the chat takes. */
+export const INPUT_KINDS = ["image", "video", "audio", "pdf", "data"] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+
+/** How the loaded model takes one kind: as it is, turned into what it reads (frames, a spectrogram…), or not at all. */
+export interface InputCapability {
+  kind: InputKind;
+  label: string;
+  how: "native" | "converted" | "no";
+  /** Said beside a kind that is converted or refused. */
+  reason: string;
+}
+
+const KIND_LABEL: Record<InputKind, string> = { image: "images", video: "video", audio: "audio", pdf: "PDF", data: "tables" };
+
+/**
+ * What the loaded model can be given, from its status: a vision model sees
+ * images, video as frames, PDF pages and charts of tables; audio goes in as
+ * itself to a model that hears (`audio: true` in its status' backend),
+ * and as a spectrogram (and a transcript where a speech model is set up) to
+ * one that only sees. A text-only model takes none of them. While the
+ * status is not known yet, everything is allowed (the server decides).
+ */
+export function modelInputs(health: ModelHealth | null): InputCapability[] {
+  const model = health?.status === "ready" && typeof health.model === "object" ? health.model : null;
+  const vision = model ? model.vision : true;
+  const hears = model !== null && (model.audio === true || health?.backend?.audio === true);
+  const name = model?.name ?? "This model";
+  return INPUT_KINDS.map((kind): InputCapability => {
+    const label = KIND_LABEL[kind];
+    if (!vision && !(kind === "audio" && hears)) {
+      return {
+        kind,
+        label,
+        how: "no",
+        reason: hears
+          ? `${name} hears audio but can't see: it can't take images, video, PDFs or tables (a model is given each of them as images). Load a model that sees images for those.`
+          : `${name} reads text only: it can't take images, video, audio, PDFs or tables (a model is given each of them as images). Load a model that sees images to attach files.`,
+      };
+    }
+    switch (kind) {
+      case "image":
+        return { kind, label, how: "native", reason: "" };
+      case "video":
+        return { kind, label, how: "converted", reason: "It gets the video's frames, each with its time." };
+      case "audio":
+        return hears
+          ? { kind, label, how: "native", reason: "" }
+          : { kind, label, how: "converted", reason: "This model can't take audio; it will get a spectrogram and transcript instead (a transcript where a speech model is set up)." };
+      case "pdf":
+        return { kind, label, how: "converted", reason: "It gets the pages as images and their text." };
+      case "data":
+        return { kind, label, how: "converted", reason: "It gets a chart and a summary of the table." };
+    }
+  });
 }
 
 const MODEL_CHANGED = "lvc:model-changed";

@@ -3,24 +3,83 @@
 import type { FileUIPart } from "ai";
 import { useCallback, useEffect, useRef, useState } from "react";
 
+/** What a file is, as far as the browser can tell from its type and name (the server decides from its bytes). */
+export type AttachmentKind = "image" | "video" | "audio" | "pdf" | "data";
+
+export function kindOfFile(file: { type: string; name: string }): AttachmentKind {
+  const type = file.type.toLowerCase();
+  const ext = /\.([a-z0-9]+)$/i.exec(file.name)?.[1]?.toLowerCase() ?? "";
+  if (type.startsWith("video/") || ["mp4", "webm", "mov", "mkv", "m4v"].includes(ext)) return "video";
+  if (type.startsWith("audio/") || ["wav", "mp3", "ogg", "opus", "flac", "m4a"].includes(ext)) return "audio";
+  if (type === "application/pdf" || ext === "pdf") return "pdf";
+  if (/^(text\/(csv|tab-separated-values)|application\/json|application\/vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet)$/.test(type) || ["csv", "tsv", "json", "xlsx"].includes(ext)) {
+    return "data";
+  }
+  return "image";
+}
+
+/** The kind of a stored attachment, from its media type. */
+export function kindOfMediaType(mediaType: string): AttachmentKind {
+  return kindOfFile({ type: mediaType, name: "" });
+}
+
 export interface PendingImage {
   key: string;
   name: string;
+  kind: AttachmentKind;
   previewUrl: string;
+  /** 0–1 of the bytes sent. */
   progress: number;
+  /** Once the bytes are in: the server reading a video, audio file, PDF or table (0–100). */
+  reading?: number;
   status: "uploading" | "done" | "error";
   error?: string;
   part?: FileUIPart;
 }
 
-/** Uploads with progress (XHR: fetch cannot report upload progress). */
-function upload(file: File, onProgress: (fraction: number) => void): Promise<FileUIPart> {
+type UploadLine =
+  | { type: "progress"; kind: string; percent: number }
+  | { type: "done"; status: number; attachment: { url: string; mediaType: string } }
+  | { type: "error"; status: number; error: { message: string } };
+
+/**
+ * Uploads with progress (XHR: fetch cannot report upload progress). A file
+ * the server reads (video, audio, PDF, table) asks for the answer as lines
+ * of JSON, so that how far the reading has come is known while it runs.
+ */
+function upload(file: File, kind: AttachmentKind, onProgress: (fraction: number) => void, onReading: (percent: number) => void): Promise<FileUIPart> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    const streamed = kind !== "image";
     xhr.open("POST", "/api/uploads");
+    if (streamed) xhr.setRequestHeader("accept", "application/x-ndjson, application/json");
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.upload.onload = () => streamed && onReading(0);
     xhr.onerror = () => reject(new Error("The upload failed: the server could not be reached."));
+    let seen = 0;
+    let last: UploadLine | null = null;
+    const readLines = () => {
+      if (!(xhr.getResponseHeader("content-type") ?? "").startsWith("application/x-ndjson")) return;
+      const text = xhr.responseText;
+      let nl: number;
+      while ((nl = text.indexOf("\n", seen)) >= 0) {
+        const line = text.slice(seen, nl);
+        seen = nl + 1;
+        try {
+          const parsed = JSON.parse(line) as UploadLine;
+          if (parsed.type === "progress") onReading(parsed.percent);
+          else last = parsed;
+        } catch {
+          /* not a line of ours */
+        }
+      }
+    };
+    xhr.onprogress = readLines;
     xhr.onload = () => {
+      readLines();
+      const done = last as UploadLine | null;
+      if (done?.type === "done") return resolve({ type: "file", mediaType: done.attachment.mediaType, url: done.attachment.url, filename: file.name });
+      if (done?.type === "error") return reject(new Error(done.error.message ?? `The upload failed (${done.status}).`));
       let body: { attachment?: { url: string; mediaType: string }; error?: { message: string } } = {};
       try {
         body = JSON.parse(xhr.responseText);
@@ -39,7 +98,7 @@ function upload(file: File, onProgress: (fraction: number) => void): Promise<Fil
   });
 }
 
-/** The images attached to the message being written: add, remove, wait for uploads. */
+/** The files attached to the message being written: add, remove, wait for uploads (and for the server to read them). */
 export function useAttachments({ max }: { max: number }) {
   const [items, setItems] = useState<PendingImage[]>([]);
   const counter = useRef(0);
@@ -58,11 +117,17 @@ export function useAttachments({ max }: { max: number }) {
       const accepted = [...files].slice(0, Math.max(0, room));
       for (const file of accepted) {
         const key = `img-${++counter.current}`;
-        const item: PendingImage = { key, name: file.name || "pasted image", previewUrl: URL.createObjectURL(file), progress: 0, status: "uploading" };
+        const kind = kindOfFile(file);
+        const item: PendingImage = { key, name: file.name || "pasted image", kind, previewUrl: URL.createObjectURL(file), progress: 0, status: "uploading" };
         setItems((all) => [...all, item]);
-        upload(file, (progress) => update(key, { progress }))
-          .then((part) => update(key, { status: "done", progress: 1, part }))
-          .catch((err: Error) => update(key, { status: "error", error: err.message }));
+        upload(
+          file,
+          kind,
+          (progress) => update(key, { progress }),
+          (reading) => update(key, { progress: 1, reading }),
+        )
+          .then((part) => update(key, { status: "done", progress: 1, reading: undefined, part, kind: kind === "image" ? kindOfMediaType(part.mediaType) : kind }))
+          .catch((err: Error) => update(key, { status: "error", reading: undefined, error: err.message }));
       }
       return accepted.length;
     },
@@ -81,10 +146,12 @@ export function useAttachments({ max }: { max: number }) {
     setItems([]);
   };
 
-  /** Replaces the list with already-uploaded images (edit and resend). */
+  /** Replaces the list with already-uploaded files (edit and resend). */
   const reset = (parts: FileUIPart[]) => {
     clear();
-    setItems(parts.map((part) => ({ key: `img-${++counter.current}`, name: part.filename ?? "image", previewUrl: part.url, progress: 1, status: "done", part })));
+    setItems(
+      parts.map((part) => ({ key: `img-${++counter.current}`, name: part.filename ?? "image", kind: kindOfMediaType(part.mediaType), previewUrl: part.url, progress: 1, status: "done", part })),
+    );
   };
 
   return {

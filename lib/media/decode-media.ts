@@ -4,6 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import { loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import { decodeProgressReporter } from "./decode-progress";
@@ -28,6 +29,24 @@ export function ffmpegPath(): string {
   } catch {
     return path.join(process.cwd(), "node_modules", "@ffmpeg-installer", "linux-x64", "ffmpeg");
   }
+}
+
+/** Share of the model's context a video's frames may take (the rest: the question, the labels, the answer). */
+const FRAMES_CONTEXT_SHARE = 0.75;
+
+/**
+ * How many frames to take from a video: VIDEO_MAX_FRAMES, or fewer when the
+ * loaded model's context cannot hold that many images (its context size ×
+ * FRAMES_CONTEXT_SHARE ÷ what one image costs it: the probe image's tokens
+ * measured at load), at least one. Where the family's cost grows with the
+ * image a frame may cost more than the probe; the prompt builder still fits
+ * what is sent to the context. With no model loaded (or one that reports no
+ * image cost), VIDEO_MAX_FRAMES.
+ */
+export function frameBudget(info: { vision: boolean; contextSize: number; imageTokens: number } | undefined = loadedEngine()?.info): number {
+  const max = env.VIDEO_MAX_FRAMES;
+  if (!info?.vision || !(info.imageTokens > 0) || !(info.contextSize > 0)) return max;
+  return Math.max(1, Math.min(max, Math.floor((info.contextSize * FRAMES_CONTEXT_SHARE) / info.imageTokens)));
 }
 
 /**
@@ -58,7 +77,7 @@ export async function decodeMedia({
     ffmpeg: ffmpegPath(),
     limits: {
       maxSeconds: env.MEDIA_MAX_SECONDS,
-      maxFrames: env.VIDEO_MAX_FRAMES,
+      maxFrames: frameBudget(),
       maxPages: env.PDF_MAX_PAGES,
       maxRows: env.DATA_MAX_ROWS,
       maxColumns: env.DATA_MAX_COLUMNS,

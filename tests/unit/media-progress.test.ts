@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { modelInputs, type ModelHealth } from "@/app/_components/model-status";
-import { decodeMedia } from "@/lib/media/decode-media";
+import { env } from "@/lib/env";
+import { decodeMedia, frameBudget } from "@/lib/media/decode-media";
 import { withDecodeProgress, type DecodeProgress } from "@/lib/media/decode-progress";
 import { salesCsv, textPdf } from "../helpers/media-files";
 
@@ -56,8 +57,13 @@ describe("what the loaded model takes", () => {
     expect(inputs.find((i) => i.kind === "audio")!.reason).toMatch(/^This model can't take audio; it will get a spectrogram and transcript instead/);
   });
 
-  it("a model that hears takes audio itself", () => {
-    expect(how(ready({ name: "omni", vision: true, audio: true })).audio).toBe("native");
+  it("a model that hears takes audio itself (its backend says so)", () => {
+    const omni: ModelHealth = { status: "ready", model: { name: "omni", vision: true }, backend: { backend: "llama-server", variant: "cpu", variantReason: "", gpuLayers: 0, audio: true } };
+    expect(how(omni)).toEqual({ image: "native", video: "converted", audio: "native", pdf: "converted", data: "converted" });
+    // An audio-only model: audio, and nothing that reaches a model as images.
+    const ultravox: ModelHealth = { ...omni, model: { name: "ultravox", vision: false } };
+    expect(how(ultravox)).toEqual({ image: "no", video: "no", audio: "native", pdf: "no", data: "no" });
+    expect(modelInputs(ultravox)[0]!.reason).toMatch(/^ultravox hears audio but can't see/);
   });
 
   it("a text-only model takes none, and says why", () => {
@@ -69,5 +75,17 @@ describe("what the loaded model takes", () => {
   it("while the model's status is not known, nothing is greyed out (the server decides)", () => {
     expect(Object.values(how(null)).includes("no")).toBe(false);
     expect(Object.values(how({ status: "loading", progress: 0.5 })).includes("no")).toBe(false);
+  });
+});
+
+describe("the frame budget", () => {
+  it("is VIDEO_MAX_FRAMES, or what 3/4 of the model's context holds at its image cost, at least one", () => {
+    const max = env.VIDEO_MAX_FRAMES;
+    expect(frameBudget(undefined)).toBe(max);
+    expect(frameBudget({ vision: false, contextSize: 2048, imageTokens: 0 })).toBe(max);
+    expect(frameBudget({ vision: true, contextSize: 1_000_000, imageTokens: 64 })).toBe(max);
+    // LLaVA-1.5 at 576 tokens an image in a 4k context: 3072 / 576 = 5 frames.
+    expect(frameBudget({ vision: true, contextSize: 4096, imageTokens: 576 })).toBe(Math.min(max, 5));
+    expect(frameBudget({ vision: true, contextSize: 512, imageTokens: 576 })).toBe(1);
   });
 });
