@@ -440,13 +440,13 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
 
 /**
  * The model to load: MODEL_PATH when set, else the first model that can see
- * images, else the first model. Throws `no_model` with what was found.
+ * images or hear audio, else the first model. Throws `no_model` with what was found.
  */
 export function pickModel(catalog: Catalog, preferredId?: string): CatalogModel {
   const chosen =
     (preferredId && catalog.models.find((m) => m.id === preferredId)) ||
-    catalog.models.find((m) => m.vision) ||
-    catalog.models.find((m) => m.audio) ||
+    // MODEL_PATH's pair is listed first, so it wins over the folder's whether it sees or only hears.
+    catalog.models.find((m) => m.vision || m.audio) ||
     catalog.models[0];
   if (chosen) return chosen;
   const why = catalog.problems.length ? ` Skipped: ${catalog.problems.map((p) => p.message).join(" ")}` : "";
