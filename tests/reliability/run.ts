@@ -25,7 +25,9 @@
 //      loop's delay (p99, from /api/health) stays under LOOP_P99_BOUND_MS
 //      (500 ms), or three times what the chats alone give on a slower machine;
 //  10. sign-in under a spray: 5 wrong passwords, then 15 at once from 15
-//      addresses; the owner's right password gets in within 5 s.
+//      addresses; the owner's right password, from the address the account
+//      was made from, gets in within 5 s; the same password from a new
+//      address gets in too (its time is printed: it waits its turn).
 //
 // It prints exactly one line (on stdout) and exits non-zero if an invariant
 // fails, saying which on stderr:
@@ -110,7 +112,7 @@ const open = new Set<Stream>();
 const conversationsOf: Set<string>[] = Array.from({ length: USERS }, () => new Set());
 const counts = { streams: 0, completed: 0, refused503: 0, lost: 0, misrouted: 0, http500: 0, empty: 0, crossed: 0 };
 /** Event-loop delay p99 during the big import, ms; seconds it took; seconds the owner's sign-in took under a spray. */
-const figures = { loopP99Ms: -1, loopP99BaselineMs: -1, import10kS: -1, signinUnderSprayS: -1 };
+const figures = { loopP99Ms: -1, loopP99BaselineMs: -1, import10kS: -1, signinUnderSprayS: -1, signinNewAddressS: -1 };
 /** The bound on the event loop's p99 delay while a 10 000-conversation import runs beside answers. */
 const LOOP_P99_BOUND_MS = Number(process.env.RELIABILITY_LOOP_P99_MS ?? 500);
 const ENGINE = process.env.TEST_ENGINE ?? "in-process";
@@ -465,10 +467,13 @@ async function crossing(clients: TestClient[]): Promise<void> {
   /** Why the last `ask` got no answer, for the failure message. */
   const why = new Map<string, string>();
   const ask = async (c: (typeof cases)[number], id: string, text: string, image?: string) => {
-    for (let tries = 0; tries < 20; tries++) {
+    // 32 questions on 4 slots and a queue of 4: most are refused with 503 at first, and wait as told
+    // (Retry-After, jittered) until a deadline sized for a loaded machine.
+    const deadline = Date.now() + 240_000;
+    while (Date.now() < deadline) {
       const r = await chat(c.client, { id, message: userMessage(text, image ? [image] : []) });
       if (r.status === 503) {
-        await sleep(1000);
+        await sleep(Math.min(5, Number(r.headers.get("retry-after") ?? 1) || 1) * (500 + Math.random() * 500));
         continue;
       }
       if (r.status >= 500) counts.http500++;
@@ -479,7 +484,7 @@ async function crossing(clients: TestClient[]): Promise<void> {
       }
       return r.text;
     }
-    why.set(id, "refused with 503 twenty times in a row");
+    why.set(id, "refused with 503 until the 240 s deadline");
     return null;
   };
   for (const c of cases.slice(0, COLOUR_WORDS.length * SHAPES.length)) {
@@ -580,16 +585,23 @@ async function importUnderLoad(clients: TestClient[], images: string[][]): Promi
 async function signInUnderSpray(): Promise<void> {
   const email = `owner-${Date.now()}@example.com`;
   const password = "the right password, long enough";
-  await new TestClient(server!.url).signUp(email, password);
+  // The owner signs in from the address the account was made from (password hashes take turns, and
+  // an address known to the account goes first); an owner on a new address waits for the hashes
+  // queued before it, like anyone else, and its time is printed too.
+  const owner = new TestClient(server!.url);
+  await owner.signUp(email, password);
   for (let i = 0; i < 5; i++) await new TestClient(server!.url, "10.99.0.1").signIn(email, `wrong-${i}`);
   const spray = Array.from({ length: 15 }, (_, i) => new TestClient(server!.url, `10.98.${i}.1`).signIn(email, `spray-${i}`));
   await sleep(100);
-  const owner = new TestClient(server!.url);
   const started = Date.now();
-  await owner.signIn(email, password);
-  figures.signinUnderSprayS = Math.round((Date.now() - started) / 100) / 10;
+  const elsewhere = new TestClient(server!.url);
+  await Promise.all([
+    owner.signIn(email, password).then(() => (figures.signinUnderSprayS = Math.round((Date.now() - started) / 100) / 10)),
+    elsewhere.signIn(email, password).then(() => (figures.signinNewAddressS = Math.round((Date.now() - started) / 100) / 10)),
+  ]);
   await Promise.all(spray);
   if ((await owner.session())?.user?.email !== email) fail("spray: the owner did not get in");
+  if ((await elsewhere.session())?.user?.email !== email) fail("spray: the owner on a new address did not get in");
   if (figures.signinUnderSprayS > 5) fail(`spray: the owner's sign-in took ${figures.signinUnderSprayS} s`);
 }
 
@@ -625,7 +637,7 @@ async function main(): Promise<string> {
   await importUnderLoad(clients, images);
   say(`import: ${figures.import10kS} s, loop p99 ${figures.loopP99Ms} ms`);
   await signInUnderSpray();
-  say(`spray: the owner got in in ${figures.signinUnderSprayS} s`);
+  say(`spray: the owner got in in ${figures.signinUnderSprayS} s (${figures.signinNewAddressS} s from a new address)`);
 
   // 3. The load, then 4. kill -9 mid-stream (on a delta, with several streams open).
   say(`flood: ${WORKERS} clients for ${FLOOD_MS / 1000} s`);
@@ -746,7 +758,7 @@ async function main(): Promise<string> {
   return [
     `RELIABILITY engine=${ENGINE} streams=${counts.streams} completed=${counts.completed} refused_503=${counts.refused503}`,
     `http_500=${counts.http500} empty=${counts.empty} crossed=${counts.crossed} lost=${counts.lost} misrouted=${counts.misrouted}`,
-    `loop_p99_ms=${figures.loopP99Ms} loop_p99_ms_without_import=${figures.loopP99BaselineMs} import_10k_s=${figures.import10kS} signin_under_spray_s=${figures.signinUnderSprayS}`,
+    `loop_p99_ms=${figures.loopP99Ms} loop_p99_ms_without_import=${figures.loopP99BaselineMs} import_10k_s=${figures.import10kS} signin_under_spray_s=${figures.signinUnderSprayS} signin_new_address_s=${figures.signinNewAddressS}`,
     `kill9_recovered=${kill9 ? "yes" : "no"} sigterm_clean=${sigterm ? "yes" : "no"} bad_inputs=${bad.passed}/${bad.total}`,
   ].join(" ");
 }
