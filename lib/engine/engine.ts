@@ -134,8 +134,8 @@ export class Engine {
         reason,
       });
     } else {
-      // node-llama-cpp may be asked to run a vision model's LLM; images are then refused.
-      const backendName: BackendName = opts.backend ?? (model.vision ? "llama-node" : "node-llama-cpp");
+      // A projector (images or audio) needs llama.node; node-llama-cpp may be asked to run a vision model's LLM, and media are then refused.
+      const backendName: BackendName = opts.backend ?? (model.vision || model.audio ? "llama-node" : "node-llama-cpp");
       backend =
         backendName === "llama-node"
           ? await LlamaNodeBackend.load({

@@ -135,6 +135,9 @@ describe.each([
     expect(data[0]!.modalities).toEqual({ vision: family === "qwen2.5-omni", audio: true });
     expect(data[0]!.input_modalities).toContain("audio");
     expect(data[0]!.input_modalities.includes("image")).toBe(family === "qwen2.5-omni");
+    // The app's model status says so too, with the family.
+    const health = (await (await fetch(`${app.server.url}/api/health`)).json()) as { model: { model: { family: string }; backend: { audio: boolean; vision: boolean } } };
+    expect(health.model).toMatchObject({ model: { family: rule.label }, backend: { audio: true, vision: family === "qwen2.5-omni" } });
   });
 
   it("streams an answer to an input_audio part, and its usage counts the clip as llama.cpp does", async () => {
