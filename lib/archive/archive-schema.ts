@@ -5,7 +5,10 @@ import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
 /**
  * The JSON export format, version 1. One file holds any number of
  * conversations (each its whole message tree) and the images they use, once
- * each, keyed by SHA-256. Ids inside a file only link its parts together:
+ * each, keyed by SHA-256, and the other files they use (videos, audio,
+ * PDFs, tables: `media`, their bytes as uploaded; what was read from them —
+ * frames, pages, a chart, a spectrogram — is read again on import, like an
+ * upload). Ids inside a file only link its parts together:
  * an import gives everything new ids, so a file can never point at rows
  * that already exist (anyone's).
  *
@@ -13,7 +16,14 @@ import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
  * { "format": "local-vision-chat", "version": 1, "exportedAt": "…",
  *   "conversations": [{ "id", "title", …, "activeLeafId", "messages": [{ "id", "parentId", "parts": [
  *     { "type": "text", "text" }, { "type": "image", "sha256" }] , … }] }],
- *   "images": [{ "sha256", "mediaType", "width", "height", "data": "<base64>" }] }
+ *   "images": [{ "sha256", "mediaType", "width", "height", "data": "<base64>" }],
+ *   "media": [{ "sha256", "mediaType", "data": "<base64>" }] }
+ * ```
+ *
+ * An `image` part names an entry of `images` or of `media` (optional; files
+ * without it are read as before).
+ *
+ * ```json
  * ```
  */
 export const ARCHIVE_FORMAT = "local-vision-chat";
@@ -32,6 +42,8 @@ export const IMPORT_LIMITS = {
   /** Longest branch (questions and answers) of one conversation. */
   depth: 20_000,
   images: 10_000,
+  /** Videos, audio files, PDFs and tables (each read again on import: their frames, pages…). */
+  media: 200,
 } as const;
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -119,6 +131,60 @@ export const archiveImageSchema = archiveImageMetaSchema.extend({
 });
 export type ArchiveImage = z.infer<typeof archiveImageSchema>;
 
+/** The media types a media upload is stored with (see lib/media/sniff.ts); the import reads the kind from the bytes again. */
+export const ARCHIVE_MEDIA_TYPES = [
+  "video/mp4",
+  "video/quicktime",
+  "video/webm",
+  "video/x-matroska",
+  "image/gif",
+  "image/webp",
+  "audio/wav",
+  "audio/ogg",
+  "audio/flac",
+  "audio/mpeg",
+  "audio/mp4",
+  "application/pdf",
+  "text/csv",
+  "text/tab-separated-values",
+  "application/json",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+] as const;
+
+/** A file name an upload of this type would have had (the readers of tables tell CSV from TSV from JSON by it). */
+export const MEDIA_FILE_EXT: Record<(typeof ARCHIVE_MEDIA_TYPES)[number], string> = {
+  "video/mp4": "mp4",
+  "video/quicktime": "mov",
+  "video/webm": "webm",
+  "video/x-matroska": "mkv",
+  "image/gif": "gif",
+  "image/webp": "webp",
+  "audio/wav": "wav",
+  "audio/ogg": "ogg",
+  "audio/flac": "flac",
+  "audio/mpeg": "mp3",
+  "audio/mp4": "m4a",
+  "application/pdf": "pdf",
+  "text/csv": "csv",
+  "text/tab-separated-values": "tsv",
+  "application/json": "json",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+};
+
+/** A media entry less its bytes (`data`). */
+export const archiveMediaMetaSchema = z
+  .object({
+    sha256: z.string().regex(SHA256, "must be 64 lowercase hex digits"),
+    mediaType: z.enum(ARCHIVE_MEDIA_TYPES, `must be the media type of a video, audio file, PDF or table (${ARCHIVE_MEDIA_TYPES.join(", ")})`),
+  })
+  .strict();
+
+export const archiveMediaSchema = archiveMediaMetaSchema.extend({
+  /** The file's bytes as uploaded, base64. */
+  data: z.base64(),
+});
+export type ArchiveMedia = z.infer<typeof archiveMediaSchema>;
+
 export const archiveSchema = z
   .object({
     format: z.literal(ARCHIVE_FORMAT),
@@ -126,12 +192,17 @@ export const archiveSchema = z
     exportedAt: timestamp,
     conversations: z.array(archiveConversationSchema).max(IMPORT_LIMITS.conversations),
     images: z.array(archiveImageSchema).max(IMPORT_LIMITS.images),
+    media: z.array(archiveMediaSchema).max(IMPORT_LIMITS.media).optional(),
   })
   .superRefine((a, ctx) => {
     const shas = new Set<string>();
     for (const [i, image] of a.images.entries()) {
       if (shas.has(image.sha256)) ctx.addIssue({ code: "custom", path: ["images", i, "sha256"], message: "this image appears twice" });
       shas.add(image.sha256);
+    }
+    for (const [i, media] of (a.media ?? []).entries()) {
+      if (shas.has(media.sha256)) ctx.addIssue({ code: "custom", path: ["media", i, "sha256"], message: "this file appears twice" });
+      shas.add(media.sha256);
     }
     for (const [ci, c] of a.conversations.entries()) {
       for (const [mi, m] of c.messages.entries()) {

@@ -4,6 +4,7 @@ import { zipSync, strToU8, type Zippable } from "fflate";
 import { getConversationTreesOrThrow } from "@/lib/db/conversation-archive";
 import { blobPath } from "@/lib/storage/blob-store";
 import { activePath } from "@/lib/chat/tree";
+import { ARCHIVE_MEDIA_TYPES, MEDIA_FILE_EXT } from "./archive-schema";
 import { toArchiveConversation } from "./export-archive";
 import { fileName } from "./file-name";
 import { renderMarkdown } from "./render-markdown";
@@ -17,7 +18,12 @@ export async function exportMarkdownZip({ userId, id }: { userId: string; id?: s
   const { conversations, attachments } = await getConversationTreesOrThrow({ userId, id });
   const byId = new Map(attachments.map((a) => [a.id, a]));
   const bySha = new Map(attachments.map((a) => [a.sha256, a]));
-  const ext = (sha256: string) => (bySha.get(sha256)?.mediaType === "image/jpeg" ? "jpg" : "png");
+  const ext = (sha256: string) => {
+    const type = bySha.get(sha256)?.mediaType ?? "";
+    // A video, audio file, PDF or table is put beside the text as it was uploaded, under its own extension.
+    if ((ARCHIVE_MEDIA_TYPES as readonly string[]).includes(type)) return MEDIA_FILE_EXT[type as (typeof ARCHIVE_MEDIA_TYPES)[number]];
+    return type === "image/jpeg" ? "jpg" : "png";
+  };
   const files: Zippable = {};
   const taken = new Set<string>();
   for (const tree of conversations) {

@@ -12,17 +12,21 @@ import {
   ARCHIVE_VERSION,
   archiveConversationHeadSchema,
   archiveImageMetaSchema,
+  archiveMediaMetaSchema,
   archiveMessageSchema,
   IMPORT_LIMITS,
   type ArchiveConversation,
   type ArchiveMessage,
 } from "./archive-schema";
+import { removeImportedMedia, storeImportedMedia } from "./import-media";
 import { parseArchiveInWorker } from "./parse-in-worker";
 
 export interface ImportResult {
   conversations: { id: string; title: string }[];
   /** Images in the file that the conversations use (some may have been in the account already). */
   images: number;
+  /** Videos, audio files, PDFs and tables in the file that the conversations use, read again into their frames, pages… */
+  media?: number;
 }
 
 /** What an imported conversation's title gets, so that it can be told from the original. */
@@ -42,6 +46,11 @@ const SLICE_MS = 15;
  * and health checks go on during a large import: the file is parsed on a
  * worker thread and comes back in pieces, each validated in slices, and
  * the rows are written in batches (lib/db/conversation-archive.ts).
+ *
+ * Videos, audio files, PDFs and tables (`media`) are stored as uploads of
+ * the same bytes are, read again in the decoding process into their
+ * frames, pages, chart or spectrogram (see storeImportedMedia); those this
+ * import added are taken back if it fails.
  */
 export async function importArchive({ userId, bytes }: { userId: string; bytes: Uint8Array }): Promise<ImportResult> {
   const conversations: NewConversationTree[] = [];
@@ -51,6 +60,9 @@ export async function importArchive({ userId, bytes }: { userId: string; bytes: 
   const written: string[] = [];
   const attachments: Parameters<typeof importConversationTrees>[0]["attachments"] = [];
   const shaInStore = new Map<string, string>();
+  /** Media uploads this import created (taken back if it fails). */
+  const createdMedia: string[] = [];
+  let mediaCount = 0;
   let totalMessages = 0;
   let sliceStart = performance.now();
   const breathe = async () => {
@@ -87,6 +99,20 @@ export async function importArchive({ userId, bytes }: { userId: string; bytes: 
         if (image.addedFile) written.push(image.storageKey);
         shaInStore.set(sha256, image.sha256);
         attachments.push(image.record);
+      } else if (piece.type === "media") {
+        const where = `media.${piece.index}`;
+        const meta = archiveMediaMetaSchema.safeParse(piece.media);
+        if (!meta.success) throw invalid(where, meta.error.issues);
+        const { sha256 } = meta.data;
+        if (inFile.has(sha256)) throw new AppError("bad_request:import", `The file is not a valid export: ${where}.sha256: this file appears twice`);
+        inFile.add(sha256);
+        if (!piece.bytes) throw new AppError("bad_request:import", `The file is not a valid export: ${where}.data: ${piece.hadData ? "is not valid base64" : "is missing"}`);
+        if (!used.has(sha256)) continue;
+        const { record, created } = await storeImportedMedia({ userId, bytes: piece.bytes, meta: meta.data, where: `media[${piece.index}] (${meta.data.mediaType}, ${sha256.slice(0, 12)}…)` });
+        if (created) createdMedia.push(record.id);
+        shaInStore.set(sha256, record.sha256);
+        attachments.push({ sha256: record.sha256, mediaType: record.mediaType, width: record.width, height: record.height, byteSize: record.byteSize, storageKey: record.storageKey });
+        mediaCount++;
       }
     }
     for (const [sha, where] of used) {
@@ -101,8 +127,9 @@ export async function importArchive({ userId, bytes }: { userId: string; bytes: 
     const created = await importConversationTrees({ userId, conversations, attachments: kept });
     const unused = written.filter((k) => !kept.some((a) => a.storageKey === k));
     if (unused.length) await removeBlobs(unused, { stillUsed: storageKeysInUse });
-    return { conversations: created, images: kept.length };
+    return { conversations: created, images: kept.length - mediaCount, ...(mediaCount ? { media: mediaCount } : {}) };
   } catch (err) {
+    await removeImportedMedia({ userId, ids: createdMedia }).catch(() => {});
     // Files this import added and no row uses: a later upload of the same bytes writes them again.
     const inUse = await storageKeysInUse(written);
     await removeBlobs(written.filter((k) => !inUse.has(k)), { stillUsed: storageKeysInUse });
@@ -110,7 +137,7 @@ export async function importArchive({ userId, bytes }: { userId: string; bytes: 
   }
 }
 
-function checkHead(head: { format: unknown; version: unknown; exportedAt: unknown; conversations: number | null; images: number | null }) {
+function checkHead(head: { format: unknown; version: unknown; exportedAt: unknown; conversations: number | null; images: number | null; media?: number | null }) {
   if (head.format !== ARCHIVE_FORMAT) {
     throw new AppError("bad_request:import", `This is not a ${ARCHIVE_FORMAT} export: its "format" field must be "${ARCHIVE_FORMAT}".`);
   }
@@ -130,6 +157,10 @@ function checkHead(head: { format: unknown; version: unknown; exportedAt: unknow
   }
   if (head.images > IMPORT_LIMITS.images) {
     throw new AppError("payload_too_large:import", `The file holds ${head.images} images; one import takes at most ${IMPORT_LIMITS.images}.`);
+  }
+  if (head.media === null) throw new AppError("bad_request:import", "The file is not a valid export: media: must be a list.");
+  if ((head.media ?? 0) > IMPORT_LIMITS.media) {
+    throw new AppError("payload_too_large:import", `The file holds ${head.media} videos, audio files, PDFs and tables; one import takes at most ${IMPORT_LIMITS.media}.`);
   }
 }
 

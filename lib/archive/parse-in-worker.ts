@@ -3,13 +3,15 @@ import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { AppError } from "@/lib/errors";
 
-/** What the worker sends back, in this order: one head, batches of conversations, each image, the end. */
+/** What the worker sends back, in this order: one head, batches of conversations, each image, each media file, the end. */
 export type ArchivePiece =
-  | { type: "head"; head: { format: unknown; version: unknown; exportedAt: unknown; conversations: number | null; images: number | null } }
+  | { type: "head"; head: { format: unknown; version: unknown; exportedAt: unknown; conversations: number | null; images: number | null; media?: number | null } }
   /** Raw (unvalidated) conversations, `from` being the index of the first. */
   | { type: "conversations"; from: number; items: unknown[] }
   /** An image entry without its `data`; `bytes` is the decoded base64, or null when `data` was not valid base64. */
   | { type: "image"; index: number; image: Record<string, unknown>; bytes: Uint8Array | null; hadData: boolean }
+  /** A media entry (video, audio, PDF, table) without its `data`, as for an image. */
+  | { type: "media"; index: number; media: Record<string, unknown>; bytes: Uint8Array | null; hadData: boolean }
   | { type: "end" };
 
 /**
@@ -34,8 +36,9 @@ workerData.bytes = null;
 const obj = doc && typeof doc === "object" && !Array.isArray(doc) ? doc : {};
 const conversations = Array.isArray(obj.conversations) ? obj.conversations : null;
 const images = Array.isArray(obj.images) ? obj.images : null;
+const media = obj.media === undefined ? [] : Array.isArray(obj.media) ? obj.media : null;
 parentPort.postMessage({ type: "head", head: { format: obj.format, version: obj.version, exportedAt: obj.exportedAt,
-  conversations: conversations ? conversations.length : null, images: images ? images.length : null } });
+  conversations: conversations ? conversations.length : null, images: images ? images.length : null, media: media ? media.length : null } });
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 if (conversations) {
   let messages = 0;
@@ -63,6 +66,18 @@ if (images) {
     let bytes = null;
     if (typeof data === "string" && BASE64.test(data)) bytes = new Uint8Array(Buffer.from(data, "base64"));
     parentPort.postMessage({ type: "image", index, image, bytes, hadData: typeof data === "string" }, bytes ? [bytes.buffer] : []);
+  }
+}
+if (media) {
+  for (let index = 0; index < media.length; index++) {
+    const entry = media[index];
+    media[index] = null;
+    const meta = entry && typeof entry === "object" && !Array.isArray(entry) ? Object.assign({}, entry) : {};
+    const data = meta.data;
+    delete meta.data;
+    let bytes = null;
+    if (typeof data === "string" && BASE64.test(data)) bytes = new Uint8Array(Buffer.from(data, "base64"));
+    parentPort.postMessage({ type: "media", index, media: meta, bytes, hadData: typeof data === "string" }, bytes ? [bytes.buffer] : []);
   }
 }
 parentPort.postMessage({ type: "end" });

@@ -17,7 +17,7 @@ export const POST = apiHandler(async (req) => {
   const bytes = await readBodyOrThrow(req, { maxBytes: env.IMPORT_MAX_BYTES, surface: "import", what: "file" });
   const result = await importArchive({ userId, bytes });
   return json(
-    { conversations: result.conversations.map((c) => ({ ...c, url: `/c/${c.id}` })), images: result.images },
+    { conversations: result.conversations.map((c) => ({ ...c, url: `/c/${c.id}` })), images: result.images, ...(result.media ? { media: result.media } : {}) },
     { status: 201 },
   );
 });
