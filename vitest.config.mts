@@ -29,6 +29,8 @@ const SERIAL = [
   "auto-upgrade",
   // Audio replicas on both engines (starts llama-server).
   "media-native-audio",
+  // Two llama-servers behind the remote engine, 32 answers at once.
+  "remote-crossing",
   // Two instances; answers joined and stopped mid-way (issue 24's resumable answers).
   "resumable-answers",
 ].map((f) => `tests/integration/${f}.test.ts`);
