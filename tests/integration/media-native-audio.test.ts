@@ -165,7 +165,7 @@ describe.each([
     });
     const plain = ((await textOnly.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens;
     expect(usage.prompt_tokens - plain).toBe(audioTokens(rule, model.audio!.clip, 2 * 16_000, mode));
-  });
+  }, 300_000);
 
   // An audio-only model in the chat is still refused by the chat's own check (lib/chat/stream-chat.ts
   // asks for vision before any attachment; not this change's file): only Qwen2.5-Omni is asked here.
@@ -183,7 +183,8 @@ describe.each([
     expect(withAudio.promptTokens - textOnly.promptTokens).toBeLessThanOrEqual(clipTokens + 1);
     // The engine made its 16 kHz WAV copy of the clip: the clip itself went to llama.cpp.
     expect(copies()).toBe(before + 1);
-  });
+    // Two chat turns of ~1500 prompt tokens each on CPU: 75 s on a loaded two-core machine, 120 s once.
+  }, 300_000);
 });
 
 describe("an audio upload to a vision-only model (the demo model)", () => {
