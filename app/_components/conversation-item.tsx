@@ -23,9 +23,14 @@ export function ConversationItem({
   onPin,
   onMove,
   onArchive,
+  focusMenu = false,
+  onMenuFocused,
 }: {
   item: Item;
   active: boolean;
+  /** Puts the keyboard's focus on this row's ⋯ button (after the row moved to another section through its menu). */
+  focusMenu?: boolean;
+  onMenuFocused?: () => void;
   /** The folders it can be moved to. */
   folders?: { id: string; name: string }[];
   /** Called when the link is followed (the phone sidebar closes). */
@@ -40,6 +45,11 @@ export function ConversationItem({
   const [mode, setMode] = useState<"view" | "menu" | "renaming" | "confirming" | "moving">("view");
   const menuButton = useRef<HTMLButtonElement>(null);
   const actionsId = useId();
+  useEffect(() => {
+    if (!focusMenu) return;
+    menuButton.current?.focus();
+    onMenuFocused?.();
+  }, [focusMenu, onMenuFocused]);
 
   /** Back to the plain row; with `focus`, the keyboard user lands on the ⋯ button again. */
   function close(focus: boolean) {
@@ -73,9 +83,10 @@ export function ConversationItem({
       ) : (
         <Link href={`/c/${item.id}`} onClick={onOpen} title={item.title} aria-current={active ? "page" : undefined}>
           {item.pinnedAt && (
-            <span className="conversation-pin" aria-label="Pinned:" role="img">
-              📌
-            </span>
+            // The list it is in is called "Pinned".
+            <svg className="conversation-pin" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+              <path fill="currentColor" d="M10.5 1.5 14.5 5.5 13.4 6.6 12.6 6.2 9.9 8.9 10.3 12.2 9.2 13.3 6.4 10.5 2.7 14.2 1.8 13.3 5.5 9.6 2.7 6.8 3.8 5.7 7.1 6.1 9.8 3.4 9.4 2.6Z" />
+            </svg>
           )}
           {item.title}
           {item.archivedAt && <span className="badge conversation-badge">Archived</span>}
@@ -135,7 +146,7 @@ export function ConversationItem({
               </button>
             )}
             {onMove && !item.archivedAt && (
-              <button type="button" className="link-button" aria-label={`Move ${item.title} to a folder`} onClick={() => setMode("moving")}>
+              <button type="button" className="link-button" aria-label={`Move to folder… for ${item.title}`} onClick={() => setMode("moving")}>
                 Move to folder…
               </button>
             )}

@@ -46,6 +46,13 @@ export function useFolders(initial: SidebarFolder[]) {
     remove: (id: string) => setList((l) => l.filter((f) => f.id !== id)),
     patchChat: (id: string, change: Partial<ConversationItem>) =>
       setList((l) => l.map((f) => ({ ...f, conversations: f.conversations.map((c) => (c.id === id ? { ...c, ...change } : c)) }))),
+    /** Shows a chat in its folder at once (by last activity), before the server's list follows. */
+    addChat: (folderId: string, item: ConversationItem) =>
+      setList((l) =>
+        l.map((f) =>
+          f.id === folderId ? { ...f, conversations: [...f.conversations.filter((c) => c.id !== item.id), item].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)) } : f,
+        ),
+      ),
     removeChat: (id: string) => setList((l) => l.map((f) => ({ ...f, conversations: f.conversations.filter((c) => c.id !== id) }))),
   };
 }

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import { groupByDate, startOfDay } from "@/lib/chat/group-by-date";
 import { ConversationItem, CONVERSATION_DRAG_TYPE } from "./conversation-item";
 import { conversationsChanged } from "./events";
@@ -40,6 +40,9 @@ export function Sidebar({
   const [error, setError] = useState<string | null>(null);
   const [naming, setNaming] = useState(false);
   const [dropTop, setDropTop] = useState(false);
+  /** A row moved to another section through its menu, whose ⋯ button takes the focus. */
+  const [focusRow, setFocusRow] = useState<string | null>(null);
+  const menuFocused = useCallback(() => setFocusRow(null), []);
   const toggle = useRef<HTMLButtonElement>(null);
   const idPrefix = useId();
 
@@ -88,14 +91,22 @@ export function Sidebar({
   }
 
   /** Files, pins or archives a chat, then reads the lists again (the chat changes section). */
-  async function organise(id: string, change: { folderId?: string | null; pinned?: boolean; archived?: boolean }, failed: string) {
+  async function organise(id: string, change: { folderId?: string | null; pinned?: boolean; archived?: boolean }, failed: string, { viaMenu = true } = {}) {
     setError(null);
     const res = await fetch(`/api/conversations/${id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify(change) }).catch(() => null);
     if (!res?.ok) return setError(failed);
     const { conversation } = (await res.json()) as { conversation: Item };
     const moved = { folderId: conversation.folderId, pinnedAt: conversation.pinnedAt, archivedAt: conversation.archivedAt };
+    // Shown in its new section at once; the lists are read again below.
     list.remove(id);
     folders.removeChat(id);
+    const item: Item = { id, title: conversation.title, titleByUser: conversation.titleByUser, updatedAt: conversation.updatedAt, ...moved };
+    if (!moved.archivedAt) {
+      if (moved.pinnedAt || !moved.folderId) list.add(item);
+      else folders.addChat(moved.folderId, item);
+      // The row's menu had the focus: it follows the row to its new place.
+      if (viaMenu) setFocusRow(id);
+    }
     setFound((f) => f && { ...f, items: f.items.map((c) => (c.id === id ? { ...c, ...moved } : c)) });
     conversationsChanged();
     // The archive page lists what is archived (no answer is written there to cut).
@@ -144,6 +155,8 @@ export function Sidebar({
       item={c}
       active={c.id === currentId}
       folders={folderTargets}
+      focusMenu={focusRow === c.id}
+      onMenuFocused={menuFocused}
       onOpen={() => setOpen(false)}
       onRename={(title) => void rename(c.id, title)}
       onDelete={() => void remove(c.id)}
@@ -189,7 +202,6 @@ export function Sidebar({
           </p>
         )}
         <div className="conversation-groups">
-          {empty && <p className="muted small">{results ? "Nothing found." : "No conversations yet."}</p>}
           {pinned.length > 0 && (
             <div className="conversation-group">
               <h2 id={`${idPrefix}-pinned`} className="conversation-group-heading">
@@ -203,9 +215,12 @@ export function Sidebar({
           {!results && (
             <div className="conversation-group">
               <div className="folders-heading">
-                <h2 id={`${idPrefix}-folders`} className="conversation-group-heading">
-                  Folders
-                </h2>
+                {/* A heading once there are folders (until then, only the button). */}
+                {folders.list.length > 0 && (
+                  <h2 id={`${idPrefix}-folders`} className="conversation-group-heading">
+                    Folders
+                  </h2>
+                )}
                 {!naming && (
                   <button type="button" className="link-button" onClick={() => setNaming(true)}>
                     + New folder
@@ -233,7 +248,7 @@ export function Sidebar({
                       onRename={(name) => void changeFolder(f.id, { name })}
                       onDelete={() => void deleteFolder(f.id)}
                       onDropChat={(chat) => {
-                        if (!f.conversations.some((c) => c.id === chat)) void organise(chat, { folderId: f.id }, "Could not move the conversation.");
+                        if (!f.conversations.some((c) => c.id === chat)) void organise(chat, { folderId: f.id }, "Could not move the conversation.", { viaMenu: false });
                       }}
                     >
                       {f.conversations.map(row)}
@@ -243,6 +258,7 @@ export function Sidebar({
               )}
             </div>
           )}
+          {empty && <p className="muted small">{results ? "Nothing found." : "No conversations yet."}</p>}
           <div
             className={`top-level${dropTop ? " folder-drop" : ""}`}
             // A chat dragged out of a folder onto the dated list goes back to the top level.
@@ -259,7 +275,7 @@ export function Sidebar({
               const chat = e.dataTransfer.getData(CONVERSATION_DRAG_TYPE);
               if (!chat || !folders.chatIds.has(chat)) return;
               e.preventDefault();
-              void organise(chat, { folderId: null }, "Could not move the conversation.");
+              void organise(chat, { folderId: null }, "Could not move the conversation.", { viaMenu: false });
             }}
           >
             {groups.map(

@@ -165,10 +165,22 @@ export function useConversations({
     }
   }
 
+  /** Puts an item in the first page at its place (pinned ones first, newest pin first, then by last activity), e.g. one just moved out of a folder. */
+  function add(item: ConversationItem) {
+    const rank = (c: ConversationItem) => [c.pinnedAt ?? "", c.updatedAt] as const;
+    const order = (a: ConversationItem, b: ConversationItem) => {
+      const [pa, ua] = rank(a);
+      const [pb, ub] = rank(b);
+      return pb.localeCompare(pa) || ub.localeCompare(ua);
+    };
+    setFirst((items) => [...items.filter((c) => c.id !== item.id), item].sort(order));
+    setMore((m) => m && { ...m, items: m.items.filter((c) => c.id !== item.id) });
+  }
+
   function remove(id: string) {
     setFirst((items) => items.filter((c) => c.id !== id));
     setMore((m) => m && { ...m, items: m.items.filter((c) => c.id !== id) });
   }
 
-  return { conversations, pending, hasMore: cursor !== null, loadingMore, showMore, patch, remove };
+  return { conversations, pending, hasMore: cursor !== null, loadingMore, showMore, patch, add, remove };
 }
