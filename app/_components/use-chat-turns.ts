@@ -42,6 +42,8 @@ export function useChatTurns({
 }) {
   /** The draft of the send in flight, to give back if the server cannot be reached. */
   const inFlight = useRef<Draft | null>(null);
+  /** Stop was pressed here: the stream's abort is the answer being stopped (not a join let go of). */
+  const stopping = useRef(false);
   /** The messages shown before the send in flight, to go back to if it never reached the server. */
   const shownBefore = useRef<ChatUIMessage[]>([]);
 
@@ -92,11 +94,15 @@ export function useChatTurns({
         giveBack(draft);
         return;
       }
-      if (isAbort) {
+      // A stream this page let go of without Stop (a join replaced by another) says nothing about the answer.
+      const stopped = isAbort && stopping.current;
+      stopping.current = false;
+      if (isAbort && !stopped) return;
+      if (stopped) {
         // Say "Stopped" at once; the server saves the same.
         chat.setMessages((all) => all.map((m) => (m.id === message.id ? { ...m, metadata: { ...m.metadata, status: "stopped" } } : m)));
       }
-      if (!isDisconnect) void branch.sync({ stopped: isAbort ? message.id : undefined });
+      if (!isDisconnect) void branch.sync({ stopped: stopped ? message.id : undefined });
       // Cut off mid-answer: the server saves the answer as it can; pick up its ids and state once it answers again.
       else branch.syncWhenBack();
       conversationsChanged();
@@ -114,11 +120,7 @@ export function useChatTurns({
       if (document.visibilityState === "visible" && conversation.current) void resumeStream();
     };
     document.addEventListener("visibilitychange", onVisible);
-    window.addEventListener("focus", onVisible);
-    return () => {
-      document.removeEventListener("visibilitychange", onVisible);
-      window.removeEventListener("focus", onVisible);
-    };
+    return () => document.removeEventListener("visibilitychange", onVisible);
   }, [busy, conversation, resumeStream]);
 
   /** Puts a draft that did not reach the server back into the composer, and the list as it was. */
@@ -192,6 +194,7 @@ export function useChatTurns({
   function stop() {
     const id = conversation.current;
     if (id) void fetch(`/api/chat/${encodeURIComponent(id)}/stop`, { method: "POST" }).catch(() => {});
+    stopping.current = true;
     void chat.stop();
   }
 

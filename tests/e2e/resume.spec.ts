@@ -22,6 +22,15 @@ async function ask(page: Page, question: string) {
   await box(page).press("Enter");
 }
 
+/** Sends "Describe the image." with the sample image, once the image is uploaded. */
+async function sendSampleQuestion(page: Page) {
+  await page.getByRole("button", { name: "Try the sample image" }).click();
+  await expect(box(page)).toHaveValue("Describe the image.");
+  await expect(page.getByRole("list", { name: "Attached images" }).getByRole("progressbar")).toHaveCount(0);
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(you(page)).toHaveCount(1);
+}
+
 /** Sets this (new) chat's answer budget in its settings. */
 async function maxAnswerTokens(page: Page, tokens: number) {
   await page.getByRole("button", { name: "Chat settings" }).click();
@@ -32,10 +41,12 @@ async function maxAnswerTokens(page: Page, tokens: number) {
 }
 
 test("two tabs and a reload show the same growing answer; Stop in one tab stops both; the saved answer is what they showed", async ({ page, context }) => {
+  // Three page loads of a growing answer: minutes on a busy two-core machine.
+  test.setTimeout(480_000);
   await signUp(page, SLOW);
   await ask(page, "Hello");
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
-  await expect.poll(async () => (await bodyText(page)).length, { timeout: 30_000 }).toBeGreaterThan(20);
+  await expect.poll(async () => (await bodyText(page)).length, { timeout: 90_000 }).toBeGreaterThan(20);
   const url = page.url();
   expect(url).toMatch(/\/c\/[a-z0-9]+$/);
 
@@ -44,14 +55,16 @@ test("two tabs and a reload show the same growing answer; Stop in one tab stops 
   await second.goto(url);
   await expect(second.getByRole("button", { name: "Stop" })).toBeVisible();
   const early = (await bodyText(second)).length;
-  await expect.poll(async () => (await bodyText(second)).length, { timeout: 30_000 }).toBeGreaterThan(early + 20);
+  // (On a busy two-core machine the random pair may write only a few characters a second.)
+  await expect.poll(async () => (await bodyText(second)).length, { timeout: 90_000 }).toBeGreaterThan(early);
 
   // The first tab reloads mid-answer: the answer was not stopped, and it grows there again.
   await page.reload();
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
   const afterReload = (await bodyText(page)).length;
-  await expect.poll(async () => (await bodyText(page)).length, { timeout: 30_000 }).toBeGreaterThan(afterReload + 20);
-  await expect(assistant(page).first()).not.toContainText("Stopped");
+  await expect.poll(async () => (await bodyText(page)).length, { timeout: 90_000 }).toBeGreaterThan(afterReload);
+  expect(await bodyText(page)).not.toBe("");
+  await expect(assistant(page).first().locator("p.muted", { hasText: /^Stopped/ })).toHaveCount(0);
   // Both show the same text: one is where the other was a moment ago.
   const [a, b] = [await bodyText(page), await bodyText(second)];
   expect(a.startsWith(b.slice(0, 200)) && b.startsWith(a.slice(0, 200))).toBe(true);
@@ -83,8 +96,9 @@ test("two tabs and a reload show the same growing answer; Stop in one tab stops 
 });
 
 test("an answer whose tab was closed is finished and saved; opening the conversation again shows it whole", async ({ page, context }) => {
+  test.setTimeout(300_000);
   await signUp(page, SLOW);
-  await maxAnswerTokens(page, 3000);
+  await maxAnswerTokens(page, 300);
   await ask(page, "Hello");
   await expect.poll(async () => (await bodyText(page)).length, { timeout: 30_000 }).toBeGreaterThan(20);
   const url = page.url();
@@ -92,18 +106,18 @@ test("an answer whose tab was closed is finished and saved; opening the conversa
   const again = await context.newPage();
   await again.goto(url);
   // Joined mid-way or already done: either way it ends complete, at its length limit.
-  await expect(assistant(again).first()).toContainText("Cut off: the answer reached its length limit", { timeout: 90_000 });
-  await expect(assistant(again).first()).not.toContainText("Stopped");
+  await expect(assistant(again).first()).toContainText("Cut off: the answer reached its length limit", { timeout: 240_000 });
+  await expect(assistant(again).first().locator("p.muted", { hasText: /^Stopped/ })).toHaveCount(0);
 });
 
 for (const theme of ["light", "dark"] as const) {
   test(`Continue on an answer cut at its length limit extends the same message (demo model, ${theme})`, async ({ page }) => {
+    // Several answers on a busy two-core machine.
+    test.setTimeout(300_000);
     await page.emulateMedia({ colorScheme: theme });
     await signUp(page);
-    await maxAnswerTokens(page, 4);
-    await page.getByRole("button", { name: "Try the sample image" }).click();
-    await expect(box(page)).toHaveValue("Describe the image.");
-    await box(page).press("Enter");
+    await maxAnswerTokens(page, 5);
+    await sendSampleQuestion(page);
     const answer = assistant(page).first();
     await expect(answer).toContainText("Cut off: the answer reached its length limit", { timeout: 60_000 });
     const cut = await bodyText(page);
@@ -119,6 +133,12 @@ for (const theme of ["light", "dark"] as const) {
     await expect(assistant(page)).toHaveCount(1);
     await expect(answer.getByRole("group", { name: "Answer versions" })).toHaveCount(0);
     expect(await answer.evaluate((el) => el.parentElement?.children.length)).toBe(before);
+    // Still cut (5 more tokens): the grown answer, Continue again, and what the prompt cost (nearly all cached).
+    await expect(answer.getByRole("button", { name: "Continue" })).toBeVisible();
+    await answer.getByLabel("Answer details").click();
+    await expect(answer.getByText(/prompt \d+ \(\d+ cached\)/)).toBeVisible();
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `continue-desktop-${theme}.png`) });
     // Continued until the model ends the answer on its own.
     for (let i = 0; i < 10 && (await answer.getByRole("button", { name: "Continue" }).count()); i++) {
       const now = await bodyText(page);
@@ -128,9 +148,6 @@ for (const theme of ["light", "dark"] as const) {
     }
     const whole = await bodyText(page);
     expect(whole.startsWith(cut.trimEnd())).toBe(true);
-    await answer.getByLabel("Answer details").click();
-    fs.mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: path.join(SHOTS, `continue-desktop-${theme}.png`) });
     // What was shown is what was saved.
     await page.reload();
     await expect(assistant(page).first().locator(".message-body")).toHaveText(whole);
@@ -139,9 +156,7 @@ for (const theme of ["light", "dark"] as const) {
 
 test("delete a single message: it goes with its branch after a confirmation; the branch shows its other version", async ({ page }) => {
   await signUp(page);
-  await page.getByRole("button", { name: "Try the sample image" }).click();
-  await expect(box(page)).toHaveValue("Describe the image.");
-  await box(page).press("Enter");
+  await sendSampleQuestion(page);
   const first = assistant(page).first();
   await expect(first.getByRole("button", { name: "Regenerate" })).toBeVisible({ timeout: 60_000 });
   const firstText = await bodyText(page);

@@ -220,6 +220,8 @@ describe("two instances on one database and one upload directory", () => {
     expect(mine.status).toBe("streaming");
     await sleep(500);
     expect(deltas(chunksB)).toBeGreaterThan(bDeltas);
+    // Stop (a reader leaving no longer stops an answer: issue 24's resumable answers).
+    expect((await daveOnB.fetch(`/api/chat/${onB}/stop`, { method: "POST" })).status).toBe(200);
     streamBController.abort();
     await streamB;
     for (let i = 0; (await conversation(daveOnB, onB))[1]!.status === "streaming"; i++) {
