@@ -12,6 +12,9 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 
 const autoOrInt = z.union([z.literal("auto"), intFrom(0)]);
 
+/** ENGINE_AUTOBUILD's reading: on unless `0`, `false`, `off` or `no`. */
+export const autoBuildEnabled = (value: string | undefined) => !/^(0|false|off|no)$/i.test(value?.trim() ?? "");
+
 /** Physical cores (unique core ids in /proc/cpuinfo), or the logical count where that cannot be read. */
 export function physicalCores(): number {
   const logical = os.availableParallelism?.() ?? os.cpus().length;
@@ -105,6 +108,21 @@ export const envSchema = z.object({
   ENGINE_API_KEY: z.string().min(1).optional(),
   /** A llama-server executable to supervise instead of the one `npm run engine:build` makes. */
   LLAMA_SERVER_PATH: z.string().min(1).optional(),
+  /**
+   * With ENGINE=auto and no llama-server built, build one in the background
+   * at the lowest priority and move to it when done (lib/engine/auto-build.ts).
+   * `0`, `false`, `off` or `no` turns this off. Default on.
+   */
+  ENGINE_AUTOBUILD: z
+    .string()
+    .default("1")
+    .transform(autoBuildEnabled),
+  /** A shell command line that replaces `npm run engine:build` for that background build (another recipe, or a test's stand-in). */
+  ENGINE_BUILD_COMMAND: z.string().min(1).optional(),
+  /** Where `npm run models:pull` and the Models page pull from: a Hugging Face mirror. Default https://huggingface.co. */
+  HF_ENDPOINT: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  /** Access token sent to HF_ENDPOINT, for gated or private repositories. */
+  HF_TOKEN: z.string().min(1).optional(),
   /** GPU backend: auto picks CUDA or Vulkan only if it really loads. */
   GPU: z.enum(["auto", "cuda", "vulkan", "cpu"]).default("auto"),
   /** Layers to offload: `auto` (all that fit) or a count. */

@@ -30,7 +30,7 @@ export interface AutoBuild {
 }
 
 /** `ENGINE_AUTOBUILD=0` (or false/off/no) turns the background build off. */
-export const autoBuildEnabled = (value: string | undefined) => !/^(0|false|off|no)$/i.test(value?.trim() ?? "");
+export { autoBuildEnabled } from "../env-schema";
 
 function pidAlive(pid: number): boolean {
   try {

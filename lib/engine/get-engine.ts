@@ -3,7 +3,7 @@ import path from "node:path";
 import { defaultThreads } from "@/lib/env-schema";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
-import { autoBuildEnabled, startAutoBuild, type AutoBuild, type UpgradeStatus } from "./auto-build";
+import { startAutoBuild, type AutoBuild, type UpgradeStatus } from "./auto-build";
 import { pickModel, scanCatalog } from "./catalog";
 import { chooseEngine, type EngineChoice } from "./choose-engine";
 import { Engine, type EngineStatus } from "./engine";
@@ -72,9 +72,9 @@ async function load(force?: EngineChoice): Promise<Engine> {
 function maybeAutoBuild() {
   if (holder.__autoBuild !== undefined) return;
   holder.__autoBuild = null;
-  if (!autoBuildEnabled(process.env.ENGINE_AUTOBUILD)) return;
+  if (!env.ENGINE_AUTOBUILD) return;
   // ENGINE_BUILD_COMMAND replaces `npm run engine:build` (a shell command line): another build recipe, or a test's stand-in.
-  const custom = process.env.ENGINE_BUILD_COMMAND;
+  const custom = env.ENGINE_BUILD_COMMAND;
   const command = custom ? ["/bin/sh", "-c", custom] : [process.execPath, "--import", "tsx", path.join(/*turbopackIgnore: true*/ process.cwd(), "scripts", "build-engine.ts")];
   console.log("[engine] no llama-server is built: building one in the background at the lowest priority (ENGINE_AUTOBUILD=0 turns this off); answers stay on the in-process engine meanwhile");
   const isBuilt = () => {

@@ -52,6 +52,14 @@ describe("loadEnv", () => {
     expect(() => loadEnv({ DATA_DIR: dir, ENGINE: "cloud" })).toThrow(/^Invalid configuration: ENGINE="cloud"/);
   });
 
+  it("reads the background build's switch and the hub's mirror", () => {
+    const dir = tmp();
+    expect(loadEnv({ DATA_DIR: dir }).ENGINE_AUTOBUILD).toBe(true);
+    for (const off of ["0", "false", "OFF", " no "]) expect(loadEnv({ DATA_DIR: dir, ENGINE_AUTOBUILD: off }).ENGINE_AUTOBUILD).toBe(false);
+    expect(loadEnv({ DATA_DIR: dir, HF_ENDPOINT: "http://127.0.0.1:9000" }).HF_ENDPOINT).toBe("http://127.0.0.1:9000");
+    expect(() => loadEnv({ DATA_DIR: dir, HF_ENDPOINT: "hf-mirror.com" })).toThrow(/^Invalid configuration: HF_ENDPOINT=/);
+  });
+
   it("generates the auth secret once, 0600, and reuses it", () => {
     const dir = tmp();
     const first = loadEnv({ DATA_DIR: dir }).AUTH_SECRET;
