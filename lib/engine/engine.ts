@@ -28,7 +28,7 @@ export interface EngineOptions {
   /** Why this engine was chosen, in plain words (shown by /api/health). */
   engineReason?: string;
   /** For "llama-server": the executable, the GPU backends it was built with, and optionally a fixed API key (default random). */
-  llamaServer?: { binary: string; gpuBuild: string[]; apiKey?: string };
+  llamaServer?: { binary: string; gpuBuild: string[]; apiKey?: string; watch?: { intervalMs: number; timeoutMs: number; misses: number } };
   /** For "remote": base URLs of OpenAI-compatible servers and an optional API key. */
   remote?: { urls: string[]; apiKey?: string };
   /** In-process only: which binding runs the model. Default: llama-node when it has a projector, else node-llama-cpp. */
@@ -128,6 +128,7 @@ export class Engine {
         binary: opts.llamaServer.binary,
         gpuBuild: opts.llamaServer.gpuBuild,
         apiKey: opts.llamaServer.apiKey,
+        watch: opts.llamaServer.watch,
         gpuLayers,
         mmprojPath: (model.vision ?? model.audio)?.mmprojPath,
         stateDir: path.join(llamaServerStateRoot(opts.cacheDir), modelFingerprint(model)),

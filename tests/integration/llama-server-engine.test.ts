@@ -88,6 +88,29 @@ describe("managed llama-server", () => {
     }
   });
 
+  it("restarts a server that is running but answers nothing (SIGSTOP), and never one that is only busy", async () => {
+    const watch = { intervalMs: 300, timeoutMs: 500, misses: 3 };
+    const engine = await loadEngine(model, "llama-server", { llamaServer: { ...llamaServerBinary(), watch } });
+    try {
+      const pid = engine.pid!;
+      // Busy: two long answers at once on its two slots, for longer than the watch's patience; nothing restarts.
+      const busy = await Promise.all(
+        [0, 1].map((i) => drain(engine, { messages: [{ role: "user", text: `Busy ${i}: tell me a long story.` }], maxTokens: 1500, sampling: greedy })),
+      );
+      for (const b of busy) expect(b.usage.finishReason).toBe("length");
+      expect(engine.pid).toBe(pid);
+      // Hung: the process is there, and answers nothing.
+      process.kill(pid, "SIGSTOP");
+      for (let i = 0; i < 200 && engine.pid === pid; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(engine.pid).not.toBe(pid);
+      expect(isRunning(pid)).toBe(false);
+      const next = await drain(engine, { messages: [{ role: "user", text: "Are you back?" }], maxTokens: 5, sampling: greedy });
+      expect(next.usage.finishReason).toBe("length");
+    } finally {
+      await engine.dispose();
+    }
+  });
+
   it("cuts an answer inside a character as 'length', and says in plain words when the model wrote bytes that are not text", async () => {
     // Byte-level BPE models whose output head only ever picks one byte: 0xE2 starts a three-byte
     // character ("…"), so a one-token answer is cut inside it, which is fine; 0x9F can only

@@ -25,6 +25,15 @@ export interface SupervisorOptions {
   apiKey?: string;
   /** Longest wait for the first healthy answer after a start, in ms. Default 300 000. */
   startTimeoutMs?: number;
+  /**
+   * The watch on a running server: `/health` every `intervalMs`, each given
+   * `timeoutMs`; only `misses` unanswered in a row (the process still there)
+   * count as a hung server, which is then killed and restarted like a crashed
+   * one. A busy server still answers `/health` (it is served beside the
+   * slots), so being busy never counts. Default 10 000 / 10 000 / 6: a
+   * minute of silence.
+   */
+  watch?: { intervalMs: number; timeoutMs: number; misses: number };
   onProgress?: (fraction: number) => void;
 }
 
@@ -256,6 +265,31 @@ export class LlamaServerProcess {
     this.readyAt = Date.now();
     progress?.(1);
     this.wake();
+    this.watch(child);
+  }
+
+  /** Watches `child` while it is the running server: see `SupervisorOptions.watch`. */
+  private watch(child: ChildProcess) {
+    const { intervalMs, timeoutMs, misses } = this.opts.watch ?? { intervalMs: 10_000, timeoutMs: 10_000, misses: 6 };
+    let missed = 0;
+    const tick = async () => {
+      if (this.child !== child || this.phase !== "ready") return;
+      try {
+        const res = await fetch(`${this.url}/health`, { headers: this.headers(), signal: AbortSignal.timeout(timeoutMs) });
+        await res.body?.cancel();
+        missed = 0;
+      } catch {
+        if (this.child !== child || this.phase !== "ready") return;
+        missed++;
+        if (missed >= misses) {
+          console.error(`[engine] llama-server (pid ${child.pid}) has not answered its health check ${missed} times in a row (${timeoutMs} ms each); restarting it`);
+          child.kill("SIGKILL");
+          return;
+        }
+      }
+      setTimeout(() => void tick(), intervalMs).unref();
+    };
+    setTimeout(() => void tick(), intervalMs).unref();
   }
 
   private onExit(child: ChildProcess, why: string) {
