@@ -45,7 +45,8 @@ async function ask(page: Page, question: string, ready: RegExp) {
 }
 
 test("a video, an audio file, a PDF and a CSV in one chat: progress, their views, an answer about each", async ({ page }) => {
-  test.setTimeout(300_000);
+  // Four files read and four answers on a shared 2-core machine (a run at load average 20 took over 5 minutes).
+  test.setTimeout(600_000);
   await page.emulateMedia({ colorScheme: "light" });
   await page.setViewportSize({ width: 1280, height: 800 });
   fs.mkdirSync(SHOTS, { recursive: true });
