@@ -39,7 +39,7 @@ export default async function ChatLayout({ children }: { children: React.ReactNo
         // From the database, not the session token: a display name changed on the account page shows at once.
         user={account.name || account.email}
         conversations={conversations.map(item)}
-        folders={folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations.map(item) }))}
+        folders={folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations.map(item), more: f.more }))}
         nextCursor={nextCursor}
         pageSize={PAGE_SIZE}
       />

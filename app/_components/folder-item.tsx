@@ -18,6 +18,7 @@ export interface FolderView {
 export function FolderItem({
   folder,
   count,
+  more = false,
   onToggle,
   onRename,
   onDelete,
@@ -26,6 +27,8 @@ export function FolderItem({
 }: {
   folder: FolderView;
   count: number;
+  /** It holds more chats than the sidebar was given (the oldest are left out). */
+  more?: boolean;
   onToggle: () => void;
   onRename: (name: string) => void;
   onDelete: () => void;
@@ -131,6 +134,7 @@ export function FolderItem({
       <ul id={`${id}-chats`} className="conversation-list folder-chats" aria-label={folder.name} hidden={folder.collapsed}>
         {count === 0 && <li className="muted small folder-empty">Empty: drag a chat here, or use its “Move to folder…”.</li>}
         {children}
+        {more && <li className="muted small folder-empty">Older chats of this folder are not listed here: search finds them.</li>}
       </ul>
     </li>
   );

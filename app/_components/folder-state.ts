@@ -8,6 +8,8 @@ import type { ConversationItem } from "./use-conversations";
 export interface SidebarFolder extends FolderView {
   /** Its chats that are neither pinned nor archived, most recently active first. */
   conversations: ConversationItem[];
+  /** It holds more chats than these (lib/db/folders.ts: FOLDER_CHATS_MAX). */
+  more?: boolean;
 }
 
 /**
@@ -26,8 +28,8 @@ export function useFolders(initial: SidebarFolder[]) {
   const reload = useCallback(async () => {
     const res = await fetch("/api/folders", { cache: "no-store" }).catch(() => null);
     if (!res?.ok) return;
-    const { folders } = (await res.json()) as { folders: (FolderView & { conversations: (ConversationItem & { updatedAt: string })[] })[] };
-    setList(folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations })));
+    const { folders } = (await res.json()) as { folders: (FolderView & { conversations: ConversationItem[]; more: boolean })[] };
+    setList(folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations, more: f.more })));
   }, []);
 
   useEffect(() => {

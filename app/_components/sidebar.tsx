@@ -244,6 +244,7 @@ export function Sidebar({
                       key={f.id}
                       folder={f}
                       count={f.conversations.length}
+                      more={f.more}
                       onToggle={() => void changeFolder(f.id, { collapsed: !f.collapsed })}
                       onRename={(name) => void changeFolder(f.id, { name })}
                       onDelete={() => void deleteFolder(f.id)}
@@ -307,7 +308,7 @@ export function Sidebar({
           <Link className="link-button" href="/images" onClick={() => setOpen(false)}>
             Images
           </Link>
-          <Link className="link-button" href="/archived" onClick={() => setOpen(false)}>
+          <Link className="link-button" href="/archived" aria-current={pathname === "/archived" ? "page" : undefined} onClick={() => setOpen(false)}>
             Archived
           </Link>
           <Link className="link-button" href="/settings" onClick={() => setOpen(false)}>
