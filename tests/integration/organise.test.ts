@@ -270,6 +270,20 @@ describe("organising conversations", () => {
     expect(chat).toMatchObject({ folderId: folder.id, pinnedAt: null, archivedAt: null });
   });
 
+  it("needs a session for every folder route", async () => {
+    const anonymous = new TestClient(baseUrl);
+    for (const [method, path, json] of [
+      ["GET", "/api/folders", undefined],
+      ["POST", "/api/folders", { name: "x" }],
+      ["PATCH", "/api/folders/some-id", { name: "x" }],
+      ["DELETE", "/api/folders/some-id", undefined],
+      ["GET", "/api/conversations?view=archived", undefined],
+    ] as const) {
+      const res = await anonymous.fetch(path, { method, json });
+      expect(res.status, `${method} ${path}`).toBe(401);
+    }
+  });
+
   it("answers invalid input with 400, never 500, and changes nothing", async () => {
     const folder = await newFolder(alice, "Valid");
     const chat = await create(alice, "Valid chat");
