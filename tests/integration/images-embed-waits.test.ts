@@ -84,9 +84,11 @@ describe("image embeddings wait for answers", () => {
     // Only the one embedded before the answer.
     expect(Math.max(...looks.map((l) => l.indexed))).toBe(1);
 
-    // Stop the answer (as the Stop button does: the request is dropped); the images are embedded right after.
-    controller.abort();
+    // Stop the answer as the Stop button does (a dropped request alone no longer stops it: answers are resumable);
+    // the images are embedded right after.
+    expect((await client.fetch(`/api/chat/${id}/stop`, { method: "POST" })).status).toBe(200);
     await watching;
+    controller.abort();
     const deadline = Date.now() + 20_000;
     while ((await status()).indexed < IMAGES + 1) {
       if (Date.now() > deadline) throw new Error(`not embedded after the answer: ${JSON.stringify(await status())}`);
