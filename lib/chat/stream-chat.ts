@@ -54,9 +54,10 @@ async function withDeadline<T>(work: Promise<T>, ms: number, message: string): P
  * How often the partial answer is written (milliseconds): a killed server
  * loses at most this much, a page served by another instance sees the answer
  * grow at this pace (tail-answer.ts), and a Stop pressed there reaches the
- * writer within it.
+ * writer within it. (Not much more often: on SQLite every answer's save
+ * takes the one write lock.)
  */
-const FLUSH_MS = 500;
+const FLUSH_MS = 1000;
 
 /**
  * Refuses a system prompt (or a larger answer budget) that leaves no room for

@@ -4,7 +4,7 @@ import { readAnswer } from "@/lib/db/messages";
 import { SERVER_STOP_MESSAGES } from "./answers-in-flight";
 import type { ChatAnswerMetadata } from "./ui-message";
 
-/** How often the answer's row is read (milliseconds); its writer saves it every 500 ms. */
+/** How often the answer's row is read (milliseconds); its writer saves it every second (FLUSH_MS). */
 const POLL_MS = 250;
 
 /**

@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from "../helpers/server";
 // client leaving stops nothing; GET /api/chat/:id/stream joins the answer
 // being written (what was written so far, then live), on the instance that
 // writes it (its in-process stream) or on another one (the answer's row,
-// saved every 500 ms); Stop (POST /api/chat/:id/stop) on either instance
+// saved every second); Stop (POST /api/chat/:id/stop) on either instance
 // stops it for every reader. Two instances share one database (SQLite file,
 // or PostgreSQL under npm run test:integration:pg). The random-weight pair
 // writes until its answer budget, so every answer lasts long enough to be
@@ -149,7 +149,7 @@ describe("resumable answers, on one instance and across two sharing a database",
     const first = await writer;
     const onB = await joined!;
     expect(onB.status).toBe(200);
-    // It grew in several steps (the writer saves every 500 ms), not in one piece at the end.
+    // It grew in several steps (the writer saves every second), not in one piece at the end.
     expect(growth.length).toBeGreaterThan(1);
     expect(onB.text).toBe(first.text);
     expect(onB.chunks.at(-1)).toMatchObject({ type: "finish", messageMetadata: { status: "complete", finishReason: "length" } });
