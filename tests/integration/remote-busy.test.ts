@@ -15,11 +15,17 @@ import { drain } from "../helpers/engine";
 // being busy became an answer with no text and an error.
 
 let busyFor = 0;
+let resetNext = 0;
 let asked = 0;
 const server = http.createServer((req, res) => {
   if (req.url === "/v1/models") return void res.end(JSON.stringify({ data: [{ id: "fake" }] }));
   if (req.url === "/props") return void res.end(JSON.stringify({ modalities: { vision: false } }));
   asked++;
+  if (resetNext > 0) {
+    // As a server's keep-alive timer closing the socket just as the request arrives.
+    resetNext--;
+    return void req.socket.destroy();
+  }
   if (busyFor > 0) {
     busyFor--;
     res.writeHead(503, { "retry-after": "1", "content-type": "application/json" });
@@ -54,6 +60,16 @@ describe("the remote engine when its servers are full", () => {
     expect(asked).toBe(3);
     // It waited as told (Retry-After: 1) between the tries.
     expect(Date.now() - started).toBeGreaterThan(1500);
+    expect(engine.status().servers![0]!.up).toBe(true);
+  });
+
+  it("sends a request again to the same server when its connection is reset before any answer, and keeps it in rotation", async () => {
+    resetNext = 1;
+    asked = 0;
+    const { text, usage } = await drain(engine, { messages: [{ role: "user", text: "Hi" }], maxTokens: 8, sampling: { temperature: 0 } });
+    expect(text).toBe("Hello");
+    expect(usage.finishReason).toBe("stop");
+    expect(asked).toBe(2);
     expect(engine.status().servers![0]!.up).toBe(true);
   });
 

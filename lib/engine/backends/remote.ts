@@ -4,6 +4,9 @@ import { readSseJson, responseError } from "../sse";
 import { finalUsage } from "../usage";
 import type { Backend, BackendRequest, EngineMessage, GenerateEvent, LoadedModelInfo, ServerState } from "../types";
 
+/** Pauses before sending a request again to the same server when its connection was reset before any answer, in ms. */
+const RESEND_MS = [50, 250];
+
 export interface RemoteOptions {
   /** Base URLs of OpenAI-compatible servers (`http://host:8080` or `http://host:11434/v1`). */
   urls: string[];
@@ -195,17 +198,29 @@ export class RemoteBackend implements Backend {
         }
         peer.inFlight++;
         try {
-          let res: Response;
-          try {
-            res = await fetch(`${peer.url}/v1/chat/completions`, {
-              method: "POST",
-              headers: headers(this.opts.apiKey),
-              body: JSON.stringify({ model: peer.model, ...request }),
-              signal: http.signal,
-            });
-          } catch (err) {
+          let res: Response | null = null;
+          let failedWith: Error | null = null;
+          for (const pause of [0, ...RESEND_MS]) {
+            if (pause) await new Promise((r) => setTimeout(r, pause));
+            try {
+              res = await fetch(`${peer.url}/v1/chat/completions`, {
+                method: "POST",
+                headers: headers(this.opts.apiKey),
+                body: JSON.stringify({ model: peer.model, ...request }),
+                signal: http.signal,
+              });
+              break;
+            } catch (err) {
+              failedWith = err as Error;
+              // A refused connection is a server that is not there; a reset one is usually a pooled
+              // socket the server's keep-alive timer closed as we sent (it works): sent again, to it.
+              if (http.signal.aborted || /ECONNREFUSED|EHOSTUNREACH|ENOTFOUND/.test(String((failedWith as Error & { cause?: { code?: string } }).cause?.code ?? ""))) break;
+            }
+          }
+          if (!res) {
             if (http.signal.aborted) break;
-            this.markDown(peer, (err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : (err as Error).message);
+            const err = failedWith!;
+            this.markDown(peer, err.cause ? String((err as Error & { cause: Error }).cause.message) : err.message);
             continue; // nothing was sent to the user yet: try the next server
           }
           if (res.status === 503 || res.status === 429) {
