@@ -139,6 +139,11 @@ for (const theme of ["light", "dark"] as const) {
     await expect(answer.getByText(/prompt \d+ \(\d+ cached\)/)).toBeVisible();
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SHOTS, `continue-desktop-${theme}.png`) });
+    // The same on a phone.
+    const desktop = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(SHOTS, `continue-phone-${theme}.png`) });
+    if (desktop) await page.setViewportSize(desktop);
     // Continued until the model ends the answer on its own.
     for (let i = 0; i < 10 && (await answer.getByRole("button", { name: "Continue" }).count()); i++) {
       const now = await bodyText(page);
