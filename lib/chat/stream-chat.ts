@@ -1,6 +1,7 @@
 import "server-only";
 import { createUIMessageStreamResponse, streamText, type UIMessageChunk } from "ai";
 import { engineModel } from "@/lib/ai/provider";
+import { getAttachmentsOrThrow } from "@/lib/db/attachments";
 import { assertConversationOwnedOrThrow, getAnswerContextOrThrow } from "@/lib/db/conversations";
 import { attachmentKeys, beginTurnOrThrow, DEFAULT_TITLE, flushAnswer, saveAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { getEngine, holdEngine, loadedEngine } from "@/lib/engine/get-engine";
@@ -123,7 +124,16 @@ export async function streamChat({
   await assertConversationOwnedOrThrow({ id: conversationId, userId });
   const engine = await engineOrThrow();
   if (images && !engine.info.vision) {
-    throw new AppError("bad_request:chat", `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`);
+    // A model that only hears (Ultravox) takes audio files and nothing else.
+    const files = engine.info.audio ? await getAttachmentsOrThrow({ ids: parts!.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])), userId }) : [];
+    if (!engine.info.audio || files.some((f) => !f.mediaType.startsWith("audio/"))) {
+      throw new AppError(
+        "bad_request:chat",
+        engine.info.audio
+          ? `${engine.model.name} hears audio but cannot see images, videos, documents or charts. Send audio files only, or load a model that sees.`
+          : `${engine.model.name} cannot see images. Remove the images or load a model with an mmproj.`,
+      );
+    }
   }
   const status = engine.status();
   // Admission: answers admitted a moment ago may not be in the engine's queue

@@ -8,6 +8,7 @@ import { AUDIO_FAMILY_RULES, audioTokens, whisperChunks, type AudioFamilyId, typ
 import { AUDIO_REPLICAS } from "@/lib/gguf/replicas";
 import { drain, loadEngine, MODEL_CACHE, type TestBackend } from "../helpers/engine";
 import { familyImage } from "../helpers/families";
+import { chat, newConversation } from "../helpers/chat";
 import { ask, startMediaApp, uploadFile, type MediaApp } from "../helpers/media-app";
 import { wav } from "../helpers/media-files";
 
@@ -167,9 +168,16 @@ describe.each([
     expect(usage.prompt_tokens - plain).toBe(audioTokens(rule, model.audio!.clip, 2 * 16_000, mode));
   }, 300_000);
 
-  // An audio-only model in the chat is still refused by the chat's own check (lib/chat/stream-chat.ts
-  // asks for vision before any attachment; not this change's file): only Qwen2.5-Omni is asked here.
-  it.skipIf(family === "ultravox")("sends an audio upload in the chat to the model as audio, not as its spectrogram", async () => {
+  it.runIf(family === "ultravox")("refuses an image in the chat to a model that only hears, saying what it takes", async () => {
+    const png = await uploadFile(app.client, fs.readFileSync(await familyImage(64, 64)), "plain.png", "image/png");
+    expect(png.status).toBe(201);
+    const id = await newConversation(app.client);
+    const r = await chat(app.client, { id, message: { role: "user", parts: [{ type: "file", url: png.body.attachment.url, mediaType: "image/png" }, { type: "text", text: "What is this?" }] } });
+    expect(r.status).toBe(400);
+    expect(r.json?.error.message).toMatch(/hears audio but cannot see images/);
+  });
+
+  it("sends an audio upload in the chat to the model as audio, not as its spectrogram", async () => {
     const dir = path.join(app.dataDir, "cache", "audio");
     const copies = () => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".wav")).length : 0);
     const before = copies();
