@@ -88,7 +88,7 @@ export function Composer({
           {attachments.items.map((item) => (
             <li key={item.key} className={`thumb thumb-${item.status}${item.kind !== "image" ? ` ${styles.mediaTile}` : ""}`}>
               {item.status === "error" ? (
-                <span className="thumb-failed" title={`${item.name}: ${item.error}`}>
+                <span className={`thumb-failed${item.kind !== "image" ? ` ${styles.tileFailed}` : ""}`} title={`${item.name}: ${item.error}`}>
                   <span className="thumb-name">{item.name}</span>
                   <span className="thumb-error" role="alert">
                     {item.error}

@@ -60,6 +60,15 @@ test("a video, an audio file, a PDF and a CSV in one chat: progress, their views
   await expect(page.getByTestId("kinds-why")).toHaveText(/This model can't take audio; it will get a spectrogram and transcript instead/);
   await expect(page.getByRole("button", { name: "Attach images" })).toHaveAttribute("title", "Attach images, video, audio, PDF and tables");
 
+  // A refused file: the tile says why, in full (the server's 400 names the problem), and Send waits until it is removed.
+  await drop(page, Buffer.from("city,sales\nOslo,1\n"), "report.pdf", "application/pdf");
+  const failed = page.getByRole("list", { name: "Attached images" }).getByRole("alert");
+  await expect(failed).toHaveText(/^The file is named "report\.pdf" but its bytes are not a PDF document \(they are a text table/);
+  expect(await failed.evaluate((el) => el.scrollHeight <= el.clientHeight + 1)).toBe(true);
+  await page.screenshot({ path: path.join(SHOTS, "00-refused-file-desktop.png") });
+  await page.getByRole("button", { name: "Remove report.pdf" }).click();
+  await expect(failed).toHaveCount(0);
+
   // 1. Video: five 2-second scenes (VP8 WebM, which Chromium plays); its reading shows progress in the tile.
   const video = await shapeVideo(
     [
