@@ -2,7 +2,7 @@ import "server-only";
 import type { UIMessageChunk } from "ai";
 import { readAnswer } from "@/lib/db/messages";
 import { SERVER_STOP_MESSAGES } from "./answers-in-flight";
-import type { ChatAnswerMetadata } from "./ui-message";
+import { answerStats, type ChatAnswerMetadata } from "./ui-message";
 
 /** How often the answer's row is read (milliseconds); its writer saves it every second (FLUSH_MS). */
 const POLL_MS = 250;
@@ -49,16 +49,7 @@ export function tailAnswer({
         if (row.status !== "streaming") {
           controller.enqueue({ type: "text-end", id: "0" });
           if (row.status === "error") controller.enqueue({ type: "error", errorText: row.error ?? "The model failed while answering." });
-          const stats =
-            row.completionTokens !== null
-              ? {
-                  ttftMs: row.ttftMs ?? 0,
-                  tokensPerSecond: row.tokensPerSecond ?? 0,
-                  promptTokens: row.promptTokens ?? 0,
-                  reusedTokens: row.reusedTokens ?? 0,
-                  completionTokens: row.completionTokens,
-                }
-              : undefined;
+          const stats = answerStats(row);
           controller.enqueue({
             type: "finish",
             messageMetadata: { ...metadata, status: row.status, error: row.error, finishReason: row.finishReason, stats } satisfies ChatAnswerMetadata,

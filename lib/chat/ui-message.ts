@@ -22,6 +22,20 @@ export interface ChatAnswerMetadata {
 
 export type ChatUIMessage = UIMessage<ChatAnswerMetadata>;
 
+type StatsColumns = { ttftMs: number | null; tokensPerSecond: number | null; promptTokens: number | null; reusedTokens: number | null; completionTokens: number | null };
+
+/** An answer's speed line from its saved row, or undefined before its counts are saved. */
+export function answerStats(row: StatsColumns): ChatAnswerMetadata["stats"] {
+  if (row.completionTokens === null) return undefined;
+  return {
+    ttftMs: row.ttftMs ?? 0,
+    tokensPerSecond: row.tokensPerSecond ?? 0,
+    promptTokens: row.promptTokens ?? 0,
+    reusedTokens: row.reusedTokens ?? 0,
+    completionTokens: row.completionTokens,
+  };
+}
+
 /**
  * The branch shown → what useChat shows (images as their owner-only URLs),
  * with each message's versions.
@@ -44,16 +58,7 @@ export function toUIMessages(path: StoredMessage[], versions?: Map<string, { ids
         model: m.model,
         finishReason: m.finishReason,
         versions: (versions?.get(m.id)?.ids.length ?? 0) > 1 ? versions!.get(m.id) : undefined,
-        stats:
-          m.completionTokens !== null
-            ? {
-                ttftMs: m.ttftMs ?? 0,
-                tokensPerSecond: m.tokensPerSecond ?? 0,
-                promptTokens: m.promptTokens ?? 0,
-                reusedTokens: m.reusedTokens ?? 0,
-                completionTokens: m.completionTokens,
-              }
-            : undefined,
+        stats: answerStats(m),
       },
     }));
 }

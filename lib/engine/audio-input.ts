@@ -56,25 +56,31 @@ export function wavSamples(file: string): number | null {
   return null;
 }
 
+/** A WAV file of 16-bit mono PCM samples (little-endian, as `pcm` holds them). */
+export function pcmWav(pcm: Buffer, sampleRate: number): Buffer {
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0, "latin1");
+  h.writeUInt32LE(36 + pcm.length, 4);
+  h.write("WAVEfmt ", 8, "latin1");
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write("data", 36, "latin1");
+  h.writeUInt32LE(pcm.length, 40);
+  return Buffer.concat([h, pcm]);
+}
+
 /** Writes a 16 kHz mono WAV of a 440 Hz tone (the probe every audio backend encodes at load). */
 export function writeProbeAudio(file: string, seconds = 1): string {
   const n = Math.round(seconds * WHISPER_SAMPLE_RATE);
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write("RIFF", 0, "latin1");
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write("WAVEfmt ", 8, "latin1");
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(WHISPER_SAMPLE_RATE, 24);
-  buf.writeUInt32LE(WHISPER_SAMPLE_RATE * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write("data", 36, "latin1");
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / WHISPER_SAMPLE_RATE)), 44 + i * 2);
+  const pcm = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / WHISPER_SAMPLE_RATE)), i * 2);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, buf);
+  fs.writeFileSync(file, pcmWav(pcm, WHISPER_SAMPLE_RATE));
   return file;
 }
 

@@ -58,6 +58,25 @@ export async function chat(
   const res = await client.fetch("/api/chat", { method: "POST", json: body, signal: controller.signal });
   const { status, headers } = res;
   if (!headers.get("content-type")?.includes("text/event-stream")) return { status, headers, chunks: [], text: "", json: await res.json() };
+  const chunks = await readChunks(res, controller, onChunk);
+  return { status, headers, chunks, text: textOf(chunks) };
+}
+
+/** Joins the answer being written in a conversation (GET /api/chat/:id/stream) and reads it to its end, or until `onChunk` says stop. */
+export async function resume(
+  client: TestClient,
+  id: string,
+  { onChunk }: { onChunk?: (chunk: Chunk, all: Chunk[]) => boolean | void } = {},
+): Promise<{ status: number; chunks: Chunk[]; text: string }> {
+  const controller = new AbortController();
+  const res = await client.fetch(`/api/chat/${id}/stream`, { signal: controller.signal });
+  if (res.status !== 200) return { status: res.status, chunks: [], text: "" };
+  const chunks = await readChunks(res, controller, onChunk);
+  return { status: res.status, chunks, text: textOf(chunks) };
+}
+
+/** A UI message stream's chunks; `onChunk` returning true stops reading (and drops the connection). */
+async function readChunks(res: Response, controller: AbortController, onChunk?: (chunk: Chunk, all: Chunk[]) => boolean | void): Promise<Chunk[]> {
   const chunks: Chunk[] = [];
   try {
     for await (const chunk of readSseJson<Chunk>(res.body!)) {
@@ -70,6 +89,6 @@ export async function chat(
   } catch (err) {
     if ((err as Error).name !== "AbortError") throw err;
   }
-  return { status, headers, chunks, text: textOf(chunks) };
+  return chunks;
 }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { strToU8, zipSync } from "fflate";
 import sharp from "sharp";
 import { COLOURS, singleShapeSvg, type Shape } from "./shape-scenes";
+import { pcmWav } from "../../lib/engine/audio-input";
 
 // Media files made at test time: tables as text, PDFs written by hand,
 // video and audio encoded with the ffmpeg the app ships (@ffmpeg-installer/linux-x64).
@@ -123,20 +124,7 @@ export function audioOnlyMp4(seconds = 1): Buffer {
 export function wav(samples: Float32Array, sampleRate = 16_000): Buffer {
   const data = Buffer.alloc(samples.length * 2);
   samples.forEach((s, i) => data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, s)) * 32767), i * 2));
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0, "latin1");
-  h.writeUInt32LE(36 + data.length, 4);
-  h.write("WAVEfmt ", 8, "latin1");
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write("data", 36, "latin1");
-  h.writeUInt32LE(data.length, 40);
-  return Buffer.concat([h, data]);
+  return pcmWav(data, sampleRate);
 }
 
 /** A rising tone (a chirp from `from` to `to` Hz) of this many seconds. */

@@ -3,8 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readSseJson } from "../../lib/engine/sse";
-import { chat, newConversation, textOf, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
+import { chat, newConversation, resume, textOf, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { databaseUrlFor } from "../helpers/database";
 import { tinyRandomModel } from "../helpers/engine";
@@ -23,26 +22,6 @@ import { startServer, type RunningServer } from "../helpers/server";
 const BUDGET = 6000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const deltas = (all: Chunk[]) => all.filter((c) => c.type === "text-delta").length;
-
-/** Reads GET /api/chat/:id/stream to its end (or until `onChunk` says stop). */
-async function resume(client: TestClient, id: string, { onChunk }: { onChunk?: (c: Chunk, all: Chunk[]) => boolean | void } = {}) {
-  const controller = new AbortController();
-  const res = await client.fetch(`/api/chat/${id}/stream`, { signal: controller.signal });
-  const chunks: Chunk[] = [];
-  if (res.status !== 200) return { status: res.status, chunks, text: "" };
-  try {
-    for await (const chunk of readSseJson<Chunk>(res.body!)) {
-      chunks.push(chunk);
-      if (onChunk?.(chunk, chunks) === true) {
-        controller.abort();
-        break;
-      }
-    }
-  } catch (err) {
-    if ((err as Error).name !== "AbortError") throw err;
-  }
-  return { status: res.status, chunks, text: textOf(chunks) };
-}
 
 describe("resumable answers, on one instance and across two sharing a database", () => {
   const shared = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-resume-shared-"));

@@ -45,7 +45,7 @@ import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import sharp from "sharp";
 import { ORPHANED_ANSWER_ERROR } from "../../lib/chat/message-parts";
-import { chat, fixture, newConversation, textOf, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
+import { chat, fixture, newConversation, resume, textOf, userMessage, type Chunk, type SavedMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { connectDatabase } from "../../lib/db/connect";
 import { databaseUrlFor } from "../helpers/database";
@@ -255,13 +255,6 @@ const conversation = async (client: TestClient, id: string) => {
 };
 const answerText = (m: Saved) => m.parts.map((p) => p.text ?? "").join("");
 
-/** The text of a joined answer's UI message stream. */
-async function readRejoined(res: Response): Promise<string> {
-  const chunks: Chunk[] = [];
-  for await (const chunk of readSseJson<Chunk>(res.body!)) chunks.push(chunk);
-  return textOf(chunks);
-}
-
 /**
  * A client leaves as soon as its answer starts: the answer goes on (a reload,
  * a closed tab or a lost network stops nothing), is saved complete, and a
@@ -277,8 +270,8 @@ async function disconnect(client: TestClient, imageUrls: string[]): Promise<void
     const left = Date.now();
     if (!stream) return fail("disconnect: no stream");
     // The page comes back: it joins the live answer (204 if it already ended).
-    const back = await client.fetch(`/api/chat/${id}/stream`);
-    const rejoined = back.status === 200 ? await readRejoined(back) : null;
+    const back = await resume(client, id);
+    const rejoined = back.status === 200 ? back.text : null;
     if (back.status !== 200 && back.status !== 204) fail(`disconnect: joining the answer again gave ${back.status}`);
     let answer: Saved | undefined;
     while ((answer = (await conversation(client, id))?.[1])?.status === "streaming") {
