@@ -22,6 +22,14 @@ import { StopFilter } from "./stop-filter";
 /** Our own uploads are the only image URLs accepted (no server-side fetching). */
 const UPLOAD_PATH = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
 
+/** What one answer cost, as counted against its API key. */
+export interface KeyUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Images, audio clips, videos and files in the request. */
+  images: number;
+}
+
 interface ResolvedMessage {
   role: "system" | "user" | "assistant";
   parts: MessagePart[];
@@ -134,7 +142,18 @@ function usageOf(u: GenerationUsage) {
  * (server-sent events ending in `[DONE]`) or one JSON answer, on whichever
  * engine the app runs. A client that disconnects stops generation.
  */
-export async function createChatCompletion({ userId, req, signal }: { userId: string; req: ChatCompletionRequest; signal: AbortSignal }): Promise<Response> {
+export async function createChatCompletion({
+  userId,
+  req,
+  signal,
+  onUsage,
+}: {
+  userId: string;
+  req: ChatCompletionRequest;
+  signal: AbortSignal;
+  /** Told once per answer, when it ends (however it ends): what it cost, for per-key accounting. */
+  onUsage?: (usage: KeyUsage) => void | Promise<void>;
+}): Promise<Response> {
   const unsupported = unsupportedParameter(req);
   if (unsupported) throw new OpenAiError(400, unsupported.message, unsupported.param, "unsupported_parameter");
   const engine = await engineOrUnavailable();
@@ -229,6 +248,11 @@ export async function createChatCompletion({ userId, req, signal }: { userId: st
       emit(rest);
     }
     const u = usage!;
+    try {
+      await onUsage?.({ promptTokens: u.promptTokens, completionTokens: u.completionTokens, images: imageCount });
+    } catch (err) {
+      console.error("[v1] usage not recorded:", err);
+    }
     const finish = stops.stopped ? "stop" : u.finishReason === "length" ? "length" : "stop";
     if (req.store && !signal.aborted) {
       await saveExchange({
