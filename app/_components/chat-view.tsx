@@ -189,9 +189,13 @@ export function ChatView({
         onView={setViewing}
       />
       {!scroll.atBottom && messages.length > 0 && (
-        <button type="button" className="button scroll-bottom" aria-label="Scroll to the newest message" onClick={scroll.scrollToBottom}>
-          ↓
-        </button>
+        // Anchored to the top of what follows (the notice, the composer) whatever their height:
+        // a fixed offset from the bottom put it over Send once the composer grew (tiles, a long question).
+        <div className="scroll-bottom-anchor">
+          <button type="button" className="button scroll-bottom" aria-label="Scroll to the newest message" onClick={scroll.scrollToBottom}>
+            ↓
+          </button>
+        </div>
       )}
       {notice && (
         <p className="notice" role="alert">

@@ -170,7 +170,7 @@ export function Composer({
           {editing ? "Send edit" : "Send"}
         </button>
       </div>
-      {health?.status === "ready" && <InputKinds inputs={inputs} />}
+      {health?.status === "ready" && <InputKinds inputs={inputs} attached={attachments.items.map((i) => i.kind)} />}
     </form>
   );
 }
@@ -178,11 +178,13 @@ export function Composer({
 /**
  * Which kinds of file the loaded model takes, each greyed out with the reason
  * when it cannot take it, and marked when it gets something made from it
- * (audio to a model that only sees: a spectrogram).
+ * (audio to a model that only sees: a spectrogram). What a converted kind
+ * becomes is said in words once a file of that kind is attached (before, the
+ * marked chip and its title are enough: a line on every empty composer was noise).
  */
-function InputKinds({ inputs }: { inputs: InputCapability[] }) {
+function InputKinds({ inputs, attached }: { inputs: InputCapability[]; attached: InputKind[] }) {
   const none = inputs.every((i) => i.how === "no");
-  const audio = inputs.find((i) => i.kind === "audio");
+  const audio = inputs.find((i) => i.kind === "audio" && attached.includes("audio"));
   return (
     <div className={styles.kinds}>
       <ul aria-label="What this model takes">

@@ -113,8 +113,8 @@ const KIND_LABEL: Record<InputKind, string> = { image: "images", video: "video",
  * What the loaded model can be given, from its status: a vision model sees
  * images, video as frames, PDF pages and charts of tables; audio goes in as
  * itself to a model that hears (`audio: true` in its status' backend),
- * and as a spectrogram (and a transcript where a speech model is set up) to
- * one that only sees. A text-only model takes none of them. While the
+ * and as a spectrogram to one that only sees (no speech model makes
+ * transcripts yet). A text-only model takes none of them. While the
  * status is not known yet, everything is allowed (the server decides).
  */
 export function modelInputs(health: ModelHealth | null): InputCapability[] {
@@ -142,7 +142,7 @@ export function modelInputs(health: ModelHealth | null): InputCapability[] {
       case "audio":
         return hears
           ? { kind, label, how: "native", reason: "" }
-          : { kind, label, how: "converted", reason: "This model can't take audio; it will get a spectrogram and transcript instead (a transcript where a speech model is set up)." };
+          : { kind, label, how: "converted", reason: "This model can't hear audio: it gets the audio's spectrogram, a picture of its sound, instead." };
       case "pdf":
         return { kind, label, how: "converted", reason: "It gets the pages as images and their text." };
       case "data":

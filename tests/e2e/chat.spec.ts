@@ -116,6 +116,20 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   await page.screenshot({ path: path.join(SHOTS, "chat-phone-dark.png") });
   await page.emulateMedia({ colorScheme: "light" });
   await page.screenshot({ path: path.join(SHOTS, "chat-phone-light.png") });
+  // The model's whole name fits on the phone's header (the buttons wrap below it; it was cut to "mini-llav…").
+  const name = page.locator(".chat-header .model-status strong");
+  expect(await name.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+  // Scrolled up, the ↓ button sits above the composer, clear of Send, however tall the composer is.
+  await page.setViewportSize({ width: 390, height: 520 });
+  await page.getByLabel("Your message").fill("A long question\nover\nseveral\nlines");
+  await page.locator(".messages").evaluate((el) => el.scrollTo(0, 0));
+  const down = page.getByRole("button", { name: "Scroll to the newest message" });
+  await expect(down).toBeVisible();
+  const [arrow, composer] = [(await down.boundingBox())!, (await page.getByRole("form", { name: "Message" }).boundingBox())!];
+  expect(arrow.y + arrow.height).toBeLessThanOrEqual(composer.y);
+  await page.screenshot({ path: path.join(SHOTS, "chat-phone-scrolled-light.png") });
+  await page.getByLabel("Your message").fill("");
+  await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole("button", { name: "Conversations" }).click();
   await expect(page.getByRole("navigation", { name: "Conversations" }).locator(`a[href="${new URL(page.url()).pathname}"]`)).toBeVisible();
   await page.waitForTimeout(400);

@@ -54,7 +54,7 @@ describe("what the loaded model takes", () => {
   it("a vision model: images as they are; video, PDF and tables as images; audio as a spectrogram, saying so", () => {
     const inputs = modelInputs(ready({ name: "mini-llava", vision: true }));
     expect(how(ready({ name: "mini-llava", vision: true }))).toEqual({ image: "native", video: "converted", audio: "converted", pdf: "converted", data: "converted" });
-    expect(inputs.find((i) => i.kind === "audio")!.reason).toMatch(/^This model can't take audio; it will get a spectrogram and transcript instead/);
+    expect(inputs.find((i) => i.kind === "audio")!.reason).toBe("This model can't hear audio: it gets the audio's spectrogram, a picture of its sound, instead.");
   });
 
   it("a model that hears takes audio itself (its backend says so)", () => {
