@@ -19,7 +19,15 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
-  workers: 1,
+  // Two test files at a time (E2E_WORKERS to change it): most of a test's time is spent waiting on
+  // the page and the model, and each test signs up its own account. Tests tagged @alone change
+  // what every test on a shared app sees (the picker loads another model on the slow app): they
+  // run afterwards, one at a time.
+  workers: Number(process.env.E2E_WORKERS ?? 2),
+  projects: [
+    { name: "shared", grepInvert: /@alone/ },
+    { name: "alone", grep: /@alone/, dependencies: ["shared"], workers: 1 },
+  ],
   reporter: [["list"]],
   use: {
     baseURL: `http://127.0.0.1:${port}`,

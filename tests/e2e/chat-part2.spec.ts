@@ -307,7 +307,8 @@ test("a chat that does not exist has a way back; with ENGINE_PRELOAD=false nothi
   await expect(assistant(page).first()).toContainText("shape", { timeout: 60_000 });
 });
 
-test("with several models in the catalog, a picker switches the model mid-conversation and the answer says so", async ({ page }) => {
+// @alone: loading another model on the slow app would change what the other tests there get.
+test("with several models in the catalog, a picker switches the model mid-conversation and the answer says so", { tag: "@alone" }, async ({ page }) => {
   // The slow app's catalog holds the demo model (models/) and the random-weight pair (MODEL_PATH).
   await signUp(page, SLOW);
   const picker = page.getByRole("combobox", { name: "Model" });
