@@ -12,16 +12,20 @@ import { audioFamilyOfProjector, audioProjectorType, type AudioFamilyId } from "
  */
 
 export interface CatalogModel {
-  /** Stable id: the language model's file name without `.gguf`. */
+  /** Stable id: the language model's file name without `.gguf` (and without `-00001-of-0000N` when split). */
   id: string;
   name: string;
+  /** The language model's file (its first part when split: the one llama.cpp is given). */
   path: string;
+  /** Every file of a language model split in parts (llama-gguf-split), in order; absent for one file. */
+  parts?: string[];
   architecture: string;
   parameters: number;
   fileType: string;
   contextLength: number | null;
   embeddingLength: number | null;
   hasChatTemplate: boolean;
+  /** Bytes of the language model (every part). */
   sizeBytes: number;
   /** KV-cache bytes one token of context costs (f16 keys and values over every layer), or null when the metadata does not say. */
   kvBytesPerToken?: number | null;
@@ -138,6 +142,8 @@ interface RawGguf {
   fileType: string;
   parameters: number;
   meta: Record<string, unknown>;
+  /** Every part, when the model is split (see joinSplit). */
+  parts?: string[];
 }
 
 const HEAVY_KEYS = ["tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"];
@@ -235,7 +241,39 @@ export function mmprojStem(file: string): string {
     .toLowerCase();
 }
 
-const llmStem = (file: string) => path.basename(file).replace(/\.gguf$/i, "").toLowerCase();
+/** `foo.gguf` and `foo-00001-of-00003.gguf` → `foo`. */
+const llmId = (file: string) => path.basename(file).replace(SPLIT_SUFFIX, "").replace(/\.gguf$/i, "");
+const llmStem = (file: string) => llmId(file).toLowerCase();
+
+/** llama.cpp's name for part i of n (llama_split_path): `<prefix>-0000i-of-0000n.gguf`. */
+const SPLIT_SUFFIX = /-(\d{5})-of-(\d{5})\.gguf$/i;
+
+/**
+ * A language model split in parts: reads every part (each must be whole),
+ * and gives the first part's metadata with the size and parameters of all.
+ * A missing part is an error naming it: llama.cpp would refuse to load.
+ */
+async function joinSplit(first: RawGguf): Promise<RawGguf> {
+  const m = SPLIT_SUFFIX.exec(first.path);
+  const count = m ? Number(m[2]) : 1;
+  if (count <= 1) return first;
+  const prefix = first.path.slice(0, -m![0].length);
+  const parts = Array.from({ length: count }, (_, i) => `${prefix}-${String(i + 1).padStart(5, "0")}-of-${m![2]}.gguf`);
+  const missing = parts.filter((f) => !fs.existsSync(f));
+  if (missing.length) {
+    throw new EngineError(
+      "truncated",
+      `${path.basename(first.path)} is part 1 of ${count}, but ${missing.map((f) => path.basename(f)).join(", ")} ${missing.length === 1 ? "is" : "are"} missing. Put every part in the same folder.`,
+    );
+  }
+  const rest = await Promise.all(parts.slice(1).map((f) => readGguf(f)));
+  return {
+    ...first,
+    sizeBytes: first.sizeBytes + rest.reduce((n, r) => n + r.sizeBytes, 0),
+    parameters: first.parameters + rest.reduce((n, r) => n + r.parameters, 0),
+    parts,
+  };
+}
 
 /** `{clip: {vision: {image_size: 336}}}` → `{"clip.vision.image_size": 336}` (arrays stay whole). */
 export function flattenMeta(value: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
@@ -332,7 +370,8 @@ function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null):
   const family = proj?.type ? familyOfProjector(proj.type, proj.clip) : undefined;
   const audioFamily = proj?.audioType ? audioFamilyOfProjector(proj.audioType) : undefined;
   return {
-    id: path.basename(raw.path).replace(/\.gguf$/i, ""),
+    id: llmId(raw.path),
+    ...(raw.parts ? { parts: raw.parts } : {}),
     name: raw.name,
     path: raw.path,
     architecture: arch,
@@ -369,7 +408,7 @@ function describe(raw: RawGguf, mmproj: RawGguf | null, proj: Projector | null):
 /** Pairs one explicit LLM with one explicit mmproj, or throws with the reason. */
 async function explicitPair(modelPath: string, mmprojPath?: string): Promise<CatalogModel> {
   if (!fs.existsSync(modelPath)) throw new EngineError("no_model", `MODEL_PATH ${modelPath} does not exist.`);
-  const llm = await readGguf(modelPath);
+  const llm = await joinSplit(await readGguf(modelPath));
   if (llm.architecture === "clip") {
     throw new EngineError("orphan_mmproj", `MODEL_PATH ${path.basename(modelPath)} is a vision projector (mmproj), not a language model. Put it in MMPROJ_PATH.`);
   }
@@ -399,8 +438,11 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
   const projectors: ({ raw: RawGguf } & Projector)[] = [];
   for (const file of listGguf(dir)) {
     if (file === modelPath || file === mmprojPath) continue;
+    // Parts 2… of a split model are read with its first part.
+    const split = SPLIT_SUFFIX.exec(file);
+    if (split && Number(split[1]) > 1) continue;
     try {
-      const raw = await readGguf(file);
+      const raw = await joinSplit(await readGguf(file));
       if (raw.architecture === "clip") projectors.push({ raw, ...projectorOf(raw) });
       else llms.push(raw);
     } catch (err) {

@@ -65,7 +65,7 @@ export function writeTokenizer(w: GgufWriter, vocab: SpmVocab | BpeVocab, { addB
   w.set("tokenizer.chat_template", "string", chatTemplate);
 }
 
-export function writeDecoderGguf(file: string, spec: DecoderSpec, weights: WeightSource): void {
+export function writeDecoderGguf(file: string, spec: DecoderSpec, weights: WeightSource, { splits = 1 }: { splits?: number } = {}): string[] {
   const w = new GgufWriter();
   const key = (k: string) => `${spec.arch}.${k}`;
   const headDim = spec.headDim ?? spec.nEmbd / spec.nHead;
@@ -111,5 +111,5 @@ export function writeDecoderGguf(file: string, spec: DecoderSpec, weights: Weigh
   }
   add("output_norm.weight", [spec.nEmbd], "F32");
   if (!spec.tiedOutput) add("output.weight", [spec.nEmbd, nVocab], matrixType(spec.tensorType, [spec.nEmbd]));
-  w.write(file);
+  return w.write(file, { splits });
 }

@@ -173,13 +173,13 @@ export class GgufWriter {
     return this;
   }
 
-  private header(): Buffer {
+  private header(meta: Map<string, MetaEntry>, tensors: TensorEntry[]): Buffer {
     const sink = new ByteSink();
     sink.u32(0x46554747); // "GGUF"
     sink.u32(3);
-    sink.u64(this.tensors.length);
-    sink.u64(this.meta.size);
-    for (const [key, entry] of this.meta) {
+    sink.u64(tensors.length);
+    sink.u64(meta.size);
+    for (const [key, entry] of meta) {
       sink.string(key);
       if (entry.kind === "scalar") {
         sink.u32(VALUE_TYPE[entry.type]);
@@ -192,7 +192,7 @@ export class GgufWriter {
       }
     }
     let offset = 0;
-    for (const t of this.tensors) {
+    for (const t of tensors) {
       sink.string(t.name);
       sink.u32(t.shape.length);
       for (const d of t.shape) sink.u64(d);
@@ -204,14 +204,42 @@ export class GgufWriter {
     return sink.bytes();
   }
 
-  /** Writes the file (atomically: a temporary name, then rename). */
-  write(path: string): void {
+  /**
+   * Writes the file (atomically: a temporary name, then rename). With
+   * `splits` > 1, writes llama.cpp's split form instead, as `llama-gguf-split`
+   * does: `<path without .gguf>-0000i-of-0000N.gguf`, the tensors shared out
+   * in order, all metadata in the first part, and `split.no` (u16),
+   * `split.count` (u16) and `split.tensors.count` (i32) in every part.
+   * Returns the files written (the first is the one to load).
+   */
+  write(path: string, { splits = 1 }: { splits?: number } = {}): string[] {
+    if (splits <= 1) {
+      this.writeFile(path, this.meta, this.tensors);
+      return [path];
+    }
+    if (splits > this.tensors.length) throw new Error(`cannot split ${this.tensors.length} tensors into ${splits} files`);
+    const prefix = path.replace(/\.gguf$/i, "");
+    const files: string[] = [];
+    const per = Math.ceil(this.tensors.length / splits);
+    for (let i = 0; i < splits; i++) {
+      const split = new Map<string, MetaEntry>(i === 0 ? this.meta : []);
+      split.set("split.no", { kind: "scalar", type: "u16", value: i });
+      split.set("split.count", { kind: "scalar", type: "u16", value: splits });
+      split.set("split.tensors.count", { kind: "scalar", type: "i32", value: this.tensors.length });
+      const file = `${prefix}-${String(i + 1).padStart(5, "0")}-of-${String(splits).padStart(5, "0")}.gguf`;
+      this.writeFile(file, split, this.tensors.slice(i * per, (i + 1) * per));
+      files.push(file);
+    }
+    return files;
+  }
+
+  private writeFile(path: string, meta: Map<string, MetaEntry>, tensors: TensorEntry[]): void {
     const tmp = `${path}.partial-${process.pid}`;
     const fd = fs.openSync(tmp, "w");
     try {
-      fs.writeSync(fd, this.header());
+      fs.writeSync(fd, this.header(meta, tensors));
       const zeros = Buffer.alloc(this.alignment);
-      for (const t of this.tensors) {
+      for (const t of tensors) {
         const values = t.data();
         const expected = t.shape.reduce((a, b) => a * b, 1);
         if (values.length !== expected) throw new Error(`${t.name}: expected ${expected} values, got ${values.length}`);

@@ -49,9 +49,13 @@ export interface ClipSpec {
 
 const matrixType = (t: TensorType, shape: number[]): TensorType => (t === "Q8_0" && shape[0]! % 32 !== 0 ? "F16" : t);
 
-/** Writes a llama GGUF with weights from `weights` (BOS added, the LLaVA-1.5 template unless told). */
-export function writeLlamaGguf(path: string, spec: LlamaSpec, weights: WeightSource): void {
-  writeDecoderGguf(path, { ...spec, arch: "llama", chatTemplate: spec.chatTemplate ?? LLAVA_CHAT_TEMPLATE, addBos: true }, weights);
+/**
+ * Writes a llama GGUF with weights from `weights` (BOS added, the LLaVA-1.5
+ * template unless told); `splits` > 1 writes llama.cpp's split form (see
+ * GgufWriter.write). Returns the files written.
+ */
+export function writeLlamaGguf(path: string, spec: LlamaSpec, weights: WeightSource, { splits = 1 }: { splits?: number } = {}): string[] {
+  return writeDecoderGguf(path, { ...spec, arch: "llama", chatTemplate: spec.chatTemplate ?? LLAVA_CHAT_TEMPLATE, addBos: true }, weights, { splits });
 }
 
 /** Number of image tokens one image costs with this projector. */

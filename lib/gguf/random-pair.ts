@@ -132,7 +132,10 @@ export function randomWeights(seed: number, vocab: { types: number[] }) {
 }
 
 export interface RandomPairFiles {
+  /** The language model (with `splits`, its first part: the file to load). */
   llm: string;
+  /** Every file of the language model (one, or its parts). */
+  llmParts: string[];
   mmproj: string;
   /** Image tokens one image costs with this projector. */
   imageTokens: number;
@@ -147,19 +150,24 @@ export function ensureRandomPair({
   dir,
   preset,
   seed = 1,
+  splits = 1,
 }: {
   dir: string;
   preset: RandomPairPreset;
   seed?: number;
+  /** Write the language model as llama.cpp's split form in this many parts (the same weights). */
+  splits?: number;
 }): RandomPairFiles {
   const spec = randomPairSpec(preset);
   // The trained context is in the name: files of an earlier spec are not reused by mistake.
   const base = `${spec.llm.name}-${spec.llm.contextLength / 1024}k-s${seed}`;
-  const llm = path.join(dir, `${base}.gguf`);
+  const whole = path.join(dir, `${base}.gguf`);
+  const split = (i: number) => path.join(dir, `${base}-${String(i).padStart(5, "0")}-of-${String(splits).padStart(5, "0")}.gguf`);
+  const llmParts = splits > 1 ? Array.from({ length: splits }, (_, i) => split(i + 1)) : [whole];
   const mmproj = path.join(dir, `mmproj-${base}.gguf`);
   fs.mkdirSync(dir, { recursive: true });
   const weights = randomWeights(seed, spec.llm.vocab);
-  if (!fs.existsSync(llm)) writeLlamaGguf(llm, spec.llm, weights);
+  if (!llmParts.every((f) => fs.existsSync(f))) writeLlamaGguf(whole, spec.llm, weights, { splits });
   if (!fs.existsSync(mmproj)) writeClipGguf(mmproj, spec.clip, weights);
-  return { llm, mmproj, imageTokens: clipImageTokens(spec.clip), spec };
+  return { llm: llmParts[0]!, llmParts, mmproj, imageTokens: clipImageTokens(spec.clip), spec };
 }

@@ -46,6 +46,20 @@ export function splitInfo(path: string): { prefix: string; tag: string; index: n
   return { prefix, tag, index, count };
 }
 
+/**
+ * Every part of a split language model, in order, from the repository's
+ * listing (the parts llama.cpp will look for beside the first, same folder
+ * and prefix); `missing` names parts the listing lacks. One file: itself.
+ */
+export function modelParts(files: HubFile[], model: HubFile): { parts: HubFile[]; missing: string[] } {
+  const { count } = splitInfo(model.path);
+  if (count <= 1) return { parts: [model], missing: [] };
+  const stem = model.path.replace(/-[0-9]{5}-of-[0-9]{5}\.gguf$/i, "");
+  const names = Array.from({ length: count }, (_, i) => `${stem}-${String(i + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.gguf`);
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  return { parts: names.flatMap((n) => byPath.get(n) ?? []), missing: names.filter((n) => !byPath.has(n)) };
+}
+
 /** Q4_0 → 4, F16 → 16, Q8_K_M → 8; 0 when the tag has no digits. */
 export function quantBits(path: string): number {
   const digits = /[0-9]+/.exec(splitInfo(path).tag);

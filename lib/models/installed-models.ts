@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { scanCatalog, type CatalogProblem } from "@/lib/engine/catalog";
+import { scanCatalog, type CatalogModel, type CatalogProblem } from "@/lib/engine/catalog";
 import { machineMemory, modelFit, type MachineMemory, type ModelFit } from "./memory-fit";
 import { PULL_RECORD, type PullRecord } from "./pull-model";
 
@@ -14,7 +14,7 @@ export interface InstalledModel {
   /** Model + projector, bytes. */
   sizeBytes: number;
   family: string | null;
-  /** What it takes in: text always; image with a vision projector. */
+  /** What it takes in: text always; image and video (as frames) with a vision projector; audio with an audio encoder. */
   takes: ("text" | "image" | "audio" | "video")[];
   /** Where it was pulled from (`owner/repo:tag`), or null for files copied in. */
   source: string | null;
@@ -56,8 +56,9 @@ export async function listInstalledModels({
   const memory = machineMemory();
   const shown = (f: string) => (inside(modelsDir, f) ? path.relative(modelsDir, f) : path.basename(f));
   const models = catalog.models.map((m): InstalledModel => {
-    const mmprojBytes = m.vision ? fs.statSync(m.vision.mmprojPath).size : 0;
-    const files = [m.path, ...(m.vision ? [m.vision.mmprojPath] : [])];
+    const projector = m.vision?.mmprojPath ?? m.audio?.mmprojPath;
+    const mmprojBytes = projector ? fs.statSync(projector).size : 0;
+    const files = modelFiles(m);
     return {
       id: m.id,
       name: m.name,
@@ -66,7 +67,8 @@ export async function listInstalledModels({
       fileType: m.fileType,
       sizeBytes: m.sizeBytes + mmprojBytes,
       family: m.vision?.family?.label ?? null,
-      takes: m.vision ? ["text", "image"] : ["text"],
+      // A model that sees takes video as its frames; audio is heard by a model with an audio encoder.
+      takes: ["text", ...(m.vision ? (["image", "video"] as const) : []), ...(m.audio ? (["audio"] as const) : [])],
       source: pullSource(path.dirname(m.path)),
       files: files.map(shown),
       removable: files.every((f) => inside(modelsDir, f)) && m.path !== modelPath,
@@ -74,6 +76,12 @@ export async function listInstalledModels({
     };
   });
   return { models, problems: catalog.problems.map(({ path: p, ...rest }) => ({ ...rest, file: shown(p) })), memory };
+}
+
+/** A model's files: the language model (every part when split) and its projector. */
+function modelFiles(m: CatalogModel): string[] {
+  const projector = m.vision?.mmprojPath ?? m.audio?.mmprojPath;
+  return [...(m.parts ?? [m.path]), ...(projector ? [projector] : [])];
 }
 
 /**
@@ -85,7 +93,7 @@ export async function deleteInstalledModel({ id, modelsDir }: { id: string; mode
   const catalog = await scanCatalog({ dir: modelsDir });
   const model = catalog.models.find((m) => m.id === id);
   if (!model) return false;
-  const files = [model.path, ...(model.vision ? [model.vision.mmprojPath] : [])];
+  const files = modelFiles(model);
   if (!files.every((f) => inside(modelsDir, f))) return false;
   for (const f of files) fs.rmSync(f, { force: true });
   const dir = path.dirname(model.path);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { availableQuants, chooseFiles, splitInfo, type HubFile } from "./choose-files";
+import { availableQuants, chooseFiles, modelParts, type HubFile } from "./choose-files";
 import { downloadVerified } from "./download-file";
 import { hubFromEnv, hubHeaders, listRepoFiles, resolveUrl, type HubAccess } from "./hub";
 import { parseModelName } from "./model-name";
@@ -154,10 +154,12 @@ export async function pullModel({
         : `${repo} has no GGUF language model (it lists ${files.length} file${files.length === 1 ? "" : "s"}).`,
     );
   }
-  if (splitInfo(chosen.model.path).count > 1) {
-    throw new PullError("split_model", `${chosen.model.path} is split into ${splitInfo(chosen.model.path).count} parts; split models cannot be pulled yet. Merge them with llama-gguf-split --merge and copy the result into the models folder.`);
+  // A model split in parts (llama-gguf-split) is pulled whole: every part, installed together.
+  const { parts, missing } = modelParts(files, chosen.model);
+  if (missing.length) {
+    throw new PullError("split_model", `${chosen.model.path} is part 1 of ${parts.length + missing.length}, but ${repo} does not list ${missing.join(", ")}.`);
   }
-  const wanted = [{ file: chosen.model, role: "model" as const }, ...(chosen.mmproj ? [{ file: chosen.mmproj, role: "mmproj" as const }] : [])];
+  const wanted = [...parts.map((file) => ({ file, role: "model" as const })), ...(chosen.mmproj ? [{ file: chosen.mmproj, role: "mmproj" as const }] : [])];
   const dest = installDir(modelsDir, repo, chosen.tag);
   const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
   const result = (alreadyInstalled: boolean, bytesFetched: number): PullResult => ({

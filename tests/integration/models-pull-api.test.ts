@@ -64,7 +64,7 @@ describe("the Models page's API", () => {
     const { pull } = (await start.json()) as { pull: Pull };
     const done = await until(pull.id, (p) => p.state !== "running");
     expect(done).toMatchObject({ state: "done", result: { modelId: "Tiny-VL-Q4_K_M", textOnly: false } });
-    expect((await installed()).models.map((m) => [m.id, m.takes])).toEqual([["Tiny-VL-Q4_K_M", ["text", "image"]]]);
+    expect((await installed()).models.map((m) => [m.id, m.takes])).toEqual([["Tiny-VL-Q4_K_M", ["text", "image", "video"]]]);
     // The chat's picker sees it too, without a restart.
     expect(((await (await admin.fetch("/api/models")).json()) as { models: { id: string }[] }).models.map((m) => m.id)).toEqual(["Tiny-VL-Q4_K_M"]);
 

@@ -38,7 +38,7 @@ describe("installed models", () => {
     expect(models).toHaveLength(1);
     const m = models[0]!;
     const weights = fs.statSync(random.llm).size + fs.statSync(random.mmproj).size;
-    expect(m).toMatchObject({ id: "Tiny-VL-Q4_K_M", takes: ["text", "image"], source: `${REPO}:Q4_K_M`, sizeBytes: weights, removable: true });
+    expect(m).toMatchObject({ id: "Tiny-VL-Q4_K_M", takes: ["text", "image", "video"], source: `${REPO}:Q4_K_M`, sizeBytes: weights, removable: true });
     expect(m.files).toEqual([path.join("test-org", "Tiny-VL-GGUF", "Q4_K_M", "Tiny-VL-Q4_K_M.gguf"), path.join("test-org", "Tiny-VL-GGUF", "Q4_K_M", "mmproj-Tiny-VL-F16.gguf")]);
     // 2 layers × 2 KV heads × (16 + 16) × 2 bytes = 256 bytes a token; 4096 tokens = 1 MiB on top of the weights.
     expect(m.fit.needBytes).toBe(Math.round(weights * 1.1 + 256 * 4096 + 256 * 2 ** 20));
@@ -71,7 +71,7 @@ describe("installed models", () => {
     listed = await listInstalledModels({ modelsDir, contextSize: 4096 });
     expect(listed.problems).toEqual([]);
     expect(listed.models.map((m) => [m.id, m.takes, m.source]).sort()).toEqual([
-      ["Tiny-VL-Q4_K_M", ["text", "image"], `${REPO}:Q4_K_M`],
+      ["Tiny-VL-Q4_K_M", ["text", "image", "video"], `${REPO}:Q4_K_M`],
       ["copied-text", ["text"], null],
     ]);
   });
@@ -84,5 +84,17 @@ describe("installed models", () => {
     // Another folder's file is never touched.
     expect(await deleteInstalledModel({ id: "copied-text", modelsDir: path.join(modelsDir, "test-org") })).toBe(false);
     expect(fs.existsSync(path.join(modelsDir, "copied", "copied-text.gguf"))).toBe(true);
+  });
+  it("lists a model split in parts once, with the size of all, and Delete removes every part", async () => {
+    const { llmParts } = ensureRandomPair({ dir: MODEL_CACHE, preset: "tiny", splits: 3 });
+    const dir = path.join(modelsDir, "split");
+    fs.mkdirSync(dir);
+    for (const f of llmParts) fs.copyFileSync(f, path.join(dir, path.basename(f)));
+    const listed = await listInstalledModels({ modelsDir: dir, contextSize: 4096 });
+    expect(listed.problems).toEqual([]);
+    const size = llmParts.reduce((n, f) => n + fs.statSync(f).size, 0);
+    expect(listed.models).toEqual([expect.objectContaining({ id: "random-tiny-llava-64k-s1", sizeBytes: size, files: llmParts.map((f) => path.basename(f)), removable: true })]);
+    expect(await deleteInstalledModel({ id: "random-tiny-llava-64k-s1", modelsDir: dir })).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

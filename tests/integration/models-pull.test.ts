@@ -7,7 +7,7 @@ import { ensureRandomPair } from "@/lib/gguf/random-pair";
 import { sha256File } from "@/lib/models/download-file";
 import { pullModel, type PullProgress } from "@/lib/models/pull-model";
 import { PullError } from "@/lib/models/pull-error";
-import { MODEL_CACHE } from "../helpers/engine";
+import { drain, loadEngine, MODEL_CACHE } from "../helpers/engine";
 import { startHubServer, type HubTestServer } from "../helpers/hub-server";
 
 // `npm run models:pull` against a local server that speaks the hub's API
@@ -20,11 +20,14 @@ const demo = { llm: path.join(root, "models", "tiny", "mini-llava-shapes.gguf"),
 const VL = "test-org/Tiny-VL-GGUF";
 const TEXT = "test-org/Tiny-Text-GGUF";
 const GATED = "test-org/Gated-VL-GGUF";
+const SPLIT = "test-org/Tiny-Split-GGUF";
+const HALF_SPLIT = "test-org/Half-Split-GGUF";
 const TOKEN = "hf_test_secret";
 
 describe("pulling models by name", () => {
   let hub: HubTestServer;
   let random: { llm: string; mmproj: string };
+  let split: { llmParts: string[] };
   const dirs: string[] = [];
   const modelsDir = () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-pull-"));
@@ -36,6 +39,9 @@ describe("pulling models by name", () => {
 
   beforeAll(async () => {
     random = ensureRandomPair({ dir: MODEL_CACHE, preset: "tiny" });
+    // The same weights as llama-gguf-split writes them: three parts, the metadata in the first.
+    split = ensureRandomPair({ dir: MODEL_CACHE, preset: "tiny", splits: 3 });
+    const part = (i: number) => ({ path: `Tiny-Split-Q4_K_M-0000${i + 1}-of-00003.gguf`, data: read(split.llmParts[i]!) });
     const junk = Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(1024, 7)]);
     hub = await startHubServer({
       [VL]: {
@@ -53,6 +59,8 @@ describe("pulling models by name", () => {
         ],
       },
       [TEXT]: { files: [{ path: "README.md", data: Buffer.from("# text\n") }, { path: "Tiny-Text-Q8_0.gguf", data: read(random.llm) }] },
+      [SPLIT]: { files: [part(0), part(1), part(2), { path: "mmproj-Tiny-Split-F16.gguf", data: read(random.mmproj) }] },
+      [HALF_SPLIT]: { files: [{ ...part(0), path: "Half-Q4_K_M-00001-of-00003.gguf" }, { ...part(2), path: "Half-Q4_K_M-00003-of-00003.gguf" }] },
       [GATED]: { token: TOKEN, files: [{ path: "Gated-Q4_K_M.gguf", data: read(random.llm) }, { path: "mmproj-Gated-f16.gguf", data: read(random.mmproj) }] },
     });
   });
@@ -185,5 +193,50 @@ describe("pulling models by name", () => {
     const err = await pullModel({ name: `${VL}:Q5_K_M`, modelsDir: modelsDir(), hub: hubAccess() }).catch((e: unknown) => e);
     expect((err as PullError).code).toBe("no_gguf");
     expect((err as PullError).message).toMatch(/no Q5_K_M GGUF file\. It offers: Q2_K, Q4_K_M, Q8_0/);
+  });
+  it("pulls a model split in parts whole; the catalog lists it once, and it loads and answers as the one-file model does", async () => {
+    const dir = modelsDir();
+    const result = await pullModel({ name: SPLIT, modelsDir: dir, hub: hubAccess() });
+    expect(path.basename(result.modelFile)).toBe("Tiny-Split-Q4_K_M-00001-of-00003.gguf");
+    const installed = fs.readdirSync(result.dir).filter((f) => f.endsWith(".gguf")).sort();
+    expect(installed).toEqual(["Tiny-Split-Q4_K_M-00001-of-00003.gguf", "Tiny-Split-Q4_K_M-00002-of-00003.gguf", "Tiny-Split-Q4_K_M-00003-of-00003.gguf", "mmproj-Tiny-Split-F16.gguf"]);
+    const catalog = await scanCatalog({ dir });
+    expect(catalog.problems).toEqual([]);
+    expect(catalog.models).toHaveLength(1);
+    const model = catalog.models[0]!;
+    const partsBytes = split.llmParts.reduce((n, f) => n + fs.statSync(f).size, 0);
+    expect(model).toMatchObject({ id: "Tiny-Split-Q4_K_M", path: result.modelFile, sizeBytes: partsBytes, vision: { mmprojPath: result.mmprojFile } });
+    expect(model.parts!.map((f) => path.basename(f))).toEqual(installed.slice(0, 3));
+    const whole = (await scanCatalog({ dir: modelsDir(), modelPath: random.llm, mmprojPath: random.mmproj })).models[0]!;
+    expect(model.parameters).toBe(whole.parameters);
+    // llama.cpp finds parts 2 and 3 beside the first: the same greedy answer as the one-file model.
+    const ask = { messages: [{ role: "user" as const, text: "What is in the picture?" }], maxTokens: 12, sampling: { temperature: 0 } };
+    const answers: string[] = [];
+    for (const m of [model, whole]) {
+      const engine = await loadEngine(m, "llama-node");
+      try {
+        answers.push((await drain(engine, ask)).usage.text);
+      } finally {
+        await engine.dispose();
+      }
+    }
+    expect(answers[0]).not.toBe("");
+    expect(answers[0]).toBe(answers[1]);
+
+    // A part gone from the folder: the catalog says which, instead of listing a model llama.cpp cannot load.
+    fs.rmSync(model.parts![1]!);
+    const broken = await scanCatalog({ dir });
+    expect(broken.models).toEqual([]);
+    expect(broken.problems).toContainEqual(expect.objectContaining({ code: "truncated", message: expect.stringContaining("is part 1 of 3, but Tiny-Split-Q4_K_M-00002-of-00003.gguf is missing") }));
+  });
+
+  it("refuses a split model whose repository lacks a part, fetching nothing", async () => {
+    const dir = modelsDir();
+    const before = hub.requests.length;
+    await expect(pullModel({ name: HALF_SPLIT, modelsDir: dir, hub: hubAccess() })).rejects.toMatchObject({
+      code: "split_model",
+      message: `Half-Q4_K_M-00001-of-00003.gguf is part 1 of 3, but ${HALF_SPLIT} does not list Half-Q4_K_M-00002-of-00003.gguf.`,
+    });
+    expect(hub.requests.slice(before).filter((r) => r.url.includes("/resolve/"))).toEqual([]);
   });
 });

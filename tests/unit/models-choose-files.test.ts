@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { availableQuants, chooseFiles, quantBits, splitInfo, type HubFile } from "@/lib/models/choose-files";
+import { availableQuants, chooseFiles, modelParts, quantBits, splitInfo, type HubFile } from "@/lib/models/choose-files";
 import { parseModelName } from "@/lib/models/model-name";
 import { PullError } from "@/lib/models/pull-error";
 
@@ -40,6 +40,11 @@ describe("choosing a repository's files as llama-server -hf does", () => {
     expect(quantBits("x.gguf")).toBe(0);
     expect(splitInfo("big-Q8_0-00002-of-00003.gguf")).toEqual({ prefix: "big-Q8_0", tag: "Q8_0", index: 2, count: 3 });
     expect(chooseFiles(["big-Q8_0-00002-of-00003.gguf", "big-Q8_0-00001-of-00003.gguf"].map(f), "Q8_0")?.model.path).toBe("big-Q8_0-00001-of-00003.gguf");
+    // Every part is pulled, in order, from the model's folder; a part the listing lacks is named.
+    const big = ["Q8_0/big-Q8_0-00003-of-00003.gguf", "Q8_0/big-Q8_0-00001-of-00003.gguf", "big-Q8_0-00002-of-00003.gguf", "Q8_0/big-Q8_0-00002-of-00003.gguf"].map(f);
+    expect(modelParts(big, big[1]!)).toEqual({ parts: [big[1], big[3], big[0]], missing: [] });
+    expect(modelParts(big.slice(0, 3), big[1]!)).toEqual({ parts: [big[1], big[0]], missing: ["Q8_0/big-Q8_0-00002-of-00003.gguf"] });
+    expect(modelParts(qwen, qwen[1]!)).toEqual({ parts: [qwen[1]], missing: [] });
   });
 
   it("parses model names and refuses anything else", () => {
