@@ -75,6 +75,9 @@ export function toArchiveConversation(c: ConversationTree, attachments: Map<stri
       // An image whose attachment is gone cannot travel; the rest of the message does.
       parts: m.parts.flatMap((p): ArchivePart[] => {
         if (p.type === "text") return [p];
+        // Tool calls and results (from /v1 with tools) travel as the text they show.
+        if (p.type === "tool-call") return [{ type: "text", text: `Tool call: ${p.name}(${p.arguments})` }];
+        if (p.type === "tool-result") return [{ type: "text", text: `Tool result${p.name ? ` (${p.name})` : ""}: ${p.text}` }];
         const attachment = attachments.get(p.attachmentId);
         return attachment ? [{ type: "image", sha256: attachment.sha256 }] : [];
       }),

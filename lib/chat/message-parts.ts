@@ -4,6 +4,10 @@ import { z } from "zod";
 export const messagePartSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text"), text: z.string() }),
   z.object({ type: z.literal("image"), attachmentId: z.string().min(1) }),
+  /** A function call the assistant made (through /v1 with tools); `arguments` is the JSON text. */
+  z.object({ type: z.literal("tool-call"), id: z.string(), name: z.string(), arguments: z.string() }),
+  /** A function's result sent back by the client (its images follow as image parts). */
+  z.object({ type: z.literal("tool-result"), toolCallId: z.string(), name: z.string().nullable(), text: z.string() }),
 ]);
 export type MessagePart = z.infer<typeof messagePartSchema>;
 

@@ -361,6 +361,8 @@ export async function saveExchange({
   messages: { role: "system" | "user" | "assistant"; parts: MessagePart[] }[];
   answer: {
     text: string;
+    /** The answer's parts when it is more than its text (tool calls); default one text part. */
+    parts?: MessagePart[];
     status: MessageStatus;
     error?: string;
     stats: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
@@ -386,7 +388,7 @@ export async function saveExchange({
         conversationId: conversation.id,
         position: turns.length,
         role: "assistant",
-        parts: [{ type: "text", text: answer.text }],
+        parts: answer.parts ?? [{ type: "text", text: answer.text }],
         status: answer.status,
         error: answer.error ?? null,
         parentId,

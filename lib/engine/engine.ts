@@ -365,6 +365,8 @@ export class Engine {
         sessionKey: req.sessionKey,
         maxTokens: req.maxTokens ?? 512,
         sampling: { ...DEFAULT_SAMPLING, ...req.sampling },
+        constraint: req.constraint,
+        logprobs: req.logprobs,
         signal: req.signal,
       })) {
         if (event.type === "done") {

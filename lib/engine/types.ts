@@ -46,7 +46,30 @@ export interface GenerationUsage {
   error?: string;
 }
 
-export type GenerateEvent = { type: "delta"; text: string } | { type: "done"; usage: GenerationUsage };
+/** One generated token's log-probability and the likeliest alternatives at its place (natural log). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes. */
+  bytes: number[];
+  top: { token: string; logprob: number; bytes: number[] }[];
+}
+
+/**
+ * A piece of the answer. `logprobs` (when asked for) covers the tokens of
+ * this piece; a piece may carry several tokens or none (a token split
+ * inside a UTF-8 character arrives with the next piece).
+ */
+export type GenerateEvent = { type: "delta"; text: string; logprobs?: TokenLogprob[] } | { type: "done"; usage: GenerationUsage };
+
+/**
+ * What the generated text must be: valid JSON for this JSON schema, enforced
+ * while sampling by llama.cpp's grammar (json-schema-to-grammar); remote
+ * servers get it as `response_format`.
+ */
+export interface OutputConstraint {
+  jsonSchema: Record<string, unknown>;
+}
 
 export interface GenerateRequest {
   messages: EngineMessage[];
@@ -58,6 +81,10 @@ export interface GenerateRequest {
   /** Maximum tokens to generate. Default 512. */
   maxTokens?: number;
   sampling?: Sampling;
+  /** Constrains the answer to a JSON schema. Default: free text. */
+  constraint?: OutputConstraint;
+  /** Report each token's log-probability and this many alternatives (0–20). Default: none reported. */
+  logprobs?: number;
   signal?: AbortSignal;
   /**
    * The caller already admitted this request under its own limit (a chat
@@ -78,6 +105,8 @@ export interface BackendRequest {
   sessionKey?: string;
   maxTokens: number;
   sampling: Required<Omit<Sampling, "seed">> & { seed?: number };
+  constraint?: OutputConstraint;
+  logprobs?: number;
   signal?: AbortSignal;
 }
 

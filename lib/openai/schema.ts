@@ -49,12 +49,49 @@ const content = z.union([
   z.array(z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart, videoPart, videoUrlPart])).max(64),
 ]);
 
+/** A call an earlier assistant turn made (OpenAI's shape: arguments as a JSON string). */
+const toolCall = z.object({
+  id: z.string().min(1).max(200),
+  type: z.literal("function").optional(),
+  function: z.object({ name: z.string().min(1).max(64), arguments: z.string().max(100_000) }),
+});
+
 const message = z.discriminatedUnion("role", [
   z.object({ role: z.literal("system"), content }),
   z.object({ role: z.literal("developer"), content }),
   z.object({ role: z.literal("user"), content }),
-  z.object({ role: z.literal("assistant"), content: content.nullish() }),
+  z.object({ role: z.literal("assistant"), content: content.nullish(), tool_calls: z.array(toolCall).max(16).nullish() }),
+  /** A function's result; its parts may carry images, which the model sees. */
+  z.object({ role: z.literal("tool"), tool_call_id: z.string().min(1).max(200), content }),
 ]);
+
+const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "a function name is 1–64 letters, digits, _ or -");
+const tool = z.object({
+  type: z.literal("function"),
+  function: z.object({
+    name: functionName,
+    description: z.string().max(10_000).optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
+const responseFormat = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text") }),
+  z.object({ type: z.literal("json_object") }),
+  z.object({
+    type: z.literal("json_schema"),
+    json_schema: z.object({
+      name: z.string().max(64).optional(),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
+/** Answers one request may ask for (`n`), each on its own slot. */
+export const MAX_CHOICES = 4;
 
 export const chatCompletionRequestSchema = z.object({
   model: z.string().min(1).max(200),
@@ -70,25 +107,35 @@ export const chatCompletionRequestSchema = z.object({
   /** OpenAI's own flag: keep this exchange in the key owner's history. Default false. */
   store: z.boolean().nullish(),
   user: z.string().max(256).nullish(),
-  n: z.number().int().nullish(),
-  tools: z.unknown().optional(),
-  tool_choice: z.unknown().optional(),
+  n: z.number().int().min(1).max(MAX_CHOICES, `n must be at most ${MAX_CHOICES}: each answer takes a slot of the local model`).nullish(),
+  tools: z.array(tool).max(64).nullish(),
+  tool_choice: z
+    .union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), function: z.object({ name: z.string() }) })])
+    .nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   functions: z.unknown().optional(),
   function_call: z.unknown().optional(),
-  response_format: z.object({ type: z.string() }).passthrough().nullish(),
+  response_format: responseFormat.nullish(),
   logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export type ChatCompletionMessage = ChatCompletionRequest["messages"][number];
 
 /** The first parameter we cannot honour, with why — or null. */
 export function unsupportedParameter(req: ChatCompletionRequest): { param: string; message: string } | null {
-  if (req.n != null && req.n !== 1) return { param: "n", message: "Only n=1 is supported: the local model writes one answer per request." };
-  if (req.tools != null || req.tool_choice != null) return { param: "tools", message: "Tools (function calling) are not supported by this server." };
-  if (req.functions != null || req.function_call != null) return { param: "functions", message: "Function calling is not supported by this server." };
-  if (req.response_format && req.response_format.type !== "text") {
-    return { param: "response_format", message: `response_format ${req.response_format.type} is not supported; only text.` };
+  if (req.functions != null || req.function_call != null) return { param: "functions", message: "functions and function_call are deprecated; send tools and tool_choice." };
+  if (req.top_logprobs != null && !req.logprobs) return { param: "top_logprobs", message: "top_logprobs needs logprobs: true." };
+  const choice = req.tool_choice;
+  if (choice != null && choice !== "none" && !req.tools?.length) return { param: "tool_choice", message: "tool_choice needs tools." };
+  if (choice && typeof choice === "object" && !req.tools?.some((t) => t.function.name === choice.function.name)) {
+    return { param: "tool_choice", message: `tool_choice names the function '${choice.function.name}', which is not among the tools.` };
   }
-  if (req.logprobs) return { param: "logprobs", message: "logprobs are not supported by this server." };
+  const names = req.tools?.map((t) => t.function.name) ?? [];
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) return { param: "tools", message: `Two tools are named '${twice}'.` };
+  if (req.tools?.length && choice !== "none" && req.response_format && req.response_format.type !== "text") {
+    return { param: "response_format", message: "response_format cannot be combined with tools (the answer is either a call or a response in the tools' format); send tool_choice: \"none\" to use it." };
+  }
   return null;
 }

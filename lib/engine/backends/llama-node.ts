@@ -14,8 +14,9 @@ import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
 import { isAudioPath, writeProbeAudio } from "../audio-input";
 import { finalUsage } from "../usage";
+import { fromBindingToken, type BindingToken } from "../logprobs";
 import { SessionStore } from "../sessions";
-import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo } from "../types";
+import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo, type TokenLogprob } from "../types";
 
 type LlamaContext = Awaited<ReturnType<typeof loadModel>>;
 type Variant = "default" | "cuda" | "vulkan";
@@ -217,7 +218,7 @@ export class LlamaNodeBackend implements Backend {
     if (audio < req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
     if (audio && !this.info.audio) throw new EngineError("no_vision", "This model cannot hear audio.");
     const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
-    const queue = new AsyncQueue<string>();
+    const queue = new AsyncQueue<BindingToken>();
     let text = "";
     let tokens = 0;
     let firstTokenAt = 0;
@@ -245,13 +246,18 @@ export class LlamaNodeBackend implements Backend {
           xtc_probability: 0,
           top_n_sigma: -1,
           mirostat: 0,
+          // The binding converts the schema with llama.cpp's json-schema-to-grammar (it takes a string).
+          // (its parallel mode reads the schema from response_format only; a key that is present but undefined throws)
+          ...(req.constraint ? { response_format: { type: "json_schema" as const, json_schema: { schema: req.constraint.jsonSchema } } } : {}),
+          ...(req.logprobs !== undefined ? { n_probs: Math.max(1, req.logprobs) } : {}),
           load_state_path: load,
           save_state_path: req.sessionKey ? this.sessions.target(req.sessionKey) : undefined,
         },
         (_id, tok) => {
           if (!firstTokenAt) firstTokenAt = performance.now();
           tokens++;
-          queue.push(tok.token);
+          // Parallel mode reports candidates as `probs` (token ids), not as completion_probabilities.
+          queue.push({ token: tok.token, probs: (tok as { probs?: BindingToken["probs"] }).probs });
         },
       );
       let aborted = false;
@@ -279,8 +285,13 @@ export class LlamaNodeBackend implements Backend {
         },
       );
       for await (const piece of queue) {
-        text += piece;
-        yield { type: "delta", text: piece };
+        text += piece.token;
+        let logprobs: TokenLogprob[] | undefined;
+        if (req.logprobs !== undefined) {
+          await this.spell(piece.probs?.map((p) => p.tok) ?? []);
+          logprobs = [fromBindingToken(piece, req.logprobs, (id) => this.pieces.get(id) ?? "")];
+        }
+        yield { type: "delta", text: piece.token, ...(logprobs ? { logprobs } : {}) };
       }
       req.signal?.removeEventListener("abort", onAbort);
       const r = result as LlamaParallelCompletionResult | null;
@@ -304,6 +315,13 @@ export class LlamaNodeBackend implements Backend {
       stopEarly();
       release();
     }
+  }
+
+  /** Token id → its text, filled on demand for log-probabilities (the binding reports candidates by id). */
+  private readonly pieces = new Map<number, string>();
+
+  private async spell(ids: number[]) {
+    for (const id of ids) if (!this.pieces.has(id)) this.pieces.set(id, await this.ctx.detokenize([id]));
   }
 
   async forgetSession(sessionKey: string): Promise<void> {

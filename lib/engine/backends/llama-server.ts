@@ -6,6 +6,7 @@ import { writeProbeImage } from "../probe-image";
 import { isAudioPath, writeProbeAudio } from "../audio-input";
 import { explainServerGpu, probeGpu } from "../gpu";
 import { finalUsage } from "../usage";
+import { fromServerProbs, type ServerTokenProbs } from "../logprobs";
 import { LlamaServerProcess, type SupervisorOptions } from "../llama-server/supervisor";
 import { SessionStore } from "../sessions";
 import { readSseJson, responseError } from "../sse";
@@ -40,6 +41,8 @@ const SAVE_TIMEOUT_MS = 30_000;
 /** The native `/completion` stream: one object per token, then a final one with `stop: true`. */
 interface CompletionEvent {
   content?: string;
+  /** With `n_probs`: the tokens of this event, each with its log-probability and alternatives. */
+  completion_probabilities?: ServerTokenProbs[];
   stop?: boolean;
   stop_type?: "none" | "eos" | "limit" | "word";
   tokens_predicted?: number;
@@ -311,11 +314,12 @@ export class LlamaServerBackend implements Backend {
             if (NOT_TEXT.test(message)) throw new EngineError("load_failed", "The model wrote bytes that are not valid text, and llama-server stopped the answer there.");
             throw new EngineError("load_failed", `llama-server: ${message}`);
           }
-          if (ev.content) {
+          const logprobs = req.logprobs !== undefined && ev.completion_probabilities?.length ? fromServerProbs(ev.completion_probabilities, req.logprobs) : undefined;
+          if (ev.content || logprobs) {
             if (!firstTokenAt) firstTokenAt = performance.now();
             tokens++;
-            text += ev.content;
-            yield { type: "delta", text: ev.content };
+            text += ev.content ?? "";
+            yield { type: "delta", text: ev.content ?? "", ...(logprobs ? { logprobs } : {}) };
           }
           if (ev.stop) final = ev;
         }
@@ -386,6 +390,10 @@ export class LlamaServerBackend implements Backend {
       xtc_probability: 0,
       top_n_sigma: -1,
       mirostat: 0,
+      // llama.cpp's json-schema-to-grammar constrains sampling to the schema.
+      ...(req.constraint ? { json_schema: req.constraint.jsonSchema } : {}),
+      // post_sampling_probs false (its default): natural-log probabilities of the model's distribution.
+      ...(req.logprobs !== undefined ? { n_probs: Math.max(1, req.logprobs), post_sampling_probs: false } : {}),
       stream: true,
       cache_prompt: Boolean(req.sessionKey),
       id_slot: slot,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import {
   getLlama,
+  LlamaGrammarEvaluationState,
   LlamaLogLevel,
   type Llama,
   type LlamaContext,
@@ -154,7 +155,10 @@ export class NodeLlamaCppBackend implements Backend {
       if (common < seq.nextTokenIndex) await seq.eraseContextTokenRanges([{ start: common, end: seq.nextTokenIndex }]);
       reused = common;
       evaluated = prompt.length - common;
+      // The same converter idea as llama.cpp's: the schema becomes a grammar the sampler follows.
+      const grammar = req.constraint ? await this.llama.createGrammarForJsonSchema(req.constraint.jsonSchema as never) : undefined;
       const iterator = seq.evaluate(prompt.slice(common), {
+        grammarEvaluationState: grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar }) : undefined,
         temperature: req.sampling.temperature,
         topK: req.sampling.topK,
         topP: req.sampling.topP,

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { EngineError } from "../errors";
 import { readSseJson, responseError } from "../sse";
 import { finalUsage } from "../usage";
+import { fromServerProbs, type ServerTokenProbs } from "../logprobs";
 import type { Backend, BackendRequest, EngineMessage, GenerateEvent, LoadedModelInfo, ServerState } from "../types";
 
 /** Pauses before sending a request again to the same server when its connection was reset before any answer, in ms. */
@@ -33,7 +34,7 @@ interface Peer {
 }
 
 interface ChatChunk {
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null; logprobs?: { content?: ServerTokenProbs[] | null } | null }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } } | null;
   /** llama-server's extension: its own prompt-cache figures. */
   timings?: { cache_n?: number; prompt_n?: number };
@@ -159,6 +160,9 @@ export class RemoteBackend implements Backend {
         ...(req.sampling.seed !== undefined ? { seed: req.sampling.seed } : {}),
         stream: true,
         stream_options: { include_usage: true },
+        // The server constrains the answer itself (llama-server, vLLM and Ollama take a JSON schema here).
+        ...(req.constraint ? { response_format: { type: "json_schema", json_schema: { name: "answer", schema: req.constraint.jsonSchema, strict: true } } } : {}),
+        ...(req.logprobs !== undefined ? { logprobs: true, top_logprobs: req.logprobs } : {}),
       };
       /** Servers that answered "busy" (503, 429): working, only full. They are waited for, never taken out. */
       const busy = new Set<Peer>();
@@ -249,11 +253,12 @@ export class RemoteBackend implements Backend {
               }
               const choice = chunk.choices?.[0];
               const piece = choice?.delta?.content;
-              if (piece) {
+              const logprobs = req.logprobs !== undefined && choice?.logprobs?.content?.length ? fromServerProbs(choice.logprobs.content, req.logprobs) : undefined;
+              if (piece || logprobs) {
                 if (!firstTokenAt) firstTokenAt = performance.now();
                 tokens++;
-                text += piece;
-                yield { type: "delta", text: piece };
+                text += piece ?? "";
+                yield { type: "delta", text: piece ?? "", ...(logprobs ? { logprobs } : {}) };
               }
               if (choice?.finish_reason) finish = choice.finish_reason;
               if (chunk.usage) usage = chunk.usage;

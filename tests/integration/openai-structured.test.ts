@@ -1,0 +1,85 @@
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { generateObject, streamText, tool } from "ai";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { z } from "zod";
+import { COLOURS, openAiClient, RED, structuredCases } from "../helpers/openai-structured-cases";
+
+// Issue #27 on the suite's shared in-process app: structured output, tools, logprobs and n
+// (the same cases run on llama-server in openai-structured-llama-server.test.ts), the AI SDK
+// through @ai-sdk/openai-compatible, and every new 400.
+
+const baseUrl = inject("baseUrl");
+
+describe("structured output, tools, logprobs and n in-process", () => {
+  structuredCases(() => baseUrl);
+});
+
+describe("the AI SDK and the refusals", () => {
+  let secret: string;
+  let model: string;
+  beforeAll(async () => {
+    ({ secret, model } = await openAiClient(baseUrl));
+  });
+  const provider = () => createOpenAICompatible({ name: "local", baseURL: `${baseUrl}/v1`, apiKey: secret, supportsStructuredOutputs: true });
+  const image = Buffer.from(RED.split(",")[1]!, "base64");
+
+  it("generateObject with a zod schema and an image", async () => {
+    const { object } = await generateObject({
+      model: provider().chatModel(model),
+      schema: z.object({ color: z.enum(COLOURS) }),
+      temperature: 0,
+      messages: [{ role: "user", content: [{ type: "image", image, mediaType: "image/png" }, { type: "text", text: "What color is the circle?" }] }],
+    });
+    expect(COLOURS).toContain(object.color);
+  });
+
+  it("streamText with a tool", async () => {
+    const result = streamText({
+      model: provider().chatModel(model),
+      temperature: 0,
+      tools: { record_shape: tool({ description: "Record the shape seen.", inputSchema: z.object({ shape: z.enum(["circle", "square", "triangle"]) }) }) },
+      toolChoice: "required",
+      messages: [{ role: "user", content: [{ type: "image", image, mediaType: "image/png" }, { type: "text", text: "What is in the image?" }] }],
+    });
+    const calls = await result.toolCalls;
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.toolName).toBe("record_shape");
+    expect(["circle", "square", "triangle"]).toContain((calls[0]!.input as { shape: string }).shape);
+    expect(await result.finishReason).toBe("tool-calls");
+  });
+
+  const post = async (body: Record<string, unknown>) => {
+    const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], ...body }),
+    });
+    return { status: res.status, error: ((await res.json()) as { error: { message: string; param: string | null } }).error };
+  };
+
+  it("refuses what it cannot honour with a 400 that says why, before generating", async () => {
+    const schema = (s: Record<string, unknown>) => ({ response_format: { type: "json_schema", json_schema: { name: "x", schema: s } } });
+    expect(await post(schema({ type: "object", properties: { n: { type: "number", multipleOf: 3 } } }))).toEqual({
+      status: 400,
+      error: expect.objectContaining({ param: "response_format.json_schema.schema", message: "The schema uses what llama.cpp's grammar cannot enforce: multipleOf at /properties/n." }),
+    });
+    expect((await post(schema({ not: { type: "string" } }))).error.message).toContain("not at the top level");
+    expect((await post(schema({ type: "string", pattern: "[a-z]+" }))).error.message).toContain("it must be anchored with ^ and $");
+    expect((await post(schema({ $ref: "https://example.com/s.json" }))).error.message).toContain("only local #/ references");
+    expect((await post(schema({ type: "object", properties: { when: { type: "string", format: "email" } } }))).error.message).toContain('format "email" at /properties/when');
+    expect((await post(schema({ type: "number", minimum: 0 }))).error.message).toContain("minimum on a non-integer");
+    expect(await post({ n: 5 })).toEqual({ status: 400, error: expect.objectContaining({ param: "n", message: "n: n must be at most 4: each answer takes a slot of the local model" }) });
+    expect(await post({ top_logprobs: 2 })).toEqual({ status: 400, error: expect.objectContaining({ param: "top_logprobs", message: "top_logprobs needs logprobs: true." }) });
+    expect(await post({ logprobs: true, top_logprobs: 21 })).toMatchObject({ status: 400, error: { param: "top_logprobs" } });
+    const tools = [{ type: "function", function: { name: "f", parameters: { type: "object", properties: { a: { type: "integer", multipleOf: 2 } } } } }];
+    expect(await post({ tools, tool_choice: { type: "function", function: { name: "g" } } })).toEqual({
+      status: 400,
+      error: expect.objectContaining({ param: "tool_choice", message: "tool_choice names the function 'g', which is not among the tools." }),
+    });
+    expect(await post({ tools })).toEqual({ status: 400, error: expect.objectContaining({ param: "tools.0.function.parameters", message: "The schema uses what llama.cpp's grammar cannot enforce: multipleOf at /properties/a." }) });
+    expect(await post({ tool_choice: "required" })).toMatchObject({ status: 400, error: { param: "tool_choice", message: "tool_choice needs tools." } });
+    expect((await post({ tools: [{ type: "function", function: { name: "bad name" } }] })).status).toBe(400);
+    expect(await post({ tools: [{ type: "function", function: { name: "f" } }], response_format: { type: "json_object" } })).toMatchObject({ status: 400, error: { param: "response_format" } });
+    expect(await post({ response_format: { type: "json_schema", json_schema: { name: "x" } } })).toMatchObject({ status: 400, error: { param: "response_format.json_schema.schema" } });
+  });
+});
