@@ -33,6 +33,8 @@ const SERIAL = [
   "remote-crossing",
   // Two instances; answers joined and stopped mid-way (issue 24's resumable answers).
   "resumable-answers",
+  // Issue 27's structured output, tools, logprobs and n on llama-server.
+  "openai-structured-llama-server",
 ].map((f) => `tests/integration/${f}.test.ts`);
 
 const integration = {

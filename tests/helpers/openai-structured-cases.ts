@@ -91,17 +91,26 @@ export function structuredCases(baseUrl: () => string) {
     expect(calls[0]!.id).toMatch(/^call_/);
   });
 
-  it("answers about the image a tool message carries", async () => {
-    const r = await client.chat.completions.create({
-      model,
-      temperature: 0,
-      messages: [
-        { role: "user", content: "What color is the circle?" },
-        { role: "assistant", content: null, tool_calls: [{ id: "call_photo", type: "function", function: { name: "take_photo", arguments: "{}" } }] },
-        { role: "tool", tool_call_id: "call_photo", content: [{ type: "image_url", image_url: { url: RED } } as never, { type: "text", text: "What color is the circle?" }] },
-      ],
+  it("sees the image a tool message carries, and answers about it", async () => {
+    const called = [
+      { role: "user" as const, content: "Take a photo." },
+      { role: "assistant" as const, content: null, tool_calls: [{ id: "call_photo", type: "function" as const, function: { name: "take_photo", arguments: "{}" } }] },
+    ];
+    // The openai types allow only text parts in a tool message; the image part is what #27 adds.
+    const result = (withImage: boolean) => ({
+      role: "tool" as const,
+      tool_call_id: "call_photo",
+      content: [...(withImage ? [{ type: "image_url", image_url: { url: RED } }] : []), { type: "text", text: "Photo taken." }] as never,
     });
-    expect(r.choices[0]!.message.content).toBe("The circle is red.");
+    const ask = (withImage: boolean, then: OpenAI.ChatCompletionMessageParam[] = []) =>
+      client.chat.completions.create({ model, temperature: 0, max_tokens: 30, messages: [...called, result(withImage), ...then] });
+    // The image reaches the model: it costs its tokens in the prompt.
+    const [seen, unseen] = [await ask(true), await ask(false)];
+    expect(seen.usage!.prompt_tokens - unseen.usage!.prompt_tokens).toBeGreaterThanOrEqual(16);
+    // The demo model answers the question of the last turn (it was trained on one question per image),
+    // so the question follows the tool's result: the only image in the request is the tool's.
+    const answer = await ask(true, [{ role: "user", content: "What color is the circle?" }]);
+    expect(answer.choices[0]!.message.content).toBe("The circle is red.");
   });
 
   it("reports logprobs with top_logprobs, streamed and not, and n=2 answers", async () => {
