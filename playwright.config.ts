@@ -19,14 +19,15 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
-  // Two test files at a time (E2E_WORKERS to change it): most of a test's time is spent waiting on
-  // the page and the model, and each test signs up its own account. Tests tagged @alone change
-  // what every test on a shared app sees (the picker loads another model on the slow app): they
-  // run afterwards, one at a time.
+  // Two tests at a time (E2E_WORKERS to change it): most of a test's time is spent waiting on the
+  // page and the model, and each test signs up its own account. The tests on the shared slow app
+  // (tagged @slow-app: long answers, Stop mid-answer, titles that wait for answers to end, the
+  // picker that loads another model there) run one at a time beside the others, as they did alone:
+  // two of them at once filled its slots and held back each other's titles.
   workers: Number(process.env.E2E_WORKERS ?? 2),
   projects: [
-    { name: "shared", grepInvert: /@alone/ },
-    { name: "alone", grep: /@alone/, dependencies: ["shared"], workers: 1 },
+    { name: "shared", grepInvert: /@slow-app/ },
+    { name: "slow-app", grep: /@slow-app/, workers: 1 },
   ],
   reporter: [["list"]],
   use: {

@@ -47,7 +47,7 @@ async function expectAccessible(page: Page, what: string) {
   expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`), what).toEqual([]);
 }
 
-test("Stop with a draft in the box keeps the draft, sends nothing, and says Stopped at once", async ({ page }) => {
+test("Stop with a draft in the box keeps the draft, sends nothing, and says Stopped at once", { tag: "@slow-app" }, async ({ page }) => {
   await signUp(page, SLOW);
   await box(page).fill("Hello");
   await box(page).press("Enter");
@@ -65,7 +65,7 @@ test("Stop with a draft in the box keeps the draft, sends nothing, and says Stop
   await expect(you(page)).toHaveCount(1);
 });
 
-test("a new chat keeps what is typed and attached during its first answer; the settings reach the answer", async ({ page }) => {
+test("a new chat keeps what is typed and attached during its first answer; the settings reach the answer", { tag: "@slow-app" }, async ({ page }) => {
   await signUp(page, SLOW);
   // A short answer budget for this chat, set before its first message.
   await page.getByRole("button", { name: "Settings" }).click();
@@ -252,7 +252,7 @@ test("images open in a lightbox that zooms and closes with Esc; the pages pass a
   await expect(assistant(page).first()).toContainText("red");
 });
 
-test("polish: bubbles on the right, long questions folded, a scroll-to-bottom button, Stop beside Send", async ({ page }) => {
+test("polish: bubbles on the right, long questions folded, a scroll-to-bottom button, Stop beside Send", { tag: "@slow-app" }, async ({ page }) => {
   await signUp(page, SLOW);
   const long = `Hello ${"and more words ".repeat(80)}`;
   await box(page).fill(long);
@@ -307,8 +307,7 @@ test("a chat that does not exist has a way back; with ENGINE_PRELOAD=false nothi
   await expect(assistant(page).first()).toContainText("shape", { timeout: 60_000 });
 });
 
-// @alone: loading another model on the slow app would change what the other tests there get.
-test("with several models in the catalog, a picker switches the model mid-conversation and the answer says so", { tag: "@alone" }, async ({ page }) => {
+test("with several models in the catalog, a picker switches the model mid-conversation and the answer says so", { tag: "@slow-app" }, async ({ page }) => {
   // The slow app's catalog holds the demo model (models/) and the random-weight pair (MODEL_PATH).
   await signUp(page, SLOW);
   const picker = page.getByRole("combobox", { name: "Model" });

@@ -72,7 +72,7 @@ test("1: + New chat after a new chat's first answer shows an empty chat, and the
   }
 });
 
-test("2: a reload during an answer shows what was written, and the answer goes on there (it is not stopped)", async ({ page }) => {
+test("2: a reload during an answer shows what was written, and the answer goes on there (it is not stopped)", { tag: "@slow-app" }, async ({ page }) => {
   // The random pair writes until its budget, so the reload lands mid-answer.
   // (Before issue 24's resumable answers a reload stopped the answer; now it joins it: resume.spec.ts.)
   await signUp(page, SLOW);
@@ -153,7 +153,7 @@ test("5: after Try the sample image, what the user types replaces the suggested 
   await expect(assistant(page).first()).toContainText("2");
 });
 
-test("6: Regenerate at the default temperature writes a different answer (a fresh seed), as a new version", async ({ page }) => {
+test("6: Regenerate at the default temperature writes a different answer (a fresh seed), as a new version", { tag: "@slow-app" }, async ({ page }) => {
   // The random-weight pair: its greedy answer is one fixed string, and any sampling at all changes it.
   // (The demo model is too sure of its one-line answers for sampling to show: four regenerations of
   // "Describe the image." all wrote "A red circle and a blue square.")

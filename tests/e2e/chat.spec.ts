@@ -138,7 +138,7 @@ test("screens at phone width and in dark mode", async ({ page }) => {
   await page.screenshot({ path: path.join(SHOTS, "signin-phone-light.png") });
 });
 
-test("Stop (and Esc) ends the answer mid-stream and keeps what was written", async ({ page }) => {
+test("Stop (and Esc) ends the answer mid-stream and keeps what was written", { tag: "@slow-app" }, async ({ page }) => {
   // The second app runs random weights, which write until the answer budget.
   await page.goto(`http://127.0.0.1:${SLOW_PORT}/signup`);
   await page.getByLabel("Email").fill(`e2e-${randomUUID()}@example.test`);

@@ -40,7 +40,7 @@ async function maxAnswerTokens(page: Page, tokens: number) {
   await expect(dialog).toBeHidden();
 }
 
-test("two tabs and a reload show the same growing answer; Stop in one tab stops both; the saved answer is what they showed", async ({ page, context }) => {
+test("two tabs and a reload show the same growing answer; Stop in one tab stops both; the saved answer is what they showed", { tag: "@slow-app" }, async ({ page, context }) => {
   // Three page loads of a growing answer: minutes on a busy two-core machine.
   test.setTimeout(480_000);
   await signUp(page, SLOW);
@@ -95,7 +95,7 @@ test("two tabs and a reload show the same growing answer; Stop in one tab stops 
   ]);
 });
 
-test("an answer whose tab was closed is finished and saved; opening the conversation again shows it whole", async ({ page, context }) => {
+test("an answer whose tab was closed is finished and saved; opening the conversation again shows it whole", { tag: "@slow-app" }, async ({ page, context }) => {
   test.setTimeout(300_000);
   await signUp(page, SLOW);
   await maxAnswerTokens(page, 300);

@@ -172,7 +172,7 @@ test("the first page holds 30 conversations; Show more loads the rest", async ({
   await expect(sidebar(page).getByRole("button", { name: "Show more" })).toHaveCount(0);
 });
 
-test("a new chat is in the sidebar while its first answer is written, then named after the question", async ({ page }) => {
+test("a new chat is in the sidebar while its first answer is written, then named after the question", { tag: "@slow-app" }, async ({ page }) => {
   // The second app's random weights write until the answer budget: the first answer lasts until Stop.
   await page.goto(`http://127.0.0.1:${SLOW_PORT}/signup`);
   await page.getByLabel("Email").fill(`e2e-${randomUUID()}@example.test`);
@@ -200,7 +200,7 @@ test("a new chat is in the sidebar while its first answer is written, then named
   await expect(sidebar(page).locator(".conversation-item")).toHaveCount(1);
 });
 
-test("the model's title replaces the first question's in the sidebar without a reload", async ({ page }) => {
+test("the model's title replaces the first question's in the sidebar without a reload", { tag: "@slow-app" }, async ({ page }) => {
   // On the random-weight pair, which always writes something a title is made of. The demo model
   // mostly declines the title request ("I only know simple shapes and colours."), and a declined
   // title is never used, so there it depends on the answer whether one comes at all.
