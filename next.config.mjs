@@ -47,7 +47,7 @@ const nextConfig = {
       // The files themselves: their errors (401, 404) get the sandboxing CSP too; a file's own
       // response sets the same policy beside its caching.
       { source: "/api/uploads/:id", headers: [{ key: "Content-Security-Policy", value: "default-src 'none'; sandbox" }] },
-      ...["/api/:path((?!uploads/[^/]+$).*)", "/v1/:path*"].map((source) => ({
+      ...["/api/:path((?!uploads/[^/]+$).*)", "/v1/:path*", "/ollama/:path*"].map((source) => ({
         source,
         headers: [
           { key: "Cache-Control", value: "no-store" },

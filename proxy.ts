@@ -23,7 +23,7 @@ export const config = {
       // into memory (up to proxyClientMaxBodySize, truncating the rest), so
       // the API routes, which bound their bodies themselves, stay out;
       // static files need no nonce.
-      source: "/((?!api/|v1/|_next/static/|_next/image|favicon\\.ico).*)",
+      source: "/((?!api/|v1/|ollama|_next/static/|_next/image|favicon\\.ico).*)",
       missing: [
         { type: "header", key: "next-router-prefetch" },
         { type: "header", key: "purpose", value: "prefetch" },

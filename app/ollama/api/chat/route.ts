@@ -1,0 +1,18 @@
+import { authenticateApiKey } from "@/lib/auth/api-key";
+import { ollamaChat } from "@/lib/ollama/chat";
+import { ollamaErrorResponse } from "@/lib/ollama/errors";
+import { readOllamaBody } from "@/lib/ollama/read-body";
+import { ollamaChatRequestSchema } from "@/lib/ollama/schema";
+
+export const dynamic = "force-dynamic";
+
+// POST /ollama/api/chat – Ollama's chat (NDJSON stream or one object) with base64 images, for an API key
+export async function POST(req: Request) {
+  try {
+    const { userId } = await authenticateApiKey(req.headers.get("authorization"));
+    const body = ollamaChatRequestSchema.parse(await readOllamaBody(req));
+    return await ollamaChat({ userId, req: body, signal: req.signal });
+  } catch (err) {
+    return ollamaErrorResponse(err);
+  }
+}
