@@ -35,6 +35,8 @@ const SERIAL = [
   "resumable-answers",
   // Issue 27's structured output, tools, logprobs and n on llama-server.
   "openai-structured-llama-server",
+  // The Responses and Ollama APIs on llama-server (#27).
+  "llama-server-apis",
 ].map((f) => `tests/integration/${f}.test.ts`);
 
 const integration = {
