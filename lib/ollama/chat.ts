@@ -231,6 +231,8 @@ const renamed: Record<string, string> = {
 
 function paramFor(chatParam: string, origins: string[], shape: Shape): string {
   if (renamed[chatParam]) return renamed[chatParam];
+  // Ollama's format is the schema itself.
+  if (chatParam.startsWith("response_format.")) return "format";
   const m = /^messages(?:\.(\d+))?(.*)$/.exec(chatParam);
   if (!m) return chatParam;
   const origin = m[1] === undefined ? (shape === "chat" ? "messages" : "prompt") : (origins[Number(m[1])] ?? "messages");

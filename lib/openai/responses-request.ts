@@ -109,6 +109,10 @@ const renamed: Record<string, string> = {
 
 function paramFor(chatParam: string, origins: string[]): string {
   if (renamed[chatParam]) return renamed[chatParam];
+  // response_format.json_schema.schema → text.format.schema; tools.0.function.name → tools.0.name.
+  if (chatParam.startsWith("response_format.")) return `text.format${chatParam.slice("response_format".length).replace(/^\.json_schema/, "")}`;
+  const nested = /^(tools\.\d+|tool_choice)\.function(.*)$/.exec(chatParam);
+  if (nested) return `${nested[1]}${nested[2]}`;
   const m = /^messages\.(\d+)(?:\.content)?(?:\.(\d+))?/.exec(chatParam);
   if (!m) return chatParam;
   const origin = origins[Number(m[1])] ?? "input";

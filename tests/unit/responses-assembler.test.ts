@@ -84,5 +84,7 @@ describe("responsesToChatRequest", () => {
     expect(paramFor("messages.1.content.1.image_url.url")).toBe("input.0.content.1");
     expect(paramFor("response_format")).toBe("text.format");
     expect(paramFor("messages.0")).toBe("instructions");
+    expect(paramFor("response_format.json_schema.schema")).toBe("text.format.schema");
+    expect(paramFor("tools.0.function.name")).toBe("tools.0.name");
   });
 });
