@@ -81,6 +81,26 @@ describe("Ollama's API", () => {
     expect(await ollama.generate({ model, prompt: "", stream: false })).toMatchObject({ done: true, done_reason: "load", response: "" });
   });
 
+  it("follows format (a JSON schema) with an image, and takes tool calls and results in the history", async () => {
+    const colours = ["red", "green", "blue", "yellow", "purple", "orange"];
+    const format = { type: "object", properties: { color: { type: "string", enum: colours } }, required: ["color"], additionalProperties: false };
+    const r = await ollama.chat({ model, stream: false, format, options: { temperature: 0 }, messages: [{ role: "user", content: "What color is the circle?", images: [RED] }] });
+    const value = JSON.parse(r.message.content) as { color: string };
+    expect(Object.keys(value)).toEqual(["color"]);
+    expect(colours).toContain(value.color);
+
+    const question = { role: "user", content: "What is in the image?", images: [RED] };
+    const plain = await ollama.chat({ model, stream: false, options: { temperature: 0, num_predict: 4 }, messages: [question] });
+    const later = await ollama.chat({
+      model,
+      stream: false,
+      options: { temperature: 0, num_predict: 4 },
+      messages: [question, { role: "assistant", content: "", tool_calls: [{ function: { name: "record_shape", arguments: { shape: "circle", color: "red" } } }] }, { role: "tool", content: "Recorded.", tool_name: "record_shape" }],
+    });
+    expect(later.done).toBe(true);
+    expect(later.prompt_eval_count).toBeGreaterThan(plain.prompt_eval_count + 5); // the call and its result are in the prompt
+  });
+
   it("embeds texts with the CLIP model", async () => {
     const r = await ollama.embed({ model: "shapes-clip", input: ["a red circle", "a blue square"] });
     expect(r.embeddings).toHaveLength(2);
@@ -110,6 +130,9 @@ describe("Ollama's API", () => {
     expect(await refused("chat", { model: "llava:7b", messages: [{ role: "user", content: "Hi" }] }, 404)).toContain("model 'llava:7b' not found");
     expect(await refused("chat", { model, messages: [{ role: "user", content: "Hi" }], options: { temperature: 5 } })).toMatch(/^options\.temperature: /);
     expect(await refused("chat", { model, messages: [{ role: "user", content: "What is it?", images: ["not base64!"] }] })).toBe("messages.0.images: The data: URI is not valid base64.");
+    expect(await refused("chat", { model, messages: [{ role: "user", content: "Hi" }], format: { type: "object", properties: { n: { type: "number", multipleOf: 2 } } } })).toBe(
+      "format: The schema uses what llama.cpp's grammar cannot enforce: multipleOf at /properties/n.",
+    );
     expect(await refused("generate", { model, prompt: "def f(", suffix: "return x" })).toBe("suffix (fill-in-the-middle) is not supported by this server.");
     expect(await refused("embed", { model, input: "a circle" }, 404)).toContain("embeddings come from 'shapes-clip:latest'");
   });

@@ -14,6 +14,16 @@ const dataUri = (name: string, type: string) => `data:${type};base64,${fixture(n
 const RED = dataUri("red-circle.png", "image/png");
 const BLUE = dataUri("blue-square.jpg", "image/jpeg");
 
+const COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"];
+const colourSchema = { type: "object", properties: { color: { type: "string", enum: COLOURS } }, required: ["color"], additionalProperties: false };
+const recordShape: OpenAI.Responses.FunctionTool = {
+  type: "function",
+  name: "record_shape",
+  description: "Record the shape and colour seen in the image.",
+  parameters: { type: "object", properties: { shape: { type: "string", enum: ["circle", "square", "triangle"] }, color: { type: "string", enum: COLOURS } }, required: ["shape", "color"], additionalProperties: false },
+  strict: true,
+};
+
 const ask = (image: string, text: string): OpenAI.Responses.ResponseInput => [
   { role: "user", content: [{ type: "input_image", image_url: image, detail: "auto" }, { type: "input_text", text }] },
 ];
@@ -82,6 +92,49 @@ describe("the Responses API", () => {
     expect(cut.usage!.output_tokens).toBeLessThanOrEqual(2);
   });
 
+  it("answers under text.format json_schema with an image: the output parses and validates", async () => {
+    const r = await client.responses.create({ model, temperature: 0, input: ask(RED, "What color is the circle?"), text: { format: { type: "json_schema", name: "colour", schema: colourSchema, strict: true } } });
+    const value = JSON.parse(r.output_text) as { color: string };
+    expect(Object.keys(value)).toEqual(["color"]);
+    expect(COLOURS).toContain(value.color);
+  });
+
+  it("calls a function tool, streamed as function_call events, and takes its output in the next turn", async () => {
+    const question = ask(RED, "What is in the image?");
+    const stream = client.responses.stream({ model, temperature: 0, input: question, tools: [recordShape], tool_choice: "required" });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const e of stream) events.push(e);
+    const final = await stream.finalResponse();
+    const deltas = events.flatMap((e) => (e.type === "response.function_call_arguments.delta" ? [e.delta] : []));
+    expect(events.map((e) => e.type)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      ...deltas.map(() => "response.function_call_arguments.delta"),
+      "response.function_call_arguments.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    expect(final.output).toHaveLength(1);
+    const call = final.output[0] as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ type: "function_call", name: "record_shape", status: "completed", call_id: expect.stringMatching(/^call_/) });
+    expect(call.arguments).toBe(deltas.join(""));
+    const args = JSON.parse(call.arguments) as { shape: string; color: string };
+    expect(["circle", "square", "triangle"]).toContain(args.shape);
+    expect(COLOURS).toContain(args.color);
+
+    const next = await client.responses.create({
+      model,
+      temperature: 0,
+      max_output_tokens: 8,
+      input: [...question, { type: "function_call", call_id: call.call_id, name: call.name, arguments: call.arguments }, { type: "function_call_output", call_id: call.call_id, output: "Recorded." }],
+    });
+    expect(next.output[0]).toMatchObject({ type: "message", role: "assistant" });
+    // The call and its output are in the prompt.
+    const plain = await client.responses.create({ model, temperature: 0, max_output_tokens: 1, input: question });
+    expect(next.usage!.input_tokens).toBeGreaterThan(plain.usage!.input_tokens + 5);
+  });
+
   it("refuses what it cannot honour with a 400 naming the field", async () => {
     const refused = async (body: Record<string, unknown>) => {
       const err = await client.responses.create({ model, input: "Hi", ...body } as OpenAI.Responses.ResponseCreateParamsNonStreaming).catch((e: unknown) => e);
@@ -102,6 +155,10 @@ describe("the Responses API", () => {
     expect(await refused({ input: ask("https://example.com/cat.png", "What is it?") })).toMatchObject({
       message: expect.stringContaining("remote URLs and file paths are never fetched"),
       param: "input.0.content.0",
+    });
+    expect(await refused({ text: { format: { type: "json_schema", name: "n", schema: { type: "object", properties: { n: { type: "number", multipleOf: 2 } } } } } })).toEqual({
+      message: "400 The schema uses what llama.cpp's grammar cannot enforce: multipleOf at /properties/n.",
+      param: "text.format.schema",
     });
     expect(await refused({ temperature: 3 })).toMatchObject({ message: expect.stringMatching(/^400 temperature: /), param: "temperature" });
     // Without a key: 401 in OpenAI's shape.
