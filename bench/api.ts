@@ -2,7 +2,8 @@
 // engine: time to first token and time per token through
 // POST /v1/chat/completions (streaming, the real app server, its key check,
 // request parsing, SSE encoding) against the same engine called directly in
-// this process, in one run, on the shipped demo model. Same engine kind as
+// this process, in one run, on the shipped demo model; and Ollama's
+// /ollama/api/chat (NDJSON) against /v1 (ollama_overhead_ms). Same engine kind as
 // the app picks (ENGINE, default auto), same threads, greedy, prompts that
 // nothing has cached. Medians of BENCH_REPS (default 10), interleaved.
 import fs from "node:fs";
@@ -83,6 +84,33 @@ async function main() {
       }
       return { ttftMs: first - started, perTokenMs: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };
     };
+    /** The same question through Ollama's /ollama/api/chat (NDJSON), sampled as /v1 samples it. */
+    const viaOllama = async (i: number): Promise<Timing> => {
+      const started = performance.now();
+      const res = await fetch(`${server.url}/ollama/api/chat`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ model, options: { temperature: 0, top_p: 1, num_predict: TOKENS }, messages: [{ role: "user", content: question(i) }] }),
+      });
+      let first = 0;
+      let last = 0;
+      let tokens = 0;
+      let buffer = "";
+      const decoder = new TextDecoder();
+      const reader = res.body!.getReader();
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        buffer += decoder.decode(r.value, { stream: true });
+        const lines = buffer.split("\n");
+        buffer = lines.pop()!;
+        for (const line of lines) {
+          if (!line || !(JSON.parse(line) as { message?: { content?: string } }).message?.content) continue;
+          last = performance.now();
+          if (!first) first = last;
+          tokens++;
+        }
+      }
+      return { ttftMs: first - started, perTokenMs: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };
+    };
     const direct = async (i: number): Promise<Timing> => {
       const started = performance.now();
       let first = 0;
@@ -100,6 +128,7 @@ async function main() {
 
     await viaApi(-1);
     await direct(-2);
+    await viaOllama(-3);
     const api: Timing[] = [];
     const eng: Timing[] = [];
     for (let r = 0; r < REPS; r++) {
@@ -108,6 +137,15 @@ async function main() {
       eng.push(await direct(r * 2 + 1));
     }
     await engine.dispose();
+    // Ollama's route against /v1 on their own, in pairs whose order alternates (neither always follows the other).
+    const pairApi: Timing[] = [];
+    const oll: Timing[] = [];
+    for (let r = 0; r < REPS; r++) {
+      const q = 1000 + r * 2;
+      if (r % 2) oll.push(await viaOllama(q));
+      pairApi.push(await viaApi(q + 1));
+      if (!(r % 2)) oll.push(await viaOllama(q));
+    }
 
     const m = (xs: Timing[], k: keyof Timing) => median(xs.map((x) => x[k]));
     console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.availableParallelism()}; ${model} on ${choice.kind}; ${TOKENS} tokens; median of ${REPS}`);
@@ -116,6 +154,10 @@ async function main() {
     console.log(`| time per token | ${m(api, "perTokenMs").toFixed(2)} | ${m(eng, "perTokenMs").toFixed(2)} | ms |`);
     console.log(`| tokens | ${m(api, "tokens")} | ${m(eng, "tokens")} | |`);
     console.log(`API overhead_ttft_ms=${(m(api, "ttftMs") - m(eng, "ttftMs")).toFixed(1)} overhead_per_token_ms=${(m(api, "perTokenMs") - m(eng, "perTokenMs")).toFixed(2)}`);
+    // Ollama's route against /v1/chat/completions: per request (time to first token) and per token.
+    console.log(`| /ollama/api/chat against /v1 (pairs): first token | ${m(oll, "ttftMs").toFixed(1)} | ${m(pairApi, "ttftMs").toFixed(1)} (/v1) | ms |`);
+    console.log(`| /ollama/api/chat against /v1 (pairs): per token | ${m(oll, "perTokenMs").toFixed(2)} | ${m(pairApi, "perTokenMs").toFixed(2)} (/v1) | ms |`);
+    console.log(`ollama_overhead_ms=${(m(oll, "ttftMs") - m(pairApi, "ttftMs")).toFixed(1)} ollama_overhead_per_token_ms=${(m(oll, "perTokenMs") - m(pairApi, "perTokenMs")).toFixed(2)}`);
   } finally {
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
