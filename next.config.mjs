@@ -27,6 +27,11 @@ const nextConfig = {
     // what Next.js buffers for it stays small.
     proxyClientMaxBodySize: "64kb",
   },
+  // Ollama serves OpenAI's API under its own address too (`<ollama host>/v1`): a client given
+  // http://host:3000/ollama as an Ollama server reaches /v1 there.
+  async rewrites() {
+    return [{ source: "/ollama/v1/:path*", destination: "/v1/:path*" }];
+  },
   async headers() {
     return [
       {

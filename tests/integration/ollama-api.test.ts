@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Ollama } from "ollama";
+import OpenAI from "openai";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { TestClient } from "../helpers/client";
 
@@ -43,6 +44,10 @@ describe("Ollama's API", () => {
     expect(show.capabilities).toEqual(expect.arrayContaining(["completion", "vision", "tools"]));
     expect(show.capabilities).not.toContain("embedding");
     expect((await ollama.show({ model: "shapes-clip" })).capabilities).toEqual(["embedding"]);
+
+    // OpenAI's API under the Ollama address, as Ollama serves it.
+    const openai = new OpenAI({ apiKey: secret, baseURL: `${baseUrl}/ollama/v1`, maxRetries: 0 });
+    expect((await openai.models.list()).data[0]!.id).toBe(model.replace(/:latest$/, ""));
 
     const ps = await ollama.ps();
     expect(ps.models[0]).toMatchObject({ name: model });
