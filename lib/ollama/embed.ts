@@ -20,3 +20,9 @@ export async function ollamaEmbed({ req }: { req: OllamaEmbedRequest }) {
     prompt_eval_count: out.usage.prompt_tokens,
   };
 }
+
+/** The older `POST /api/embeddings`: one text's vector, as `embedding`. */
+export async function ollamaLegacyEmbedding({ req }: { req: { model: string; prompt: string } }) {
+  const { embeddings } = await ollamaEmbed({ req: { model: req.model, input: req.prompt } });
+  return { embedding: embeddings[0]! };
+}

@@ -78,3 +78,10 @@ export const ollamaEmbedRequestSchema = z.object({
   truncate: z.boolean().nullish(),
 });
 export type OllamaEmbedRequest = z.infer<typeof ollamaEmbedRequestSchema>;
+
+/** The older `/api/embeddings`: one text as `prompt`. */
+export const ollamaEmbeddingsRequestSchema = z.object({
+  model: z.string().min(1).max(200),
+  prompt: z.string().min(1, "prompt must not be empty").max(30_000_000),
+  keep_alive: z.unknown().optional(),
+});

@@ -35,7 +35,7 @@ export function responsesToChatRequest(req: ResponsesRequest): { chat: Record<st
         if (last?.role === "assistant") (last.tool_calls ??= []).push(call);
         else add({ role: "assistant", content: null, tool_calls: [call] }, at);
       } else if (item.type === "function_call_output") {
-        add({ role: "tool", tool_call_id: item.call_id, content: typeof item.output === "string" ? item.output : chatParts(item.output, `${at}.output`) }, at);
+        add({ role: "tool", tool_call_id: item.call_id, content: typeof item.output === "string" ? item.output : chatParts(item.output, `${at}.output`) }, `${at}.output`);
       } else if (item.role === "assistant") {
         // History: the assistant's earlier text (a chat assistant message holds text only).
         const text = typeof item.content === "string" ? item.content : item.content.map((p) => (p.type === "output_text" || p.type === "input_text" ? p.text : p.type === "refusal" ? p.refusal : "")).join("");
@@ -116,6 +116,7 @@ function paramFor(chatParam: string, origins: string[]): string {
   const m = /^messages\.(\d+)(?:\.content)?(?:\.(\d+))?/.exec(chatParam);
   if (!m) return chatParam;
   const origin = origins[Number(m[1])] ?? "input";
-  if (m[2] === undefined || origin === "input" || origin === "instructions") return origin;
-  return `${origin}.content.${m[2]}`;
+  if (m[2] === undefined || origin === "input" || origin === "instructions") return origin.replace(/\.output$/, "");
+  // A message's parts are under its content, a function_call_output's under its output.
+  return origin.endsWith(".output") ? `${origin}.${m[2]}` : `${origin}.content.${m[2]}`;
 }

@@ -112,6 +112,10 @@ describe("Ollama's API", () => {
     const [a, b] = r.embeddings as [number[], number[]];
     expect(Math.hypot(...a)).toBeCloseTo(1, 3);
     expect(a.length).toBe(b.length);
+    // The older /api/embeddings: one text, the same vector.
+    const legacy = await ollama.embeddings({ model: "shapes-clip:latest", prompt: "a red circle" });
+    expect(legacy.embedding).toHaveLength(a.length);
+    expect(legacy.embedding[0]).toBeCloseTo(a[0]!, 5);
   });
 
   it("refuses model management, unknown models and bad requests in Ollama's shape", async () => {

@@ -86,5 +86,7 @@ describe("responsesToChatRequest", () => {
     expect(paramFor("messages.0")).toBe("instructions");
     expect(paramFor("response_format.json_schema.schema")).toBe("text.format.schema");
     expect(paramFor("tools.0.function.name")).toBe("tools.0.name");
+    expect(paramFor("messages.3")).toBe("input.2");
+    expect(paramFor("messages.3.content.0.image_url.url")).toBe("input.2.output.0");
   });
 });
