@@ -55,7 +55,9 @@ const nextConfig = {
       ...["/api/:path((?!uploads/[^/]+$).*)", "/v1/:path*", "/ollama/:path*"].map((source) => ({
         source,
         headers: [
-          { key: "Cache-Control", value: "no-store" },
+          // no-transform: this header replaces a route's own, and without it Next.js gzips the
+          // answers' event streams, holding tokens back in the compressor's buffer.
+          { key: "Cache-Control", value: "no-store, no-transform" },
           { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'" },
         ],
       })),

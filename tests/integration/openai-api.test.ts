@@ -195,10 +195,12 @@ describe("the OpenAI-compatible API", () => {
       Array.from({ length: 10 }, async (_, i) => {
         const res = await fetch(`${baseUrl}/v1/chat/completions`, {
           method: "POST",
-          headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+          headers: { authorization: `Bearer ${secret}`, "content-type": "application/json", "accept-encoding": "gzip, br" },
           body: JSON.stringify({ model, stream: true, temperature: 0, messages: [{ role: "user", content: `Question ${i}: how many shapes are there?` }] }),
         });
         if (res.status === 503) return { status: 503, retryAfter: res.headers.get("retry-after"), text: "" };
+        // Never compressed, even when the client would take it: a compressor holds tokens back.
+        expect(res.headers.get("content-encoding")).toBeNull();
         return { status: res.status, retryAfter: null, text: await res.text() };
       }),
     );
