@@ -4,6 +4,7 @@ import { memo, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { AttachmentView } from "./attachment-view";
 import { Markdown } from "./markdown";
+import { ToolPartView } from "./tool-part-view";
 
 /** Questions longer than this are folded until the reader asks for all of it. */
 const LONG_QUESTION = 600;
@@ -41,6 +42,7 @@ export const MessageView = memo(function MessageView({
   const [expanded, setExpanded] = useState(false);
   const text = message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
   const images = message.parts.flatMap((p) => (p.type === "file" ? [{ url: p.url, mediaType: p.mediaType }] : []));
+  const tools = message.parts.flatMap((p) => (p.type === "data-tool-call" || p.type === "data-tool-result" ? [p] : []));
   const meta = message.metadata;
   const stats = meta?.stats;
   const versions = meta?.versions;
@@ -55,6 +57,9 @@ export const MessageView = memo(function MessageView({
           ))}
         </div>
       )}
+      {tools.map((p, i) => (
+        <ToolPartView key={i} part={p} />
+      ))}
       {modelChanged && <p className="muted small model-note">Answered by {meta?.model}</p>}
       {/* Only the answer being written is announced; the rest of the list stays quiet. */}
       <div className="message-body" aria-live={streaming ? "polite" : undefined}>

@@ -20,7 +20,18 @@ export interface ChatAnswerMetadata {
   error?: string | null;
 }
 
-export type ChatUIMessage = UIMessage<ChatAnswerMetadata>;
+/** A function call an answer made, as the conversation shows it (`arguments` is JSON text). */
+export interface ToolCallData {
+  name: string;
+  arguments: string;
+}
+/** A function's result sent back through the API. */
+export interface ToolResultData {
+  name: string | null;
+  text: string;
+}
+
+export type ChatUIMessage = UIMessage<ChatAnswerMetadata, { "tool-call": ToolCallData; "tool-result": ToolResultData }>;
 
 type StatsColumns = { ttftMs: number | null; tokensPerSecond: number | null; promptTokens: number | null; reusedTokens: number | null; completionTokens: number | null };
 
@@ -51,6 +62,14 @@ export function toUIMessages(path: StoredMessage[], versions?: Map<string, { ids
           p.type === "image" ? [{ type: "file" as const, mediaType: "image/*", url: `/api/uploads/${p.attachmentId}` }] : [],
         ),
         ...m.parts.flatMap((p) => (p.type === "text" && p.text ? [{ type: "text" as const, text: p.text }] : [])),
+        // Function calls and results that came through /v1 with tools (store: true).
+        ...m.parts.flatMap((p): ChatUIMessage["parts"] =>
+          p.type === "tool-call"
+            ? [{ type: "data-tool-call", data: { name: p.name, arguments: p.arguments } }]
+            : p.type === "tool-result"
+              ? [{ type: "data-tool-result", data: { name: p.name, text: p.text } }]
+              : [],
+        ),
       ],
       metadata: {
         status: m.status,

@@ -410,7 +410,8 @@ export async function createChatCompletion({
     }
     const u = ran[0]?.usage;
     if (req.store && !signal.aborted && u) {
-      const text = first?.content ?? ran[0]!.text;
+      // A call's answer has no text (its JSON is the call); an answer that failed keeps what was written.
+      const text = first ? (first.content ?? "") : ran[0]!.text;
       const parts: MessagePart[] = [
         ...(text ? [{ type: "text" as const, text }] : []),
         ...(first?.toolCalls ?? []).map((c) => ({ type: "tool-call" as const, id: c.id, name: c.function.name, arguments: c.function.arguments })),

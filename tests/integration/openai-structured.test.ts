@@ -2,7 +2,9 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { generateObject, streamText, tool } from "ai";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { COLOURS, openAiClient, RED, structuredCases } from "../helpers/openai-structured-cases";
+import type OpenAI from "openai";
+import type { TestClient } from "../helpers/client";
+import { COLOURS, describeTool, openAiClient, RED, structuredCases } from "../helpers/openai-structured-cases";
 
 // Issue #27 on the suite's shared in-process app: structured output, tools, logprobs and n
 // (the same cases run on llama-server in openai-structured-llama-server.test.ts), the AI SDK
@@ -17,8 +19,10 @@ describe("structured output, tools, logprobs and n in-process", () => {
 describe("the AI SDK and the refusals", () => {
   let secret: string;
   let model: string;
+  let client: OpenAI;
+  let user: TestClient;
   beforeAll(async () => {
-    ({ secret, model } = await openAiClient(baseUrl));
+    ({ secret, model, client, user } = await openAiClient(baseUrl));
   });
   const provider = () => createOpenAICompatible({ name: "local", baseURL: `${baseUrl}/v1`, apiKey: secret, supportsStructuredOutputs: true });
   const image = Buffer.from(RED.split(",")[1]!, "base64");
@@ -46,6 +50,32 @@ describe("the AI SDK and the refusals", () => {
     expect(calls[0]!.toolName).toBe("record_shape");
     expect(["circle", "square", "triangle"]).toContain((calls[0]!.input as { shape: string }).shape);
     expect(await result.finishReason).toBe("tool-calls");
+  });
+
+  it("store: true keeps tool calls and results, and the conversation shows them", async () => {
+    const asked = [{ role: "user" as const, content: [{ type: "image_url" as const, image_url: { url: RED } }, { type: "text" as const, text: "Which shape is this?" }] }];
+    const first = await client.chat.completions.create({ model, temperature: 0, store: true, tools: [describeTool], tool_choice: "required", messages: asked });
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    if (call.type !== "function") throw new Error("not a function call");
+    await client.chat.completions.create({
+      model,
+      temperature: 0,
+      store: true,
+      messages: [...asked, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: call.id, content: "Recorded." }, { role: "user", content: "What color is the circle?" }],
+    });
+    const list = (await (await user.fetch("/api/conversations")).json()) as { conversations: { id: string; title: string }[] };
+    type Saved = { conversation: { messages: { role: string; parts: Record<string, unknown>[] }[] } };
+    const saved = await Promise.all(list.conversations.filter((c) => c.title === "Which shape is this?").map(async (c) => ({ id: c.id, ...((await (await user.fetch(`/api/conversations/${c.id}`)).json()) as Saved) })));
+    const answerOnly = saved.find((c) => c.conversation.messages.length === 2)!;
+    expect(answerOnly.conversation.messages[1]!.parts).toEqual([{ type: "tool-call", id: call.id, name: "record_shape", arguments: call.function.arguments }]);
+    const followUp = saved.find((c) => c.conversation.messages.length === 5)!;
+    expect(followUp.conversation.messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "user", "assistant"]);
+    expect(followUp.conversation.messages[2]!.parts).toEqual([{ type: "tool-result", toolCallId: call.id, name: "record_shape", text: "Recorded." }]);
+    // The page renders them as folded blocks.
+    const html = (await (await user.fetch(`/c/${followUp.id}`)).text()).replaceAll("<!-- -->", "");
+    expect(html).toContain("Tool call: <code>record_shape(");
+    expect(html).toContain("Tool result: record_shape");
+    expect(html).toContain("Recorded.");
   });
 
   const post = async (body: Record<string, unknown>) => {
