@@ -5,7 +5,9 @@
 // this process, in one run, on the shipped demo model; and Ollama's
 // /ollama/api/chat (NDJSON) against /v1 (ollama_overhead_ms). Same engine kind as
 // the app picks (ENGINE, default auto), same threads, greedy, prompts that
-// nothing has cached. Medians of BENCH_REPS (default 10), interleaved.
+// nothing has cached. Medians of BENCH_REPS (default 10), interleaved. Then
+// structured_overhead_ms_per_token: JSON-schema-constrained decoding against
+// free decoding of the same question, on llama-server.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -146,6 +148,7 @@ async function main() {
       pairApi.push(await viaApi(q + 1));
       if (!(r % 2)) oll.push(await viaOllama(q));
     }
+    const structured = await structuredOverhead(catalog);
 
     const m = (xs: Timing[], k: keyof Timing) => median(xs.map((x) => x[k]));
     console.log(`\nmachine: ${os.cpus()[0]?.model ?? "?"} × ${os.availableParallelism()}; ${model} on ${choice.kind}; ${TOKENS} tokens; median of ${REPS}`);
@@ -158,9 +161,63 @@ async function main() {
     console.log(`| /ollama/api/chat against /v1 (pairs): first token | ${m(oll, "ttftMs").toFixed(1)} | ${m(pairApi, "ttftMs").toFixed(1)} (/v1) | ms |`);
     console.log(`| /ollama/api/chat against /v1 (pairs): per token | ${m(oll, "perTokenMs").toFixed(2)} | ${m(pairApi, "perTokenMs").toFixed(2)} (/v1) | ms |`);
     console.log(`ollama_overhead_ms=${(m(oll, "ttftMs") - m(pairApi, "ttftMs")).toFixed(1)} ollama_overhead_per_token_ms=${(m(oll, "perTokenMs") - m(pairApi, "perTokenMs")).toFixed(2)}`);
+    console.log(
+      `structured output on llama-server: ${structured.free.toFixed(2)} ms/token free, ${structured.constrained.toFixed(2)} ms/token under a JSON schema (${structured.tokens} tokens, median of ${REPS}) structured_overhead_ms_per_token=${(structured.constrained - structured.free).toFixed(2)}`,
+    );
   } finally {
     await server.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What grammar-constrained decoding costs per token on llama-server: the same
+ * question decoded freely and under a JSON schema (one string field, so the
+ * model writes about as much), interleaved, medians of the time per token
+ * after the first. Its own llama-server whatever ENGINE is.
+ */
+async function structuredOverhead(catalog: Awaited<ReturnType<typeof scanCatalog>>): Promise<{ free: number; constrained: number; tokens: number }> {
+  const choice = chooseEngine({ ENGINE: "llama-server", ENGINE_URL: undefined, LLAMA_SERVER_PATH: undefined });
+  const engine = await Engine.load({
+    model: pickModel(catalog),
+    engine: "llama-server",
+    llamaServer: choice.llamaServer,
+    gpu: "cpu",
+    gpuLayers: 0,
+    contextSize: 4096,
+    threads: Number(process.env.THREADS) || defaultThreads("llama-server"),
+    slots: 4,
+    queueLimit: 16,
+    cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-structured-")),
+  });
+  const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"], additionalProperties: false };
+  const perToken = async (i: number, constrained: boolean) => {
+    let first = 0;
+    let last = 0;
+    let tokens = 0;
+    const events = engine.generate({ messages: [{ role: "user", text: question(i) }], maxTokens: TOKENS, sampling: { temperature: 0 }, sessionKey: `bench-structured-${i}-${constrained}`, constraint: constrained ? { jsonSchema: schema } : undefined });
+    for await (const ev of events) {
+      if (ev.type !== "delta") continue;
+      last = performance.now();
+      if (!first) first = last;
+      tokens++;
+    }
+    return { ms: tokens > 1 ? (last - first) / (tokens - 1) : 0, tokens };
+  };
+  try {
+    await perToken(-3, true);
+    const free: number[] = [];
+    const constrained: number[] = [];
+    const tokens: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      free.push((await perToken(1000 + r, false)).ms);
+      const c = await perToken(1000 + r, true);
+      constrained.push(c.ms);
+      tokens.push(c.tokens);
+    }
+    return { free: median(free), constrained: median(constrained), tokens: median(tokens) };
+  } finally {
+    await engine.dispose();
   }
 }
 
