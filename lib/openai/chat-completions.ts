@@ -19,7 +19,7 @@ import { decodeImageDataUri } from "./image-data-uri";
 import { mediaPartSource, unsupportedParameter, type ChatCompletionMessage, type ChatCompletionRequest } from "./schema";
 import { StopFilter } from "./stop-filter";
 import { schemaValidator, unsupportedSchemaFeatures } from "./json-schema-support";
-import { newToolCallId, parseToolAnswer, renderCalls, toolAnswerSchema, toolsPrompt, type FunctionTool, type ToolCall, type ToolMode } from "./tool-calls";
+import { newToolCallId, parseToolAnswer, ResponseText, renderCalls, toolAnswerSchema, toolsPrompt, type FunctionTool, type ToolCall, type ToolMode } from "./tool-calls";
 
 /** Our own uploads are the only image URLs accepted (no server-side fetching). */
 const UPLOAD_PATH = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
@@ -485,15 +485,19 @@ export async function createChatCompletion({
       let firstDone: FinishedChoice | null = null;
       try {
         for (let i = 0; i < n; i++) send(sse(chunk(i, { role: "assistant", content: "" }, null)));
-        // Free text and JSON stream as written; a tools answer is known to be a call or a response
-        // only once whole, so it is sent when it ends (a call as OpenAI streams one: id and name, then arguments).
+        // Free text and JSON stream as written. A tools answer is sent when it ends (a call as OpenAI
+        // streams one: id and name, then the arguments), except the text of an auto answer's
+        // response, which streams as written once the answer shows it is one.
         const buffered = plan.kind === "tools";
+        const responses = streams.map(() => (plan.kind === "tools" && plan.mode.kind === "auto" ? new ResponseText() : null));
         let failure: string | null = null;
         let failureCode = "engine_error";
         await Promise.all(
           streams.map(async (_, i) => {
             const r = await run(i, (text, logprobs) => {
               if (!buffered) send(sse(chunk(i, { content: text }, null, logprobs ?? null)));
+              const answer = responses[i]?.push(text);
+              if (answer) send(sse(chunk(i, { content: answer }, null)));
             });
             ran[i] = r;
             if (r.usage.finishReason === "error") {
@@ -515,7 +519,7 @@ export async function createChatCompletion({
                 send(sse(chunk(i, { tool_calls: [{ index: k, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, null)));
                 for (const piece of fragments(call.function.arguments)) send(sse(chunk(i, { tool_calls: [{ index: k, function: { arguments: piece } }] }, null)));
               }
-            } else if (buffered && c.content) send(sse(chunk(i, { content: c.content }, null, topLogprobs === undefined ? null : r.logprobs)));
+            } else if (buffered && c.content && responses[i]?.kind !== "response") send(sse(chunk(i, { content: c.content }, null, topLogprobs === undefined ? null : r.logprobs)));
             send(sse(chunk(i, {}, c.finish)));
           }),
         );

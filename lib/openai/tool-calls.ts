@@ -116,3 +116,57 @@ export function parseToolAnswer(text: string): { calls: { name: string; argument
   }
   return { calls };
 }
+
+/**
+ * The text of an `auto` answer's `{"response": "…"}` as it is written, so a
+ * direct answer streams like free text while a call is still sent whole.
+ * `push` takes the generated pieces and returns the answer text they
+ * complete; `kind` tells what the answer turned out to be once it shows.
+ */
+export class ResponseText {
+  kind: "undecided" | "response" | "calls" = "undecided";
+  private buffer = "";
+  /** Where the undecoded part of the response string starts in `buffer`. */
+  private at = 0;
+  private ended = false;
+
+  push(piece: string): string {
+    this.buffer += piece;
+    if (this.kind === "undecided") {
+      const open = /^\s*\{\s*"response"\s*:\s*"/.exec(this.buffer);
+      if (open) {
+        this.kind = "response";
+        this.at = open[0].length;
+      } else if (/^\s*\{\s*"tool_calls"/.test(this.buffer) || /^\s*\{\s*"(?!t|r)/.test(this.buffer) || /^\s*[^\s{]/.test(this.buffer)) {
+        this.kind = "calls";
+      }
+    }
+    if (this.kind !== "response" || this.ended) return "";
+    let out = "";
+    while (this.at < this.buffer.length) {
+      const c = this.buffer[this.at]!;
+      if (c === '"') {
+        this.ended = true;
+        break;
+      }
+      if (c !== "\\") {
+        out += c;
+        this.at++;
+        continue;
+      }
+      // An escape: wait until it is whole.
+      const next = this.buffer[this.at + 1];
+      if (next === undefined) break;
+      if (next === "u") {
+        const hex = this.buffer.slice(this.at + 2, this.at + 6);
+        if (hex.length < 4) break;
+        out += String.fromCharCode(parseInt(hex, 16));
+        this.at += 6;
+        continue;
+      }
+      out += ({ n: "\n", t: "\t", r: "\r", b: "\b", f: "\f" } as Record<string, string>)[next] ?? next;
+      this.at += 2;
+    }
+    return out;
+  }
+}

@@ -91,6 +91,25 @@ export function structuredCases(baseUrl: () => string) {
     expect(calls[0]!.id).toMatch(/^call_/);
   });
 
+  it('tool_choice "auto" answers with a call or a response, the same streamed as not', async () => {
+    const body = { model, temperature: 0, max_tokens: 200, messages: question("What color is the circle?"), tools: [describeTool], tool_choice: "auto" as const };
+    const r = await client.chat.completions.create(body);
+    const choice = r.choices[0]!;
+    expect(["stop", "tool_calls"]).toContain(choice.finish_reason);
+    let content = "";
+    const names: string[] = [];
+    let finish: string | null = null;
+    for await (const c of await client.chat.completions.create({ ...body, stream: true })) {
+      content += c.choices[0]?.delta.content ?? "";
+      for (const d of c.choices[0]?.delta.tool_calls ?? []) if (d.function?.name) names.push(d.function.name);
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe(choice.finish_reason);
+    if (choice.finish_reason === "tool_calls") expect(names).toEqual(choice.message.tool_calls!.map((t) => (t.type === "function" ? t.function.name : "")));
+    else expect(content).toBe(choice.message.content);
+    console.log(`[structured] demo model, tool_choice auto: ${choice.finish_reason === "tool_calls" ? "a call" : `a response: ${JSON.stringify(choice.message.content)}`}`);
+  });
+
   it("sees the image a tool message carries, and answers about it", async () => {
     const called = [
       { role: "user" as const, content: "Take a photo." },

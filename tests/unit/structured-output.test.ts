@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fromBindingToken, fromServerProbs, logOf } from "@/lib/engine/logprobs";
 import { schemaValidator, unsupportedSchemaFeatures } from "@/lib/openai/json-schema-support";
-import { parseToolAnswer, renderCalls, toolAnswerSchema, toolsPrompt, type FunctionTool } from "@/lib/openai/tool-calls";
+import { parseToolAnswer, renderCalls, ResponseText, toolAnswerSchema, toolsPrompt, type FunctionTool } from "@/lib/openai/tool-calls";
 
 describe("which JSON schemas the grammar can enforce", () => {
   it("takes what llama.cpp's json-schema-to-grammar turns into rules", () => {
@@ -80,6 +80,16 @@ describe("tool calls by constrained generation", () => {
     expect(parseToolAnswer('{"tool_calls": [{"name": "weather", "argu')).toBeNull();
     expect(parseToolAnswer('{"tool_calls": []}')).toBeNull();
     expect(parseToolAnswer("[1]")).toBeNull();
+  });
+
+  it("streams an auto answer's response as it is written, and holds a call back", () => {
+    const r = new ResponseText();
+    const pieces = ['{ "res', 'ponse" : "It ', "is \\", '"sun\\u00', "e9\\ny", '" }'];
+    expect(pieces.map((p) => r.push(p))).toEqual(["", "It ", "is ", '"sun', "é\ny", ""]);
+    expect(r.kind).toBe("response");
+    const c = new ResponseText();
+    expect(c.push('{"tool_calls": [')).toBe("");
+    expect(c.kind).toBe("calls");
   });
 
   it("shows earlier calls to the model in the shape it writes them", () => {
