@@ -3,6 +3,7 @@ import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { getClipModel } from "@/lib/images/clip-model";
 import { normalizeImage } from "@/lib/storage/normalize-image";
+import type { KeyUsage } from "./chat-completions";
 import type { EmbeddingsRequest } from "./embeddings-schema";
 import { OpenAiError } from "./errors";
 import { decodeImageDataUri, isDataUri } from "./image-data-uri";
@@ -13,7 +14,14 @@ import { decodeImageDataUri, isDataUri } from "./image-data-uri";
  * encoder, all L2-normalised into one space, so a text's and an image's
  * dot product is their cosine similarity.
  */
-export async function createEmbeddings({ req }: { req: EmbeddingsRequest }) {
+export async function createEmbeddings({
+  req,
+  onUsage,
+}: {
+  req: EmbeddingsRequest;
+  /** Told once, when every input is embedded: what the request cost (prompt tokens and images), for per-key accounting. */
+  onUsage?: (usage: KeyUsage) => void | Promise<void>;
+}) {
   const clip = await getClipModel().catch((err: Error) => {
     throw new OpenAiError(503, `The embedding model is not available: ${err.message}`, null, "model_unavailable", 30);
   });
@@ -24,6 +32,7 @@ export async function createEmbeddings({ req }: { req: EmbeddingsRequest }) {
   const inputs = Array.isArray(req.input) ? req.input : [req.input];
   const vectors: Float32Array[] = [];
   let tokens = 0;
+  let texts = 0;
   for (const [i, input] of inputs.entries()) {
     const param = Array.isArray(req.input) ? `input.${i}` : "input";
     const url = typeof input === "string" ? (isDataUri(input) ? input : null) : input.image_url.url;
@@ -31,6 +40,7 @@ export async function createEmbeddings({ req }: { req: EmbeddingsRequest }) {
       const [v] = await clip.embedTexts([input as string]);
       vectors.push(v!);
       tokens += (input as string).length;
+      texts++;
       continue;
     }
     const bytes = decodeImageDataUri(url, param);
@@ -40,6 +50,7 @@ export async function createEmbeddings({ req }: { req: EmbeddingsRequest }) {
     });
     vectors.push(await clip.embedImage(image.bytes));
   }
+  await onUsage?.({ promptTokens: tokens, completionTokens: 0, images: inputs.length - texts });
   return {
     object: "list",
     data: vectors.map((v, index) => ({

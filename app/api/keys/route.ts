@@ -6,7 +6,7 @@ import { createApiKeySchema } from "./schema";
 
 export const dynamic = "force-dynamic";
 
-// GET /api/keys – the signed-in user's API keys (never their secrets)
+// GET /api/keys – the signed-in user's API keys (never their secrets) with today's and the last 7 days' usage
 export const GET = apiHandler(async () => {
   const userId = await requireUserId();
   return json({ keys: await listApiKeys({ userId }) });
@@ -16,6 +16,11 @@ export const GET = apiHandler(async () => {
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
   const body = await parseJson(req, createApiKeySchema);
-  const { key, secret } = await issueApiKey({ userId, name: body.name, expiresAt: body.expiresAt ? new Date(body.expiresAt) : null });
+  const { key, secret } = await issueApiKey({
+    userId,
+    name: body.name,
+    expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+    tokensPerMinute: body.tokensPerMinute ?? null,
+  });
   return json({ key, secret }, { status: 201 });
 });
