@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
+import { ApiKeyUsage, type UsageTotals } from "./api-key-usage";
 
 interface ApiKey {
   id: string;
@@ -9,7 +10,12 @@ interface ApiKey {
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
+  tokensPerMinute: number | null;
+  usage: { today: UsageTotals; last7Days: UsageTotals };
 }
+
+/** The server's maximum cap (app/api/keys/schema.ts). */
+const MAX_TOKENS_PER_MINUTE = 10_000_000;
 
 const when = (iso: string | null, never: string) => (iso ? new Date(iso).toLocaleString() : never);
 
@@ -18,6 +24,7 @@ export function ApiKeys() {
   const [keys, setKeys] = useState<ApiKey[] | null>(null);
   const [name, setName] = useState("");
   const [days, setDays] = useState("");
+  const [cap, setCap] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -45,12 +52,14 @@ export function ApiKeys() {
     setError(null);
     try {
       const expiresAt = days ? new Date(Date.now() + Number(days) * 86_400_000).toISOString() : null;
-      const res = await fetch("/api/keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, expiresAt }) });
+      const tokensPerMinute = cap ? Number(cap) : null;
+      const res = await fetch("/api/keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, expiresAt, tokensPerMinute }) });
       const body = await res.json();
       if (!res.ok) throw new Error(body.error?.message ?? "The key could not be created.");
       setSecret(body.secret);
       setName("");
       setDays("");
+      setCap("");
       load();
     } catch (err) {
       setError((err as Error).message);
@@ -80,6 +89,10 @@ export function ApiKeys() {
         <label>
           Expires after (days, optional)
           <input className="input" type="number" min={1} max={3650} value={days} onChange={(e) => setDays(e.target.value)} />
+        </label>
+        <label>
+          Tokens per minute (optional)
+          <input className="input" type="number" min={1} max={MAX_TOKENS_PER_MINUTE} value={cap} onChange={(e) => setCap(e.target.value)} placeholder="no cap" />
         </label>
         <button className="button button-primary" type="submit" disabled={busy || !name.trim()}>
           Create key
@@ -112,6 +125,7 @@ export function ApiKeys() {
               <th>Created</th>
               <th>Last used</th>
               <th>Expires</th>
+              <th>Tokens per minute</th>
               <th />
             </tr>
           </thead>
@@ -126,6 +140,9 @@ export function ApiKeys() {
                 <td>{when(k.lastUsedAt, "never")}</td>
                 <td>{when(k.expiresAt, "never")}</td>
                 <td>
+                  <CapForm apiKey={k} onSaved={load} onError={setError} />
+                </td>
+                <td>
                   <button type="button" className="link-button danger" aria-label={`Revoke ${k.name}`} onClick={() => void revoke(k)}>
                     Revoke
                   </button>
@@ -135,6 +152,56 @@ export function ApiKeys() {
           </tbody>
         </table>
       )}
+      {keys && keys.length > 0 && (
+        <div className="api-key-usages">
+          {keys.map((k) => (
+            <ApiKeyUsage key={k.id} name={k.name} usage={k.usage} />
+          ))}
+        </div>
+      )}
     </section>
+  );
+}
+
+/** A key's tokens-per-minute cap, edited in place (empty = no cap). */
+function CapForm({ apiKey, onSaved, onError }: { apiKey: ApiKey; onSaved: () => void; onError: (message: string) => void }) {
+  const [value, setValue] = useState(apiKey.tokensPerMinute?.toString() ?? "");
+  const [busy, setBusy] = useState(false);
+  const changed = value !== (apiKey.tokensPerMinute?.toString() ?? "");
+
+  async function save(e: React.FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const res = await fetch(`/api/keys/${apiKey.id}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ tokensPerMinute: value ? Number(value) : null }),
+      });
+      if (!res.ok) throw new Error(((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? "The cap could not be saved.");
+      onSaved();
+    } catch (err) {
+      onError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="api-key-cap" onSubmit={save}>
+      <input
+        className="input"
+        type="number"
+        min={1}
+        max={MAX_TOKENS_PER_MINUTE}
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        placeholder="no cap"
+        aria-label={`Tokens per minute for ${apiKey.name}`}
+      />
+      <button type="submit" className="link-button" disabled={busy || !changed} aria-label={`Save the cap of ${apiKey.name}`}>
+        Save
+      </button>
+    </form>
   );
 }
