@@ -43,6 +43,9 @@ test("create an API key in Settings, use it with store: true, find the exchange 
   await expect(page.locator("article img").first()).toBeVisible();
 
   await page.getByRole("link", { name: "Settings" }).click();
+  // The key's usage today: prompt and completion tokens, the one image, the one request.
+  const today = page.getByRole("table", { name: /Usage of e2e script/ }).getByRole("row", { name: /^Today/ });
+  await expect(today.getByRole("cell")).toHaveText([/^[1-9][\d,]*$/, /^[1-9][\d,]*$/, "1", "1"]);
   page.once("dialog", (d) => void d.accept());
   await page.getByRole("button", { name: "Revoke e2e script" }).click();
   await expect(page.getByText("No keys yet.")).toBeVisible();

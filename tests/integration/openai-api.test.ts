@@ -53,7 +53,7 @@ describe("the OpenAI-compatible API", () => {
     const mine = listed.keys.find((k) => k.id === created.key.id)!;
     expect(mine).toMatchObject({ name: "laptop", prefix: created.key.prefix });
     expect(JSON.stringify(listed)).not.toContain(created.secret);
-    expect(Object.keys(mine).sort()).toEqual(["createdAt", "expiresAt", "id", "lastUsedAt", "name", "prefix"]);
+    expect(Object.keys(mine).sort()).toEqual(["createdAt", "expiresAt", "id", "lastUsedAt", "name", "prefix", "tokensPerMinute", "usage"]);
     // Bob cannot see or revoke Alice's key.
     expect(((await (await bob.fetch("/api/keys")).json()) as { keys: unknown[] }).keys).toEqual([]);
     expect((await bob.fetch(`/api/keys/${created.key.id}`, { method: "DELETE" })).status).toBe(404);
