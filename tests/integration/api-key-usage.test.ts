@@ -93,6 +93,38 @@ describe("per-key usage and limits", () => {
     expect((await listed(alice, key.id)).usage.today).toEqual({ promptTokens: usage.prompt_tokens, completionTokens: 0, images: 1, requests: 1 });
   });
 
+  it("meters /v1/responses and Ollama's chat, generate and embed the same way", async () => {
+    const { key, secret } = await newKey(alice, { name: "other routes" });
+    const post = (path: string, body: unknown) =>
+      fetch(`${baseUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const responses = await post("/v1/responses", { model, input: "What shape is red?", max_output_tokens: 6, temperature: 0 });
+    expect(responses.status).toBe(200);
+    const r = (await responses.json()) as { usage: { input_tokens: number; output_tokens: number } };
+    const ollama = await post("/ollama/api/chat", { model, stream: false, messages: [{ role: "user", content: "What shape is blue?" }], options: { num_predict: 6, temperature: 0 } });
+    expect(ollama.status).toBe(200);
+    const o = (await ollama.json()) as { prompt_eval_count: number; eval_count: number };
+    expect((await listed(alice, key.id)).usage.today).toEqual({
+      promptTokens: r.usage.input_tokens + o.prompt_eval_count,
+      completionTokens: r.usage.output_tokens + o.eval_count,
+      images: 0,
+      requests: 2,
+    });
+    // Capped at 1 token a minute (tokens are counted only while a key has a cap: one embedding spends the minute),
+    // every answering route refuses the key before any work.
+    expect((await alice.fetch(`/api/keys/${key.id}`, { method: "PATCH", json: { tokensPerMinute: 1 } })).status).toBe(200);
+    expect((await post("/v1/embeddings", { model: "clip", input: "a red circle" })).status).toBe(200);
+    for (const [path, body] of [
+      ["/v1/responses", { model, input: "hi" }],
+      ["/ollama/api/chat", { model, messages: [{ role: "user", content: "hi" }] }],
+      ["/ollama/api/generate", { model, prompt: "hi" }],
+      ["/ollama/api/embed", { model: "shapes-clip", input: "hi" }],
+    ] as const) {
+      const res = await post(path, body);
+      expect(res.status, path).toBe(429);
+      expect(Number(res.headers.get("retry-after")), path).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it("refuses a capped key with OpenAI's 429 and Retry-After once it spent its minute, leaves the user's other keys alone, and PATCH changes the cap", async () => {
     const capped = await newKey(alice, { name: "capped", tokensPerMinute: 10 });
     const other = await newKey(alice, { name: "other" });

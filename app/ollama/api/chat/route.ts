@@ -1,4 +1,5 @@
 import { authenticateApiKey } from "@/lib/auth/api-key";
+import { meterApiKey } from "@/lib/auth/meter-api-key";
 import { ollamaChat } from "@/lib/ollama/chat";
 import { ollamaErrorResponse } from "@/lib/ollama/errors";
 import { readOllamaBody } from "@/lib/ollama/read-body";
@@ -9,9 +10,10 @@ export const dynamic = "force-dynamic";
 // POST /ollama/api/chat – Ollama's chat (NDJSON stream or one object) with base64 images, for an API key
 export async function POST(req: Request) {
   try {
-    const { userId } = await authenticateApiKey(req.headers.get("authorization"));
+    const key = await authenticateApiKey(req.headers.get("authorization"));
+    const meter = await meterApiKey(key);
     const body = ollamaChatRequestSchema.parse(await readOllamaBody(req));
-    return await ollamaChat({ userId, req: body, signal: req.signal });
+    return await ollamaChat({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage });
   } catch (err) {
     return ollamaErrorResponse(err);
   }
