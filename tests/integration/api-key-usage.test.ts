@@ -118,6 +118,8 @@ describe("per-key usage and limits", () => {
       ["/ollama/api/chat", { model, messages: [{ role: "user", content: "hi" }] }],
       ["/ollama/api/generate", { model, prompt: "hi" }],
       ["/ollama/api/embed", { model: "shapes-clip", input: "hi" }],
+      ["/ollama/api/embeddings", { model: "shapes-clip", prompt: "hi" }],
+      ["/ollama/v1/chat/completions", { model, messages: [{ role: "user", content: "hi" }] }],
     ] as const) {
       const res = await post(path, body);
       expect(res.status, path).toBe(429);
