@@ -17,6 +17,7 @@ import { familyById, type FamilyRule } from "./families";
 import { fitSize, imageSize, resizedCopy } from "./fit-image";
 import { FALLBACK_CHAT_TEMPLATE, renderPrompt } from "./prompt";
 import { removeSavedStates } from "./sessions";
+import { nonCanonicalByteTokens } from "./canonical-tokens";
 import { SlotPool } from "./slot-pool";
 import type { Backend, BackendName, EngineKind, EngineMessage, GenerateEvent, GenerateRequest, LoadedModelInfo, ServerState } from "./types";
 
@@ -102,7 +103,7 @@ export class Engine {
     }
     const model = opts.model;
     if (!model) throw new EngineError("no_model", "No model to load.");
-    const { chatTemplate, eosToken, bosText } = await readChatConfig(model.path);
+    const { chatTemplate, eosToken, bosText, nonCanonical } = await readChatConfig(model.path);
     const common = {
       modelPath: model.path,
       gpu: opts.gpu,
@@ -166,8 +167,12 @@ export class Engine {
     if (background) endLeftover(background.pidFile);
     const engine = new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
     engine.audioCounting = checkedAudioCounting(model, backend.info);
+    engine.nonCanonical = nonCanonical;
     return engine;
   }
+
+  /** Byte tokens banned under a grammar (see canonical-tokens.ts). */
+  private nonCanonical: number[] = [];
 
   /** How audio clips are counted, when the model hears audio (see audio-cost.ts). */
   private audioCounting: AudioCounting | undefined;
@@ -366,6 +371,9 @@ export class Engine {
         maxTokens: req.maxTokens ?? 512,
         sampling: { ...DEFAULT_SAMPLING, ...req.sampling },
         constraint: req.constraint,
+        // Only llama-server takes them: llama.node 1.7.15's parallel mode writes logit_bias into a
+        // cleared vector (the process died with SIGSEGV when it was given).
+        bannedTokens: req.constraint && this.nonCanonical.length && this.info.backend === "llama-server" ? this.nonCanonical : undefined,
         logprobs: req.logprobs,
         signal: req.signal,
       })) {
@@ -396,14 +404,14 @@ export class Engine {
 
 interface TokenizerMeta {
   chat_template?: string;
-  ggml?: { tokens?: string[]; eos_token_id?: number; bos_token_id?: number; add_bos_token?: boolean; model?: string };
+  ggml?: { tokens?: string[]; token_type?: number[]; eos_token_id?: number; bos_token_id?: number; add_bos_token?: boolean; model?: string };
 }
 
 /**
  * The GGUF's chat template (or the documented fallback), its EOS token text,
  * and the BOS token text when the model wants one prepended.
  */
-async function readChatConfig(modelPath: string): Promise<{ chatTemplate: string; eosToken: string; bosText?: string }> {
+async function readChatConfig(modelPath: string): Promise<{ chatTemplate: string; eosToken: string; bosText?: string; nonCanonical: number[] }> {
   const info = await readGgufFileInfo(modelPath, { logWarnings: false, readTensorInfo: false, sourceType: "filesystem" });
   const tok = (info.metadata as unknown as { tokenizer?: TokenizerMeta }).tokenizer;
   const text = (id: number | undefined) => (id === undefined ? undefined : tok?.ggml?.tokens?.[Number(id)]);
@@ -413,6 +421,7 @@ async function readChatConfig(modelPath: string): Promise<{ chatTemplate: string
     chatTemplate: tok?.chat_template || FALLBACK_CHAT_TEMPLATE,
     eosToken: text(tok?.ggml?.eos_token_id) || "</s>",
     bosText: addBos ? text(tok?.ggml?.bos_token_id) : undefined,
+    nonCanonical: nonCanonicalByteTokens(tok?.ggml?.tokens ?? [], tok?.ggml?.token_type),
   };
 }
 

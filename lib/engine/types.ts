@@ -106,6 +106,8 @@ export interface BackendRequest {
   maxTokens: number;
   sampling: Required<Omit<Sampling, "seed">> & { seed?: number };
   constraint?: OutputConstraint;
+  /** Token ids never to sample (with a constraint: byte tokens the tokenizer never produces, see canonical-tokens.ts). */
+  bannedTokens?: number[];
   logprobs?: number;
   signal?: AbortSignal;
 }

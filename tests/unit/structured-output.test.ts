@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { nonCanonicalByteTokens } from "@/lib/engine/canonical-tokens";
 import { fromBindingToken, fromServerProbs, logOf } from "@/lib/engine/logprobs";
 import { schemaValidator, unsupportedSchemaFeatures } from "@/lib/openai/json-schema-support";
 import { parseToolAnswer, renderCalls, ResponseText, toolAnswerSchema, toolsPrompt, type FunctionTool } from "@/lib/openai/tool-calls";
@@ -116,5 +117,15 @@ describe("log-probabilities", () => {
     // Greedy sampling keeps one candidate: the chosen token, certain.
     expect(fromBindingToken({ token: "c", probs: [{ tok: 3, prob: 1 }] }, 0, spell)).toEqual({ token: "c", logprob: 0, bytes: [99], top: [] });
     expect(logOf(0)).toBe(-9999);
+  });
+});
+
+describe("byte tokens a grammar must not use", () => {
+  it("bans <0xNN> for ASCII characters with a token of their own (space as ▁), and nothing else", () => {
+    const tokens = ["<unk>", "<s>", "<0x0A>", "<0x20>", "<0x22>", "<0x7B>", "<0xC3>", "▁", '"', "a"];
+    const types = [2, 3, 6, 6, 6, 6, 6, 1, 1, 1];
+    // Newline has no token but its byte; { has none either; 0xC3 is half a character.
+    expect(nonCanonicalByteTokens(tokens, types)).toEqual([3, 4]);
+    expect(nonCanonicalByteTokens(tokens, undefined)).toEqual([]);
   });
 });

@@ -392,6 +392,8 @@ export class LlamaServerBackend implements Backend {
       mirostat: 0,
       // llama.cpp's json-schema-to-grammar constrains sampling to the schema.
       ...(req.constraint ? { json_schema: req.constraint.jsonSchema } : {}),
+      // false: never sampled.
+      ...(req.bannedTokens?.length ? { logit_bias: req.bannedTokens.map((id) => [id, false]) } : {}),
       // post_sampling_probs false (its default): natural-log probabilities of the model's distribution.
       ...(req.logprobs !== undefined ? { n_probs: Math.max(1, req.logprobs), post_sampling_probs: false } : {}),
       stream: true,
