@@ -46,6 +46,14 @@ const ENGINE_OR_HTTP = [
   // no database call of their own (about 45 s of CI).
   "media-upload-progress",
   "remote-busy",
+  // Issue 27's API shapes (structured output, tools, /v1/responses, /ollama) translate requests for
+  // the engine; what they store goes through createChatCompletion's saveExchange, which
+  // openai-api.test.ts covers on PostgreSQL, and api-key-usage.test.ts runs there for the usage rows.
+  "openai-structured",
+  "openai-structured-llama-server",
+  "openai-responses",
+  "ollama-api",
+  "llama-server-apis",
 ];
 
 const root = path.resolve(import.meta.dirname, "..");
