@@ -78,6 +78,21 @@ describe("the AI SDK and the refusals", () => {
     expect(html).toContain("Recorded.");
   });
 
+  it("n=2 is one request to the key's usage, with both answers' tokens", async () => {
+    const fresh = await openAiClient(baseUrl);
+    const r = await fresh.client.chat.completions.create({ model, n: 2, temperature: 0, max_tokens: 30, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: RED } }, { type: "text", text: "What color is the circle?" }] }] });
+    expect(r.choices).toHaveLength(2);
+    type Keys = { keys: { usage: { today: { promptTokens: number; completionTokens: number; images: number; requests: number } } }[] };
+    let today: Keys["keys"][number]["usage"]["today"] | undefined;
+    for (let i = 0; i < 50 && !today?.requests; i++) {
+      today = ((await (await fresh.user.fetch("/api/keys")).json()) as Keys).keys[0]!.usage.today;
+      if (!today.requests) await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(today).toMatchObject({ requests: 1, images: 1, promptTokens: r.usage!.prompt_tokens, completionTokens: r.usage!.completion_tokens });
+    // Both answers counted: the demo model spells "The circle is red." in 18 one-character tokens.
+    expect(r.usage!.completion_tokens).toBe(2 * 18);
+  });
+
   const post = async (body: Record<string, unknown>) => {
     const res = await fetch(`${baseUrl}/v1/chat/completions`, {
       method: "POST",
