@@ -1,6 +1,7 @@
 import "server-only";
 import { pathToFileURL } from "node:url";
 import type { ModelMessage } from "ai";
+import { modelText } from "@/lib/chat/message-parts";
 import type { StoredMessage } from "@/lib/db/conversations";
 import type { Engine } from "@/lib/engine/engine";
 import type { EngineMessage } from "@/lib/engine/types";
@@ -25,7 +26,8 @@ export function toEngineHistory(history: StoredMessage[], keys: Map<string, stri
   return history
     .filter((m) => m.role === "system" || m.status !== "streaming")
     .map((m) => {
-      const question = m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+      // Tool calls and results (stored through /v1) read as they did there.
+      const question = modelText(m.parts);
       const read = new Map(m.parts.flatMap((p) => (p.type === "image" && media.has(p.attachmentId) ? [[p.attachmentId, mediaPromptParts(media.get(p.attachmentId)!, question)] as const] : [])));
       return {
         role: m.role,

@@ -13,6 +13,33 @@ export type MessagePart = z.infer<typeof messagePartSchema>;
 
 export const messagePartsSchema = z.array(messagePartSchema);
 
+/**
+ * A message's text as the model reads it: its text parts; a tool result
+ * under a line naming the function and call; an answer's tool calls in the
+ * JSON shape the model writes them under /v1's tools (lib/openai/tool-calls.ts).
+ * One rendering for /v1 and the chat, so a conversation stored through the
+ * API reads the same when it is carried on in the chat.
+ */
+export function modelText(parts: MessagePart[]): string {
+  const text = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+  const result = parts.find((p) => p.type === "tool-result");
+  if (result) return `Result of ${result.name ?? "the function"} (${result.toolCallId}):${result.text ? `\n${result.text}` : ""}`;
+  const calls = parts.flatMap((p) => (p.type === "tool-call" ? [p] : []));
+  if (!calls.length) return text;
+  const json = JSON.stringify({
+    tool_calls: calls.map((c) => {
+      let args: unknown = c.arguments;
+      try {
+        args = JSON.parse(c.arguments);
+      } catch {
+        /* kept as the string the client sent */
+      }
+      return { name: c.name, arguments: args };
+    }),
+  });
+  return [text, json].filter(Boolean).join("\n");
+}
+
 export const messageRoles = ["user", "assistant", "system"] as const;
 export type MessageRole = (typeof messageRoles)[number];
 

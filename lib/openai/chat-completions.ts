@@ -10,7 +10,7 @@ import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { blobPath } from "@/lib/storage/blob-store";
 import { saveUpload } from "@/lib/storage/save-upload";
-import type { MessagePart } from "@/lib/chat/message-parts";
+import { modelText, type MessagePart } from "@/lib/chat/message-parts";
 import { titleFrom } from "@/lib/chat/title";
 import { mediaForPrompt } from "@/lib/media/media-for-prompt";
 import { mediaPromptParts } from "@/lib/media/prompt-parts";
@@ -19,7 +19,7 @@ import { decodeImageDataUri } from "./image-data-uri";
 import { mediaPartSource, unsupportedParameter, type ChatCompletionMessage, type ChatCompletionRequest } from "./schema";
 import { StopFilter } from "./stop-filter";
 import { schemaValidator, unsupportedSchemaFeatures } from "./json-schema-support";
-import { newToolCallId, parseToolAnswer, ResponseText, renderCalls, toolAnswerSchema, toolsPrompt, type FunctionTool, type ToolCall, type ToolMode } from "./tool-calls";
+import { newToolCallId, parseToolAnswer, ResponseText, toolAnswerSchema, toolsPrompt, type FunctionTool, type ToolCall, type ToolMode } from "./tool-calls";
 
 /** Our own uploads are the only image URLs accepted (no server-side fetching). */
 const UPLOAD_PATH = /^\/api\/uploads\/([A-Za-z0-9_-]{1,64})$/;
@@ -94,20 +94,17 @@ async function resolveMessages(userId: string, messages: ChatCompletionMessage[]
         }
       }
     }
-    let text = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
     if (m.role === "assistant" && m.tool_calls?.length) {
       for (const c of m.tool_calls) {
         calledNames.set(c.id, c.function.name);
         parts.push({ type: "tool-call", id: c.id, name: c.function.name, arguments: c.function.arguments });
       }
-      text = [text, renderCalls(m.tool_calls)].filter(Boolean).join("\n");
     }
     if (m.role === "tool") {
-      const name = calledNames.get(m.tool_call_id) ?? null;
-      const result = text;
-      parts.splice(0, parts.length, { type: "tool-result", toolCallId: m.tool_call_id, name, text: result }, ...parts.filter((p) => p.type === "image"));
-      text = `Result of ${name ?? "the function"} (${m.tool_call_id}):${result ? `\n${result}` : ""}`;
+      const result = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+      parts.splice(0, parts.length, { type: "tool-result", toolCallId: m.tool_call_id, name: calledNames.get(m.tool_call_id) ?? null, text: result }, ...parts.filter((p) => p.type === "image"));
     }
+    const text = modelText(parts);
     out.push({ role, parts, engine: { role, text, images: images.length ? images : undefined } });
   }
   // Videos, audio and files become their derived images and a text naming them, as in the chat.

@@ -78,21 +78,6 @@ export interface ToolCall {
 
 export const newToolCallId = () => `call_${randomBytes(12).toString("base64url")}`;
 
-/** How an earlier assistant turn's calls are shown to the model: in the very shape it writes them. */
-export function renderCalls(calls: { function: { name: string; arguments: string } }[]): string {
-  return JSON.stringify({
-    tool_calls: calls.map((c) => {
-      let args: unknown = c.function.arguments;
-      try {
-        args = JSON.parse(c.function.arguments);
-      } catch {
-        /* kept as the string the client sent */
-      }
-      return { name: c.function.name, arguments: args };
-    }),
-  });
-}
-
 /**
  * The model's constrained answer → tool calls or a direct response. Null
  * when the text is not a whole answer of that shape (cut off by max_tokens,

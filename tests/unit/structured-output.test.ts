@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { nonCanonicalByteTokens } from "@/lib/engine/canonical-tokens";
 import { fromBindingToken, fromServerProbs, logOf } from "@/lib/engine/logprobs";
 import { schemaValidator, unsupportedSchemaFeatures } from "@/lib/openai/json-schema-support";
-import { parseToolAnswer, renderCalls, ResponseText, toolAnswerSchema, toolsPrompt, type FunctionTool } from "@/lib/openai/tool-calls";
+import { modelText } from "@/lib/chat/message-parts";
+import { parseToolAnswer, ResponseText, toolAnswerSchema, toolsPrompt, type FunctionTool } from "@/lib/openai/tool-calls";
 
 describe("which JSON schemas the grammar can enforce", () => {
   it("takes what llama.cpp's json-schema-to-grammar turns into rules", () => {
@@ -93,10 +94,16 @@ describe("tool calls by constrained generation", () => {
     expect(c.kind).toBe("calls");
   });
 
-  it("shows earlier calls to the model in the shape it writes them", () => {
-    expect(renderCalls([{ function: { name: "weather", arguments: '{"city":"Oslo"}' } }, { function: { name: "time", arguments: "not json" } }])).toBe(
-      '{"tool_calls":[{"name":"weather","arguments":{"city":"Oslo"}},{"name":"time","arguments":"not json"}]}',
-    );
+  it("shows earlier calls and results to the model in the shape it writes them", () => {
+    expect(
+      modelText([
+        { type: "text", text: "Let me look." },
+        { type: "tool-call", id: "c1", name: "weather", arguments: '{"city":"Oslo"}' },
+        { type: "tool-call", id: "c2", name: "time", arguments: "not json" },
+      ]),
+    ).toBe('Let me look.\n{"tool_calls":[{"name":"weather","arguments":{"city":"Oslo"}},{"name":"time","arguments":"not json"}]}');
+    expect(modelText([{ type: "tool-result", toolCallId: "c1", name: "weather", text: "Sunny." }, { type: "image", attachmentId: "a" }])).toBe("Result of weather (c1):\nSunny.");
+    expect(modelText([{ type: "text", text: "a" }, { type: "image", attachmentId: "x" }, { type: "text", text: "b" }])).toBe("a\nb");
   });
 });
 
