@@ -170,11 +170,19 @@ interface FinishedChoice {
  * parsed and validated against the schema; a tools answer turned into calls
  * (arguments validated against each function's parameters) or its response.
  * An answer max_tokens cut off is returned as the text it got to, with
- * finish_reason "length" (it cannot be whole JSON, as with OpenAI). A
+ * finish_reason "length" (it cannot be whole JSON, as with OpenAI); a cut
+ * tools answer gives only a direct response's text, never a half call. A
  * whole answer that does not validate (a remote server that ignored the
  * schema) is an error, never passed on as valid.
  */
 function finishChoice(plan: OutputPlan, text: string, cut: boolean): FinishedChoice {
+  if (cut && plan.kind === "tools") {
+    // A tools answer cut off: the text of a direct response as far as it got, never the raw JSON
+    // of a call that did not end (a model that cannot use tools may write an argument until the limit).
+    const response = new ResponseText();
+    const partial = response.push(text);
+    return { content: response.kind === "response" ? partial : null, finish: "length" };
+  }
   if (cut || plan.kind === "text") return { content: text, finish: cut ? "length" : "stop" };
   const invalid = (why: string) => new OpenAiError(502, `The model's answer did not match the requested format: ${why}`, null, "invalid_model_output");
   if (plan.kind === "json") {

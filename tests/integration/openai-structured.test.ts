@@ -93,6 +93,25 @@ describe("the AI SDK and the refusals", () => {
     expect(r.usage!.completion_tokens).toBe(2 * 18);
   });
 
+  it("a tools answer cut off by max_tokens gives no half call: finish_reason length, no raw JSON in the content", async () => {
+    const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }];
+    const ask = { model, temperature: 0, max_tokens: 12, tools, tool_choice: "auto" as const, messages: [{ role: "user" as const, content: "What is the weather in Paris?" }] };
+    const r = await client.chat.completions.create(ask);
+    expect(r.choices[0]!.finish_reason).toBe("length");
+    expect(r.choices[0]!.message.tool_calls ?? []).toEqual([]);
+    expect(r.choices[0]!.message.content ?? "").not.toContain("tool_calls");
+    const stream = await client.chat.completions.create({ ...ask, stream: true });
+    let text = "";
+    let finish: string | null = null;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? "";
+      expect(c.choices[0]?.delta.tool_calls).toBeUndefined();
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe("length");
+    expect(text).not.toContain("tool_calls");
+  });
+
   const post = async (body: Record<string, unknown>) => {
     const res = await fetch(`${baseUrl}/v1/chat/completions`, {
       method: "POST",
