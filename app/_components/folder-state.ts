@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { CONVERSATIONS_CHANGED } from "./events";
 import type { FolderView } from "./folder-item";
 import type { ConversationItem } from "./use-conversations";
@@ -25,11 +25,22 @@ export function useFolders(initial: SidebarFolder[]) {
     setList(initial);
   }
 
+  // A reload that was asked for before a rename or an open/close must not undo it when its answer
+  // comes back (the server may have read the folder before the change was saved): each local
+  // change is numbered, and a reload keeps the name and state of folders changed since it began.
+  const edits = useRef(0);
+  const editedAt = useRef(new Map<string, number>());
   const reload = useCallback(async () => {
+    const since = edits.current;
     const res = await fetch("/api/folders", { cache: "no-store" }).catch(() => null);
     if (!res?.ok) return;
     const { folders } = (await res.json()) as { folders: (FolderView & { conversations: ConversationItem[]; more: boolean })[] };
-    setList(folders.map((f) => ({ id: f.id, name: f.name, collapsed: f.collapsed, conversations: f.conversations, more: f.more })));
+    setList((local) =>
+      folders.map((f) => {
+        const mine = (editedAt.current.get(f.id) ?? -1) > since ? local.find((l) => l.id === f.id) : undefined;
+        return { id: f.id, name: mine?.name ?? f.name, collapsed: mine?.collapsed ?? f.collapsed, conversations: f.conversations, more: f.more };
+      }),
+    );
   }, []);
 
   useEffect(() => {
@@ -44,7 +55,10 @@ export function useFolders(initial: SidebarFolder[]) {
     list,
     chatIds,
     reload,
-    patch: (id: string, change: Partial<FolderView>) => setList((l) => l.map((f) => (f.id === id ? { ...f, ...change } : f))),
+    patch: (id: string, change: Partial<FolderView>) => {
+      editedAt.current.set(id, ++edits.current);
+      setList((l) => l.map((f) => (f.id === id ? { ...f, ...change } : f)));
+    },
     remove: (id: string) => setList((l) => l.filter((f) => f.id !== id)),
     patchChat: (id: string, change: Partial<ConversationItem>) =>
       setList((l) => l.map((f) => ({ ...f, conversations: f.conversations.map((c) => (c.id === id ? { ...c, ...change } : c)) }))),

@@ -105,9 +105,26 @@ test("folders: create, rename, move a chat in by drag and by the keyboard, colla
   await expect(folderChats(nav, "Holidays").getByRole("link")).toHaveText(["Receipt scan"]);
   await expect(nav.getByRole("link", { name: "Beach photo" })).toBeVisible();
 
-  // Collapse: remembered across a reload.
+  // Collapse: remembered across a reload. A refresh of the folders asked for just before the click
+  // (here held back until after it) must not undo it when its older answer arrives.
   const toggle = nav.getByRole("button", { name: /^Holidays/ });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let answered!: () => void;
+  const stale = new Promise<void>((r) => (answered = r));
+  await page.route("**/api/folders", async (route) => {
+    if (route.request().method() !== "GET") return route.continue();
+    const res = await route.fetch();
+    await held;
+    await route.fulfill({ response: res });
+    answered();
+  });
+  await page.evaluate(() => window.dispatchEvent(new Event("lvc:conversations-changed")));
   await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  release();
+  await stale;
+  await page.unroute("**/api/folders");
   await expect(toggle).toHaveAttribute("aria-expanded", "false");
   await expect(nav.getByRole("link", { name: "Receipt scan" })).toBeHidden();
   await page.reload();
