@@ -19,12 +19,12 @@ export default defineConfig({
   timeout: 120_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
-  // Two tests at a time (E2E_WORKERS to change it): most of a test's time is spent waiting on the
-  // page and the model, and each test signs up its own account. The tests on the shared slow app
-  // (tagged @slow-app: long answers, Stop mid-answer, titles that wait for answers to end, the
-  // picker that loads another model there) run one at a time beside the others, as they did alone:
-  // two of them at once filled its slots and held back each other's titles.
-  workers: Number(process.env.E2E_WORKERS ?? 2),
+  // One test at a time by default. Two (E2E_WORKERS=2) gave no gain on 2 cores: the e2e phase is
+  // CPU-bound (vmstat: 2–7 % idle at two workers; 543 s against 554 s with one). Should more cores
+  // be there, the tests on the shared slow app (tagged @slow-app: long answers, Stop mid-answer,
+  // titles that wait for answers to end, the picker that loads another model there) still run
+  // one at a time beside the others: two of them at once filled its slots and held a title back.
+  workers: Number(process.env.E2E_WORKERS ?? 1),
   projects: [
     { name: "shared", grepInvert: /@slow-app/ },
     { name: "slow-app", grep: /@slow-app/, workers: 1 },
