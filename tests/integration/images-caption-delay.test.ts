@@ -25,7 +25,7 @@ import { COLOURS, singleShapeSvg, SHAPES } from "../helpers/shape-scenes";
 // the demo model. The last test keeps that mode (CAPTIONS_ON=engine, what
 // remote engines use) working.
 
-const RUNS = 7;
+const RUNS = 11;
 /** Idle time before each timed chat (a caption is then always under way: the process goes on at once). */
 const IDLE_BEFORE_CHAT_MS = 400;
 const BACKLOG = 80;
