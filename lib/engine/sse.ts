@@ -1,9 +1,10 @@
 /**
- * Reads a server-sent-events body as parsed JSON objects, one per `data:`
- * line. Stops at `data: [DONE]` (OpenAI) or the end of the body; comment
- * lines (`: ping`) and other fields are skipped.
+ * Reads a server-sent-events body as the text of its `data:` lines, one per
+ * line, `[DONE]` included (OpenAI's end mark), until the body ends; comment
+ * lines (`: ping`) and other fields are skipped. Leaving the loop cancels
+ * the body.
  */
-export async function* readSseJson<T>(body: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+export async function* readSseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buf = "";
@@ -18,14 +19,24 @@ export async function* readSseJson<T>(body: ReadableStream<Uint8Array>): AsyncGe
         buf = buf.slice(nl + 1);
         if (!line.startsWith("data:")) continue;
         const data = line.slice(5).trim();
-        if (data === "[DONE]") return;
-        if (data) yield JSON.parse(data) as T;
+        if (data) yield data;
       }
     }
   } finally {
     // Cancelling the body closes the connection, which is how an HTTP
     // client tells llama-server (and most OpenAI-compatible servers) to stop.
     await reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Reads a server-sent-events body as parsed JSON objects, one per `data:`
+ * line. Stops at `data: [DONE]` (OpenAI) or the end of the body.
+ */
+export async function* readSseJson<T>(body: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+  for await (const data of readSseData(body)) {
+    if (data === "[DONE]") return;
+    yield JSON.parse(data) as T;
   }
 }
 

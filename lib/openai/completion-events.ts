@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { readSseData } from "@/lib/engine/sse";
 
 /**
  * What a streamed chat completion (`createChatCompletion` with `stream: true`)
@@ -54,33 +55,12 @@ const chunkSchema = z.object({
  * error event, so a cut-off answer is never mistaken for a whole one.
  */
 export async function* completionEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<CompletionEvent> {
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = frame
-          .split("\n")
-          .filter((l) => l.startsWith("data: "))
-          .map((l) => l.slice(6))
-          .join("\n");
-        if (!data) continue;
-        if (data === "[DONE]") return;
-        yield* eventsOf(chunkSchema.parse(JSON.parse(data)));
-      }
-    }
-    yield { type: "error", message: "The answer ended early.", code: "engine_error" };
-  } finally {
-    // Cancelling the body stops the generation when the consumer leaves early.
-    await reader.cancel().catch(() => {});
+  // readSseData cancels the body when this generator is left early, which stops the generation.
+  for await (const data of readSseData(body)) {
+    if (data === "[DONE]") return;
+    yield* eventsOf(chunkSchema.parse(JSON.parse(data)));
   }
+  yield { type: "error", message: "The answer ended early.", code: "engine_error" };
 }
 
 function* eventsOf(chunk: z.infer<typeof chunkSchema>): Generator<CompletionEvent> {
