@@ -65,6 +65,11 @@ function prismaCode(err: unknown): string | undefined {
   return typeof code === "string" && /^P\d{4}$/.test(code) ? code : undefined;
 }
 
+function clientGone(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === "ECONNRESET" && e?.message === "aborted";
+}
+
 /** Maps any thrown value to an AppError (unknown errors become an opaque internal error). */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -75,6 +80,9 @@ export function toAppError(err: unknown): AppError {
       details: err.issues.map(({ path, message, code }) => ({ path, message, code })),
     });
   }
+  // The client went away while its request body was being read (Stop before the question
+  // reached the server): nothing was saved, and it is not the server's fault.
+  if (clientGone(err)) return new AppError("bad_request:api", "The request was cancelled.");
   switch (prismaCode(err)) {
     case "P2025":
       return new AppError("not_found:api", "Not found.");

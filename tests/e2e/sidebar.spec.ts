@@ -192,6 +192,8 @@ test("a new chat is in the sidebar while its first answer is written, then named
   await expect(item).toHaveAttribute("aria-current", "page");
   await expect(sidebar(page).getByText("No conversations yet.")).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible(); // still answering
+  // Stop once the answer is being written (a Stop before the question reached a busy server sends nothing at all).
+  await expect(page.getByRole("article", { name: "Assistant" }).first().locator(".markdown")).not.toBeEmpty({ timeout: 30_000 });
 
   await page.getByRole("button", { name: "Stop" }).click();
   await expect(page.getByRole("button", { name: "Send" })).toBeVisible();

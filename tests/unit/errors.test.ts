@@ -32,4 +32,13 @@ describe("errorResponse", () => {
     expect(log).toHaveBeenCalled();
     log.mockRestore();
   });
+
+  it("answers a request body cut by the client leaving with 400, not a logged 500", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const res = errorResponse(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toBe("The request was cancelled.");
+    expect(log).not.toHaveBeenCalled();
+    log.mockRestore();
+  });
 });
