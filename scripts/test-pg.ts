@@ -54,6 +54,15 @@ const ENGINE_OR_HTTP = [
   "openai-responses",
   "ollama-api",
   "llama-server-apis",
+  // Decoders, model files and the model's own titles: their rows are written by the same
+  // repository calls as uploads, export-import and chat, which do run on PostgreSQL (≈140 s).
+  "media-archive",
+  "media-video",
+  "titles",
+  "images-embed-waits",
+  "models-pull",
+  "models-pull-api",
+  "models-pull-installed",
 ];
 
 const root = path.resolve(import.meta.dirname, "..");
