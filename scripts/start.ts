@@ -103,7 +103,7 @@ async function main() {
 
   console.log(`• Database: ${redactDatabaseUrl(env.DATABASE_URL)}`);
   try {
-    await migrateDatabase(env.DATABASE_URL, { env: childEnv });
+    await migrateDatabase(env.DATABASE_URL);
   } catch (err) {
     fail(`Applying database migrations failed: ${(err as Error).message}`);
   }

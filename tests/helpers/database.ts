@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
 import { migratePostgres } from "../../lib/db/pg-migrate";
+import { migrateSqlite } from "../../lib/db/sqlite-migrate";
 
 // The database behind a test's data directory. SQLite (default): the file
 // <dataDir>/app.db, as `npm start` makes it. PostgreSQL (TEST_DATABASE_URL,
@@ -12,8 +12,6 @@ import { migratePostgres } from "../../lib/db/pg-migrate";
 // server): a database of its own per data directory, created empty on first
 // use, so each test file and each server it starts gets a fresh one, and a
 // restart on the same data directory finds its data again.
-
-const root = path.resolve(import.meta.dirname, "..", "..");
 
 /** The admin URL of the PostgreSQL server the suite runs against, or undefined (SQLite). */
 export const testPostgresUrl = (): string | undefined => process.env.TEST_DATABASE_URL || undefined;
@@ -62,12 +60,7 @@ export async function migrateTestDatabase(url: string): Promise<void> {
     await migratePostgres(url);
     return;
   }
-  const migrate = spawnSync(path.join(root, "node_modules", ".bin", "prisma"), ["migrate", "deploy", "--config", "prisma/prisma.config.ts"], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: url },
-    encoding: "utf8",
-  });
-  if (migrate.status !== 0) throw new Error(`prisma migrate deploy failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  migrateSqlite(url);
 }
 
 // better-sqlite3 ships no types.
