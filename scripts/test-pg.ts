@@ -17,7 +17,7 @@ import path from "node:path";
 import { findPostgresBin, POSTGRES_MISSING, startThrowawayPostgres } from "./pg-server";
 
 /** Integration files with no server and no database: models, engines and encoders alone. */
-const DATABASE_FREE = ["background-model", "catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine", "model-families", "remote-crossing"];
+const DATABASE_FREE = ["background-model", "catalog", "clip", "demo-model", "engine-conformance", "llama-server-engine", "model-families", "remote-crossing", "sqlite-migrations"];
 /**
  * Files whose subject is the engine, the log or HTTP handling: they touch the
  * database only through the same repository calls the other files cover on
