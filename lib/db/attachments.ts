@@ -15,14 +15,34 @@ export interface AttachmentRecord {
 
 const select = { id: true, sha256: true, mediaType: true, width: true, height: true, byteSize: true, storageKey: true, createdAt: true } as const;
 
-/** The user's attachment for these bytes: the existing one when they uploaded the same image before. */
-export async function upsertAttachment(data: Omit<AttachmentRecord, "id" | "createdAt"> & { userId: string }): Promise<AttachmentRecord> {
-  return db.attachment.upsert({
+/** Where a generated image came from (issue 28), kept with it for the library. */
+export interface GeneratedFrom {
+  prompt: string;
+  /** The seed that draws it again; null when the generator did not say. */
+  seed: number | null;
+  /** The generator's id ("shapes-gen", "remote:…"). */
+  generator: string;
+}
+
+/**
+ * The user's attachment for these bytes: the existing one when they uploaded
+ * the same image before. With `generated`, the image is marked as drawn from
+ * that prompt (the same picture drawn again takes the newer prompt), and its
+ * search text is rebuilt to hold it.
+ */
+export async function upsertAttachment({
+  generated,
+  ...data
+}: Omit<AttachmentRecord, "id" | "createdAt"> & { userId: string; generated?: GeneratedFrom }): Promise<AttachmentRecord> {
+  const marks = generated ? { generatedPrompt: generated.prompt, generatedSeed: generated.seed, generatedBy: generated.generator } : {};
+  const row = await db.attachment.upsert({
     where: { userId_sha256: { userId: data.userId, sha256: data.sha256 } },
-    create: data,
-    update: {},
+    create: { ...data, ...marks },
+    update: marks,
     select,
   });
+  if (generated) await db.imageIndex.updateMany({ where: { attachmentId: row.id }, data: { textStale: true } });
+  return row;
 }
 
 /** One of the user's attachments; another user's id is *not found*. */
@@ -46,14 +66,15 @@ export async function getAttachmentsOrThrow({ ids, userId }: { ids: string[]; us
 
 /**
  * Removes uploads that were never sent in a message (the composer was
- * abandoned) once they are older than `olderThan`. Returns the storage keys
+ * abandoned) once they are older than `olderThan`. Generated images are kept:
+ * one made through the API with `store: true` is in no message by design. Returns the storage keys
  * no attachment row uses any more, for the blob store to delete.
  */
 export async function deleteUnsentAttachments({ olderThan }: { olderThan: Date }): Promise<string[]> {
   return db.$transaction(async (tx) => {
     // Derived images (frames, pages…) are never in a message: they go with their source.
     const stale = await tx.attachment.findMany({
-      where: { createdAt: { lt: olderThan }, messages: { none: {} }, sourceId: null },
+      where: { createdAt: { lt: olderThan }, messages: { none: {} }, sourceId: null, generatedBy: null },
       select: { id: true, storageKey: true, derived: { select: { storageKey: true } } },
     });
     if (!stale.length) return [];

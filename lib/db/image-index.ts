@@ -113,6 +113,8 @@ export interface ImageCard {
   /** The conversation (and message) the image was first sent in; null for an upload never sent. */
   conversationId: string | null;
   messageId: string | null;
+  /** For an image the app drew (issue 28): its prompt, seed and generator; null for uploads. */
+  generated: { prompt: string; seed: number | null; generator: string } | null;
   /**
    * For an image derived from an upload (a video frame, a PDF page, a chart,
    * a spectrogram): that upload and the place in it ("Frame 2, 0:01" at 1.05 s,
@@ -137,6 +139,9 @@ const cardSelect = {
       placeLabel: true,
       placeTime: true,
       placePage: true,
+      generatedPrompt: true,
+      generatedSeed: true,
+      generatedBy: true,
       source: {
         select: {
           mediaType: true,
@@ -161,6 +166,9 @@ type CardRow = {
     placeLabel: string | null;
     placeTime: number | null;
     placePage: number | null;
+    generatedPrompt: string | null;
+    generatedSeed: number | null;
+    generatedBy: string | null;
     source: { mediaType: string; messages: { message: { id: string; conversationId: string } }[] } | null;
   };
 };
@@ -175,6 +183,10 @@ const toCard = (r: CardRow): ImageCard => ({
   caption: r.caption,
   conversationId: (r.attachment.source ?? r.attachment).messages[0]?.message.conversationId ?? null,
   messageId: (r.attachment.source ?? r.attachment).messages[0]?.message.id ?? null,
+  generated:
+    r.attachment.generatedPrompt !== null
+      ? { prompt: r.attachment.generatedPrompt, seed: r.attachment.generatedSeed, generator: r.attachment.generatedBy ?? "" }
+      : null,
   source:
     r.attachment.sourceId && r.attachment.source
       ? { id: r.attachment.sourceId, mediaType: r.attachment.source.mediaType, label: r.attachment.placeLabel ?? "", time: r.attachment.placeTime, page: r.attachment.placePage }
@@ -249,15 +261,17 @@ export async function refreshStaleImageText({ limit, userId }: { limit: number; 
   return stale.length;
 }
 
-/** The text of the questions an image was sent with and of their finished answers. */
+/** The prompt a generated image was drawn from, then the text of the questions it was sent with and of their finished answers. */
 async function chatTextAround(attachmentId: string): Promise<string> {
+  const generated = await db.attachment.findUnique({ where: { id: attachmentId }, select: { generatedPrompt: true } });
   const questions = await db.message.findMany({
     where: { attachments: { some: { attachmentId } } },
     select: { parts: true, children: { where: { role: "assistant", status: { in: ["complete", "stopped"] } }, select: { parts: true } } },
   });
   const text = (parts: unknown) =>
     (messagePartsSchema.safeParse(parts).data ?? []).flatMap((p) => (p.type === "text" ? [p.text] : [])).join(" ");
-  return questions.flatMap((q) => [text(q.parts), ...q.children.map((c) => text(c.parts))]).join("\n").slice(0, 20_000);
+  const chat = questions.flatMap((q) => [text(q.parts), ...q.children.map((c) => text(c.parts))]);
+  return [...(generated?.generatedPrompt ? [generated.generatedPrompt] : []), ...chat].join("\n").slice(0, 20_000);
 }
 
 export interface TextHit {
