@@ -106,6 +106,27 @@ export const envSchema = z.object({
     .optional(),
   /** Bearer token sent to every ENGINE_URL server. */
   ENGINE_API_KEY: z.string().min(1).optional(),
+  /**
+   * An image generation server with OpenAI's `/v1/images/generations`
+   * (stable-diffusion.cpp's server, LocalAI, …): its base URL, with or without
+   * `/v1`. Unset (the default): the project's own shape-world generator, when
+   * its model files are there.
+   */
+  IMAGE_ENGINE_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+  /** Bearer token sent to IMAGE_ENGINE_URL. */
+  IMAGE_ENGINE_API_KEY: z.string().min(1).optional(),
+  /** The `model` asked of IMAGE_ENGINE_URL (LocalAI needs one; stable-diffusion.cpp ignores it). Default: none sent. */
+  IMAGE_ENGINE_MODEL: z.string().min(1).max(200).optional(),
+  /** Sizes IMAGE_ENGINE_URL makes, comma-separated `WxH`. Default `256x256,512x512,1024x1024`. */
+  IMAGE_ENGINE_SIZES: z
+    .string()
+    .default("256x256,512x512,1024x1024")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[1-9]\d{1,4}x[1-9]\d{1,4}$/, "must be sizes like 512x512, separated by commas")).min(1)),
+  /** Longest one request to IMAGE_ENGINE_URL may take, in milliseconds. Default 300 000 (5 minutes). */
+  IMAGE_ENGINE_TIMEOUT_MS: intFrom(1000, 3_600_000).default(300_000),
+  /** Image generations one user may have waiting or running at once; more are refused with 429. Default 4. */
+  IMAGE_QUEUE_PER_USER: intFrom(1, 100).default(4),
   /** A llama-server executable to supervise instead of the one `npm run engine:build` makes. */
   LLAMA_SERVER_PATH: z.string().min(1).optional(),
   /**
