@@ -1,10 +1,11 @@
 import { authenticateApiKey } from "@/lib/auth/api-key";
+import { currentGenerator } from "@/lib/imagegen/service";
 import { engineOrUnavailable } from "@/lib/openai/chat-completions";
 import { openAiErrorResponse } from "@/lib/openai/errors";
 
 export const dynamic = "force-dynamic";
 
-// GET /v1/models – the model this server runs (OpenAI's list shape), for an API key
+// GET /v1/models – the chat model this server runs, then its image generator if any (OpenAI's list shape), for an API key
 export async function GET(req: Request) {
   try {
     await authenticateApiKey(req.headers.get("authorization"));
@@ -21,9 +22,22 @@ export async function GET(req: Request) {
       owned_by: "local",
       vision,
       input_modalities: vision ? ["text", "image", "video", "audio", "file"] : audio ? ["text", "audio"] : ["text"],
+      output_modalities: ["text"],
       modalities: { vision, audio },
     };
-    return Response.json({ object: "list", data: [model] }, { headers: { "cache-control": "no-store" } });
+    // The image generator (POST /v1/images/generations): text in, images out. Listed second, so
+    // clients that take the first model still get the chat model.
+    const generator = await currentGenerator();
+    const images = generator && {
+      id: generator.info.id,
+      object: "model",
+      created: 0,
+      owned_by: generator.info.kind,
+      input_modalities: ["text"],
+      output_modalities: ["image"],
+      sizes: generator.info.sizes,
+    };
+    return Response.json({ object: "list", data: images ? [model, images] : [model] }, { headers: { "cache-control": "no-store" } });
   } catch (err) {
     return openAiErrorResponse(err);
   }

@@ -1,0 +1,23 @@
+import { authenticateApiKey } from "@/lib/auth/api-key";
+import { meterApiKey } from "@/lib/auth/meter-api-key";
+import { openAiErrorResponse } from "@/lib/openai/errors";
+import { createImageGeneration } from "@/lib/openai/images";
+import { imageGenerationRequestSchema } from "@/lib/openai/images-schema";
+import { readJsonBody } from "@/lib/openai/read-body";
+
+export const dynamic = "force-dynamic";
+
+/** A prompt and a few fields. */
+const MAX_BODY = 256 * 1024;
+
+// POST /v1/images/generations – draw images from a prompt (OpenAI's shape, b64_json; seed, steps, store as extensions), for an API key
+export async function POST(req: Request) {
+  try {
+    const key = await authenticateApiKey(req.headers.get("authorization"));
+    const meter = await meterApiKey(key);
+    const body = imageGenerationRequestSchema.parse(await readJsonBody(req, MAX_BODY));
+    return Response.json(await createImageGeneration({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }), { headers: { "cache-control": "no-store" } });
+  } catch (err) {
+    return openAiErrorResponse(err);
+  }
+}
