@@ -15,6 +15,8 @@ interface ImageItem {
   height: number;
   /** A video frame, PDF page, chart or spectrogram: the upload it came from and where in it. */
   source: { id: string; mediaType: string; label: string; time: number | null; page: number | null } | null;
+  /** An image the app drew: its prompt, seed (null when the generator did not say) and generator. */
+  generated: { prompt: string; seed: number | null; generator: string } | null;
 }
 
 interface Page {
@@ -259,8 +261,16 @@ export function ImageLibrary() {
           return (
             <li key={item.id} className="image-card" data-testid="image-card" data-image-id={item.id}>
               {/* eslint-disable-next-line @next/next/no-img-element -- private per-user images, served by our own route */}
-              <img src={item.url} alt={item.caption ?? "An image from your chats"} loading="lazy" />
+              <img src={item.url} alt={item.caption ?? (item.generated ? `Generated: ${item.generated.prompt}` : "An image from your chats")} loading="lazy" />
               <p className="image-caption">{item.caption ?? <span className="muted">No caption yet</span>}</p>
+              {item.generated && (
+                <p className="small image-generated" data-testid="image-generated">
+                  <span className="badge badge-ok" title={`Drawn by ${item.generated.generator}${item.generated.seed !== null ? `, seed ${item.generated.seed}` : ""}`}>
+                    generated
+                  </span>{" "}
+                  <span className="muted">{item.generated.prompt}</span>
+                </p>
+              )}
               {item.source && (
                 <p className="small muted" data-testid="image-source">
                   {`${item.source.label} of ${sourceKind(item.source.mediaType)} · `}
