@@ -50,11 +50,17 @@ export interface GeneratorInfo {
   maxSteps: number;
 }
 
+/**
+ * Called after each step. A generator that steps awaits what it returns before the next step,
+ * so the caller can pause generation (answers go first on a CPU: lib/imagegen/service.ts).
+ */
+export type OnStep = (e: StepEvent) => void | Promise<void>;
+
 export interface ImageGenerator {
   readonly info: GeneratorInfo;
   /**
    * Makes req.n images. Rejects with an AppError (lib/errors.ts) a user can read; an aborted
    * signal rejects promptly and leaves nothing behind.
    */
-  generate(req: GenerateRequest, opts?: { signal?: AbortSignal; onStep?: (e: StepEvent) => void }): Promise<GeneratedImage[]>;
+  generate(req: GenerateRequest, opts?: { signal?: AbortSignal; onStep?: OnStep }): Promise<GeneratedImage[]>;
 }
