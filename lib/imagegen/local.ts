@@ -1,9 +1,159 @@
-import type { ImageGenerator } from "./types";
+import fs from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
+import { AppError } from "@/lib/errors";
+import { nullTokens, seededNormal, tokenizePrompt, type TokenizerConfig } from "./local-tokenize";
+import type { GeneratedImage, GenerateRequest, ImageGenerator, StepEvent } from "./types";
 
 /**
- * The project's own shape-world generator (onnxruntime-node), or null when its files are not
- * there. Being written: until the model lands this finds none, and the app says so.
+ * The project's own shape-world generator (models/imagegen/shapes-gen, trained by
+ * models/train/gen.py): a word-level text encoder and a small rectified-flow UNet run
+ * with onnxruntime-node on one thread. It draws at 64×64; 128 and 256 are that image
+ * upscaled with sharp. Euler steps with classifier-free guidance (cond + uncond rows as
+ * one batch of 2); the noise comes from a seeded PRNG, so a seed gives the same bytes.
  */
+
+export const LOCAL_GENERATOR_DIR = path.join("models", "imagegen", "shapes-gen");
+const SIZES = [64, 128, 256];
+
+interface GenConfig extends TokenizerConfig {
+  id: string;
+  image_size: number;
+  default_steps: number;
+  max_steps: number;
+  guidance_scale: number;
+}
+
+type Ort = typeof import("onnxruntime-node");
+type Session = import("onnxruntime-node").InferenceSession;
+
+const cache = new Map<string, Promise<ImageGenerator | null>>();
+
+/** The generator in models/imagegen/shapes-gen (relative to the working directory), or null when its files are not there. */
 export async function loadLocalGenerator(): Promise<ImageGenerator | null> {
-  return null;
+  return loadLocalGeneratorFrom(path.resolve(process.cwd(), LOCAL_GENERATOR_DIR));
+}
+
+/** The same from another folder (tests, evaluation); loaded once per folder per process. */
+export function loadLocalGeneratorFrom(dir: string): Promise<ImageGenerator | null> {
+  let p = cache.get(dir);
+  if (!p) {
+    p = load(dir).catch((err: unknown) => {
+      cache.delete(dir);
+      throw err;
+    });
+    cache.set(dir, p);
+  }
+  return p;
+}
+
+async function load(dir: string): Promise<ImageGenerator | null> {
+  const files = ["config.json", "text_encoder.onnx", "velocity.onnx"].map((f) => path.join(dir, f));
+  if (!files.every((f) => fs.existsSync(f))) return null;
+  const config = JSON.parse(fs.readFileSync(files[0]!, "utf8")) as GenConfig;
+  const ort: Ort = await import("onnxruntime-node");
+  // One thread: generation shares the machine with the chat model.
+  const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential" } as const;
+  const [text, velocity] = await Promise.all([ort.InferenceSession.create(files[1]!, options), ort.InferenceSession.create(files[2]!, options)]);
+  return new LocalGenerator(ort, config, text, velocity);
+}
+
+function cancelled(): AppError {
+  return new AppError("bad_request:imagegen", "The image generation was cancelled.");
+}
+
+class LocalGenerator implements ImageGenerator {
+  readonly info;
+
+  constructor(
+    private readonly ort: Ort,
+    private readonly config: GenConfig,
+    private readonly text: Session,
+    private readonly velocity: Session,
+  ) {
+    this.info = {
+      id: "shapes-gen",
+      kind: "local" as const,
+      label: `Shape world (local, drawn at ${config.image_size} px; 128 and 256 are upscaled)`,
+      sizes: SIZES.map((s) => `${s}x${s}`),
+      defaultSteps: config.default_steps,
+      maxSteps: config.max_steps,
+    };
+  }
+
+  async generate(req: GenerateRequest, opts: { signal?: AbortSignal; onStep?: (e: StepEvent) => void } = {}): Promise<GeneratedImage[]> {
+    const { signal, onStep } = opts;
+    if (signal?.aborted) throw cancelled();
+    const { width, height } = req;
+    if (width !== height || !SIZES.includes(width)) {
+      throw new AppError("bad_request:imagegen", `This generator makes ${this.info.sizes.join(", ")} images.`);
+    }
+    const steps = req.steps ?? this.config.default_steps;
+    if (!Number.isInteger(steps) || steps < 1 || steps > this.config.max_steps) {
+      throw new AppError("bad_request:imagegen", `Steps must be a whole number from 1 to ${this.config.max_steps}.`);
+    }
+    const n = req.n;
+    if (!Number.isInteger(n) || n < 1) throw new AppError("bad_request:imagegen", "n must be at least 1.");
+    const seed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
+
+    const { ort } = this;
+    const L = this.config.max_tokens;
+    const tokens = [...tokenizePrompt(req.prompt, this.config), ...nullTokens(this.config)];
+    const enc = await this.text.run({ tokens: new ort.Tensor("int64", BigInt64Array.from(tokens.map(BigInt)), [2, L]) });
+    const ctx = enc.ctx!;
+    const bias = enc.bias!;
+    const pooled = enc.pooled!;
+
+    const S = this.config.image_size;
+    const plane = 3 * S * S;
+    const g = this.config.guidance_scale;
+    const out: GeneratedImage[] = [];
+    for (let image = 0; image < n; image++) {
+      const imageSeed = seed + image;
+      const x = seededNormal(imageSeed >>> 0, plane);
+      const batch = new Float32Array(2 * plane);
+      for (let i = 0; i < steps; i++) {
+        if (signal?.aborted) throw cancelled();
+        const t = 1 - i / steps;
+        const dt = 1 / steps;
+        batch.set(x, 0);
+        batch.set(x, plane);
+        const res = await this.velocity.run({
+          x: new ort.Tensor("float32", batch, [2, 3, S, S]),
+          t: new ort.Tensor("float32", Float32Array.of(t, t), [2]),
+          ctx,
+          bias,
+          pooled,
+        });
+        if (signal?.aborted) throw cancelled();
+        const v = res.v!.data as Float32Array;
+        let preview: Float32Array | undefined;
+        if (onStep) preview = new Float32Array(plane);
+        for (let j = 0; j < plane; j++) {
+          const vu = v[plane + j]!;
+          const vg = vu + g * (v[j]! - vu);
+          if (preview) preview[j] = x[j]! - t * vg; // the current estimate of the image
+          x[j] = x[j]! - dt * vg;
+        }
+        if (onStep) onStep({ image, step: i + 1, steps, preview: await toPng(preview!, S, S) });
+      }
+      out.push({ png: await toPng(x, S, width), width, height, seed: imageSeed });
+    }
+    return out;
+  }
+}
+
+/** NCHW floats in [-1, 1] → an RGB PNG, upscaled to `size` when larger. */
+async function toPng(x: Float32Array, S: number, size: number): Promise<Uint8Array> {
+  const rgb = Buffer.alloc(S * S * 3);
+  const plane = S * S;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      const val = Math.round((Math.min(1, Math.max(-1, x[c * plane + p]!)) + 1) * 127.5);
+      rgb[p * 3 + c] = val;
+    }
+  }
+  let img = sharp(rgb, { raw: { width: S, height: S, channels: 3 } });
+  if (size !== S) img = img.resize(size, size, { kernel: "mitchell" });
+  return new Uint8Array(await img.png().toBuffer());
 }
