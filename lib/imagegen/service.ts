@@ -109,7 +109,7 @@ export async function generateForUser(
   }
   const { info } = generator;
   if (!info.sizes.includes(args.size)) {
-    throw new AppError("bad_request:image_size", `size must be one of ${info.sizes.join(", ")} (the sizes ${info.label} makes); it was '${args.size}'.`);
+    throw new AppError("bad_request:image_size", `size must be one of ${info.sizes.join(", ")} (the sizes ${info.id} makes); it was '${args.size}'.`);
   }
   const [width, height] = args.size.split("x").map(Number) as [number, number];
   const maxSteps = Math.min(info.maxSteps, IMAGE_LIMITS.maxSteps);
