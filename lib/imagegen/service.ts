@@ -160,9 +160,17 @@ export async function generateForUser(
   return { generator: info, images: stored };
 }
 
-/** What /api/health says about image generation (no internal host names). */
-export async function generatorHealth(): Promise<{ status: "ready"; id: string; kind: "local" | "remote"; label: string } | { status: "none" }> {
-  const generator = await currentGenerator().catch(() => null);
+/** How long /api/health waits for the generator to load before it says "loading", in ms. */
+const HEALTH_WAIT_MS = 1000;
+
+/** What /api/health says about image generation (no internal host names); never waits long for a model loading. */
+export async function generatorHealth(): Promise<{ status: "ready"; id: string; kind: "local" | "remote"; label: string } | { status: "none" | "loading" }> {
+  const loading = Symbol("loading");
+  const generator = await Promise.race([
+    currentGenerator().catch(() => null),
+    new Promise<typeof loading>((resolve) => setTimeout(() => resolve(loading), HEALTH_WAIT_MS).unref()),
+  ]);
+  if (generator === loading) return { status: "loading" };
   if (!generator) return { status: "none" };
   const { id, kind, label } = generator.info;
   return { status: "ready", id, kind, label: kind === "remote" ? "Remote image server" : label };
