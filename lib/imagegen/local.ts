@@ -3,7 +3,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { AppError } from "@/lib/errors";
 import { nullTokens, seededNormal, tokenizePrompt, type TokenizerConfig } from "./local-tokenize";
-import type { GeneratedImage, GenerateRequest, ImageGenerator, StepEvent } from "./types";
+import type { GeneratedImage, GenerateRequest, ImageGenerator, OnStep } from "./types";
 
 /**
  * The project's own shape-world generator (models/imagegen/shapes-gen, trained by
@@ -62,6 +62,26 @@ function cancelled(): AppError {
   return new AppError("bad_request:imagegen", "The image generation was cancelled.");
 }
 
+/** Waits for p, or rejects with `cancelled()` as soon as the signal aborts. */
+function untilAborted(p: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(cancelled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
 class LocalGenerator implements ImageGenerator {
   readonly info;
 
@@ -81,7 +101,7 @@ class LocalGenerator implements ImageGenerator {
     };
   }
 
-  async generate(req: GenerateRequest, opts: { signal?: AbortSignal; onStep?: (e: StepEvent) => void } = {}): Promise<GeneratedImage[]> {
+  async generate(req: GenerateRequest, opts: { signal?: AbortSignal; onStep?: OnStep } = {}): Promise<GeneratedImage[]> {
     const { signal, onStep } = opts;
     if (signal?.aborted) throw cancelled();
     const { width, height } = req;
@@ -135,7 +155,11 @@ class LocalGenerator implements ImageGenerator {
           if (preview) preview[j] = x[j]! - t * vg; // the current estimate of the image
           x[j] = x[j]! - dt * vg;
         }
-        if (onStep) onStep({ image, step: i + 1, steps, preview: await toPng(preview!, S, S) });
+        if (onStep) {
+          // The caller may pause us (answers first on a CPU): wait, but not past an abort.
+          const paused = onStep({ image, step: i + 1, steps, preview: await toPng(preview!, S, S) });
+          if (paused) await untilAborted(paused, signal);
+        }
       }
       out.push({ png: await toPng(x, S, width), width, height, seed: imageSeed });
     }
