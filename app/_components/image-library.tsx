@@ -283,7 +283,7 @@ export function ImageLibrary() {
                 <p className="image-reasons small">
                   {item.reasons.map((r) => (
                     <span key={r} className="badge">
-                      {REASON_TEXT[r] ?? r}
+                      {r === "chat" && item.generated ? "prompt or chat text match" : (REASON_TEXT[r] ?? r)}
                     </span>
                   ))}
                   {item.score !== null && <span className="muted"> score {item.score.toFixed(2)}</span>}
