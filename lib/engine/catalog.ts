@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
+import { adaptersForModel, isAdapterFile, readAdapterFiles, type CatalogAdapter } from "./adapters";
 import { EngineError } from "./errors";
 import { familyOfProjector, type ClipMeta, type FamilyId } from "./families";
 import { audioFamilyOfProjector, audioProjectorType, type AudioFamilyId } from "./families/audio";
@@ -52,6 +53,12 @@ export interface CatalogModel {
     family: { id: AudioFamilyId; label: string } | null;
     clip: ClipMeta;
   } | null;
+  /**
+   * LoRA adapters found for it (`*.lora.gguf` beside it, or anywhere in the
+   * models folder with its weights fingerprint), refused ones included with
+   * the reason. Absent when there are none.
+   */
+  adapters?: CatalogAdapter[];
 }
 
 export interface CatalogProblem {
@@ -434,10 +441,17 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
   const models: CatalogModel[] = [];
   if (modelPath) models.push(await explicitPair(modelPath, mmprojPath));
 
+  // Adapters are GGUFs too (general.type "adapter"), but never models.
+  const files = listGguf(dir);
+  const adapterPaths = new Set(files.filter(isAdapterFile));
+  if (modelPath && fs.existsSync(path.dirname(modelPath))) {
+    for (const f of fs.readdirSync(path.dirname(modelPath))) if (isAdapterFile(f)) adapterPaths.add(path.join(path.dirname(modelPath), f));
+  }
+
   const llms: RawGguf[] = [];
   const projectors: ({ raw: RawGguf } & Projector)[] = [];
-  for (const file of listGguf(dir)) {
-    if (file === modelPath || file === mmprojPath) continue;
+  for (const file of files) {
+    if (file === modelPath || file === mmprojPath || adapterPaths.has(file)) continue;
     // Parts 2… of a split model are read with its first part.
     const split = SPLIT_SUFFIX.exec(file);
     if (split && Number(split[1]) > 1) continue;
@@ -477,7 +491,35 @@ export async function scanCatalog({ dir, modelPath, mmprojPath }: { dir: string;
     const proj = paired.get(llm);
     models.push(describe(llm, proj?.raw ?? null, proj ?? null));
   }
+  attachAdapters(models, [...adapterPaths].sort(), problems);
   return { models, problems };
+}
+
+/**
+ * Lists each model's adapters (see adapters.ts); an adapter that pairs with
+ * no model and sits beside none is a problem of its own.
+ */
+function attachAdapters(models: CatalogModel[], adapterPaths: string[], problems: CatalogProblem[]) {
+  if (!adapterPaths.length) return;
+  const files = readAdapterFiles(adapterPaths);
+  const listed = new Set<string>();
+  for (const m of models) {
+    if (m.parts) continue; // a split model's weights are not fingerprinted (its first part holds only some tensors)
+    const adapters = adaptersForModel(m, files);
+    if (!adapters.length) continue;
+    m.adapters = adapters;
+    for (const a of adapters) listed.add(a.path);
+  }
+  for (const f of files) {
+    if (listed.has(f.path)) continue;
+    problems.push({
+      path: f.path,
+      code: "adapter_refused",
+      message: f.error
+        ? `${path.basename(f.path)} cannot be read as a LoRA adapter: ${f.error}`
+        : `${path.basename(f.path)} is a LoRA adapter for weights no model here has${f.info?.baseName ? ` ("${f.info.baseName}")` : ""}. Put it beside its base model.`,
+    });
+  }
 }
 
 /**

@@ -12,6 +12,10 @@ export type EngineErrorCode =
   | "no_vision"
   | "bad_image"
   | "context_overflow"
+  /** A request named an adapter the model does not have (or gave a bad scale). */
+  | "unknown_adapter"
+  /** A request named an adapter the catalog refused for this model (another base). */
+  | "adapter_refused"
   | "disposed";
 
 const BRAND = Symbol.for("local-vision-chat.EngineError");
