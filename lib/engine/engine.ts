@@ -11,12 +11,13 @@ import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
 import { RemoteBackend } from "./backends/remote";
 import { isAudioPath, preparedAudio } from "./audio-input";
 import { checkedAudioCounting, type AudioCounting } from "./audio-cost";
+import { adapterSignature, resolveAdapters, type CatalogAdapter } from "./adapters";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
 import { familyById, type FamilyRule } from "./families";
 import { fitSize, imageSize, resizedCopy } from "./fit-image";
 import { FALLBACK_CHAT_TEMPLATE, renderPrompt } from "./prompt";
-import { removeSavedStates } from "./sessions";
+import { removeSavedStates, stateKeyFor } from "./sessions";
 import { nonCanonicalByteTokens } from "./canonical-tokens";
 import { SlotPool } from "./slot-pool";
 import type { Backend, BackendName, EngineKind, EngineMessage, GenerateEvent, GenerateRequest, LoadedModelInfo, ServerState } from "./types";
@@ -114,6 +115,8 @@ export class Engine {
       chatTemplate,
       onProgress: opts.onProgress,
     };
+    // Adapters that pair with this model's weights; the others stay listed with their reason.
+    const usableAdapters = (model.adapters ?? []).filter((a) => !a.refused);
     let backend: Backend;
     if (kind === "llama-server") {
       // llama-server caps every slot at the model's trained context: budget with what it will allow.
@@ -132,6 +135,7 @@ export class Engine {
         watch: opts.llamaServer.watch,
         gpuLayers,
         mmprojPath: (model.vision ?? model.audio)?.mmprojPath,
+        adapters: usableAdapters,
         stateDir: path.join(llamaServerStateRoot(opts.cacheDir), modelFingerprint(model)),
         reason,
       });
@@ -144,6 +148,7 @@ export class Engine {
               ...common,
               mmprojPath: (model.vision ?? model.audio)?.mmprojPath,
               bosText,
+              adapters: usableAdapters,
               sessionDir: path.join(opts.cacheDir, "sessions"),
             })
           : await NodeLlamaCppBackend.load(common);
@@ -166,6 +171,11 @@ export class Engine {
     // A background process a killed predecessor left frozen holds memory until ended.
     if (background) endLeftover(background.pidFile);
     const engine = new Engine(model, backend, pool, eosToken, kind, reason, opts.cacheDir, rule, background);
+    engine.adapterList = (model.adapters ?? []).map((a) => {
+      if (a.refused || backend.info.adapters?.includes(a.name)) return a;
+      const why = backend.info.refusedAdapters?.find((r) => r.name === a.name)?.reason;
+      return { ...a, refused: why ?? `The ${backend.info.backend} engine does not apply LoRA adapters; run this model on llama-server (ENGINE=llama-server) or in-process on llama.node (a model with an mmproj).` };
+    });
     engine.audioCounting = checkedAudioCounting(model, backend.info);
     engine.nonCanonical = nonCanonical;
     return engine;
@@ -173,6 +183,18 @@ export class Engine {
 
   /** Byte tokens banned under a grammar (see canonical-tokens.ts). */
   private nonCanonical: number[] = [];
+
+  /** The model's LoRA adapters as the catalog listed them at load (remote engines: none). */
+  private adapterList: CatalogAdapter[] = [];
+
+  /**
+   * The LoRA adapters a request can name (those without `refused`), and the
+   * refused ones with the reason. Fixed at load: an adapter copied in later
+   * is used after the next model load.
+   */
+  adapters(): CatalogAdapter[] {
+    return this.adapterList;
+  }
 
   /** How audio clips are counted, when the model hears audio (see audio-cost.ts). */
   private audioCounting: AudioCounting | undefined;
@@ -340,6 +362,8 @@ export class Engine {
   async *generate(req: GenerateRequest): AsyncGenerator<GenerateEvent> {
     const { prompt, images } = this.render(req.messages);
     this.checkMedia(images);
+    const adapters = resolveAdapters(this.adapterList, req.adapters, this.model.name);
+    const used = adapters.length ? { adapters: adapters.map(({ name, scale }) => ({ name, scale })) } : {};
     const queuedAt = performance.now();
     const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });
     if (!release) {
@@ -367,7 +391,9 @@ export class Engine {
         prompt,
         images: files,
         messages: req.messages,
-        sessionKey: req.sessionKey,
+        // State computed with one adapter set is never reused under another.
+        sessionKey: req.sessionKey && stateKeyFor(req.sessionKey, adapterSignature(adapters)),
+        adapters,
         maxTokens: req.maxTokens ?? 512,
         sampling: { ...DEFAULT_SAMPLING, ...req.sampling },
         constraint: req.constraint,
@@ -378,7 +404,7 @@ export class Engine {
         signal: req.signal,
       })) {
         if (event.type === "done") {
-          yield { type: "done", usage: { ...event.usage, queueMs, ttftMs: event.usage.ttftMs + queueMs } };
+          yield { type: "done", usage: { ...event.usage, queueMs, ttftMs: event.usage.ttftMs + queueMs, ...used } };
         } else {
           yield event;
         }

@@ -86,12 +86,22 @@ export class SessionStore {
     }
   }
 
+  /**
+   * Removes a state. A conversation's own key (no adapter variant) removes
+   * its states under every adapter set too, known or left by an earlier process.
+   */
   remove(key: string): void {
     this.adopt(key);
     const file = this.entries.get(key)?.file ?? (key.startsWith("file:") ? path.join(this.dir, key.slice(5)) : this.fileFor(key));
     this.entries.delete(key);
     fs.rmSync(file, { force: true });
     fs.rmSync(`${file}.meta`, { force: true });
+    if (key.startsWith("file:") || key.includes(VARIANT)) return;
+    const prefix = `${conversationHash(key)}.`;
+    for (const k of [...this.entries.keys()]) {
+      if (k.startsWith(`${key}${VARIANT}`) || k.startsWith(`file:${prefix}`)) this.remove(k);
+    }
+    removeByPrefix(this.dir, prefix);
   }
 
   get size(): number {
@@ -103,9 +113,43 @@ export class SessionStore {
   }
 }
 
-/** The file name (no folder) a conversation's state is saved under, in any store. */
+/** Separates a conversation's key from the adapter set its state was computed with. */
+const VARIANT = "\u0000adapters:";
+
+/**
+ * The key of a conversation's state computed with a set of LoRA adapters
+ * (`adapterSignature`): KV computed with one adapter set is wrong under
+ * another, so each set has its own saved state. No adapters: the
+ * conversation's own key.
+ */
+export function stateKeyFor(sessionKey: string, adapterSignature: string): string {
+  return adapterSignature ? `${sessionKey}${VARIANT}${adapterSignature}` : sessionKey;
+}
+
+/** The conversation's key without any adapter variant. */
+export const conversationOf = (key: string) => (key.includes(VARIANT) ? key.slice(0, key.indexOf(VARIANT)) : key);
+
+const conversationHash = (conversation: string) => createHash("sha256").update(conversation).digest("hex").slice(0, 32);
+
+/**
+ * The file name (no folder) a conversation's state is saved under, in any
+ * store: `<hash>.bin`, or `<hash>.<variant hash>.bin` with adapters, so every
+ * state of one conversation shares the prefix `<hash>.`.
+ */
 export function stateFileName(key: string): string {
-  return `${createHash("sha256").update(key).digest("hex").slice(0, 32)}.bin`;
+  const i = key.indexOf(VARIANT);
+  if (i < 0) return `${conversationHash(key)}.bin`;
+  return `${conversationHash(key.slice(0, i))}.${createHash("sha256").update(key.slice(i)).digest("hex").slice(0, 16)}.bin`;
+}
+
+function removeByPrefix(dir: string, prefix: string) {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(path.join(dir, n), { force: true });
 }
 
 /**
@@ -120,8 +164,6 @@ export function removeSavedStates(root: string, key: string): void {
   } catch {
     return;
   }
-  for (const dir of dirs) {
-    fs.rmSync(path.join(dir, stateFileName(key)), { force: true });
-    fs.rmSync(path.join(dir, `${stateFileName(key)}.meta`), { force: true });
-  }
+  // Every state of the conversation, whatever adapters it was computed with.
+  for (const dir of dirs) removeByPrefix(dir, `${conversationHash(conversationOf(key))}.`);
 }

@@ -1,3 +1,5 @@
+import type { AdapterRequest, AdapterUse } from "./adapters";
+
 /**
  * Shared types of the model runtime. Only lib/engine imports the llama
  * bindings; everything else sees these plain shapes.
@@ -44,6 +46,8 @@ export interface GenerationUsage {
   text: string;
   /** Plain-words reason when finishReason is "error". */
   error?: string;
+  /** LoRA adapters the answer was generated with (absent: none). */
+  adapters?: { name: string; scale: number }[];
 }
 
 /** One generated token's log-probability and the likeliest alternatives at its place (natural log). */
@@ -94,6 +98,12 @@ export interface GenerateRequest {
    * `queue_full` inside a stream that has already started.
    */
   admitted?: boolean;
+  /**
+   * LoRA adapters to apply for this answer, by name (the model's catalog
+   * list, `Engine.adapters()`), each with a scale (default 1). Default none.
+   * An unknown or refused name throws `unknown_adapter` / `adapter_refused`.
+   */
+  adapters?: AdapterRequest[];
 }
 
 /** What a backend needs for one generation: the rendered prompt and the images in marker order. */
@@ -110,6 +120,12 @@ export interface BackendRequest {
   bannedTokens?: number[];
   logprobs?: number;
   signal?: AbortSignal;
+  /**
+   * LoRA adapters for this answer (resolved, sorted by name); empty or
+   * absent: the base model. `sessionKey` already names the adapter set (see
+   * `stateKeyFor`), so saved state is never shared across sets.
+   */
+  adapters?: AdapterUse[];
 }
 
 export type BackendName = "llama-node" | "node-llama-cpp" | "llama-server" | "remote";
@@ -147,6 +163,10 @@ export interface LoadedModelInfo {
   /** Images costing more tokens than this are downscaled before they are sent (0: no cap; the family's cost is then only limited by the context). */
   maxImageTokens?: number;
   chatTemplate: string;
+  /** LoRA adapters this backend can apply, by name (loaded at start on llama-server, applied per answer in-process). */
+  adapters?: string[];
+  /** Adapters the catalog paired but llama.cpp would not load, with its reason. */
+  refusedAdapters?: { name: string; reason: string }[];
   /** llama-server on a GPU: the device its log named, the memory free on it at load, and the layers offloaded of all. */
   gpu?: { device?: string; description?: string; freeMiB?: number; layers?: number; totalLayers?: number };
 }

@@ -7,6 +7,8 @@ import {
   toggleNativeLog,
   type LlamaParallelCompletionResult,
 } from "@fugood/llama.node";
+import { AdapterGate } from "../adapter-gate";
+import { adapterSignature, type AdapterUse } from "../adapters";
 import { AsyncQueue } from "../async-queue";
 import { EngineError } from "../errors";
 import { explainGpuProblem, probeGpu } from "../gpu";
@@ -15,7 +17,7 @@ import { writeProbeImage } from "../probe-image";
 import { isAudioPath, writeProbeAudio } from "../audio-input";
 import { finalUsage } from "../usage";
 import { fromBindingToken, type BindingToken } from "../logprobs";
-import { SessionStore } from "../sessions";
+import { conversationOf, SessionStore } from "../sessions";
 import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo, type TokenLogprob } from "../types";
 
 type LlamaContext = Awaited<ReturnType<typeof loadModel>>;
@@ -45,6 +47,8 @@ export interface LlamaNodeOptions {
    */
   bosText?: string;
   onProgress?: (fraction: number) => void;
+  /** LoRA adapters the catalog paired with the model (each is test-loaded once at load). Default none. */
+  adapters?: { name: string; path: string }[];
 }
 
 // The native log is global to the process and keeps it alive while on, so
@@ -102,6 +106,24 @@ export class LlamaNodeBackend implements Backend {
     private readonly sessions: SessionStore,
     private readonly bosText: string | undefined,
   ) {}
+
+  /**
+   * LoRA adapters are context-wide in this binding: `applyLoraAdapters` sets
+   * them for every parallel slot, and its parallel completions take no
+   * per-request adapters. So answers run grouped by adapter set (see
+   * AdapterGate): a switch waits until the running answers end.
+   */
+  private readonly gate = new AdapterGate<AdapterUse[]>((_set, list) => {
+    this.ctx.removeLoraAdapters();
+    if (list.length) this.ctx.applyLoraAdapters(list.map((a) => ({ path: a.path, scaled: a.scale })));
+    // The parallel slots keep their KV in memory and reuse a matching prefix (seen with image
+    // prompts: 108 of 109 tokens reused after a switch), KV computed with the previous set.
+    this.ctx.clearCache(false);
+    const loaded = this.ctx.getLoadedLoraAdapters();
+    if (loaded.length !== list.length) {
+      throw new EngineError("load_failed", `llama.node applied ${loaded.length} of ${list.length} LoRA adapters (${list.map((a) => a.name).join(", ")}).`);
+    }
+  });
 
   private withBos(prompt: string, images: string[]): string {
     return !images.length && this.bosText ? this.bosText + prompt : prompt;
@@ -164,6 +186,22 @@ export class LlamaNodeBackend implements Backend {
           if (audioProbeTokens <= 0) throw new EngineError("load_failed", "Could not measure the audio token cost.");
         }
       }
+      // Each adapter is loaded once now, so one llama.cpp refuses is known (and never offered) before an answer needs it.
+      const adapters: string[] = [];
+      const refusedAdapters: { name: string; reason: string }[] = [];
+      for (const a of opts.adapters ?? []) {
+        const before = recentLog.length;
+        try {
+          ctx.applyLoraAdapters([{ path: a.path, scaled: 1 }]);
+          if (ctx.getLoadedLoraAdapters().length !== 1) throw new Error("not loaded");
+          adapters.push(a.name);
+        } catch (err) {
+          const why = recentLog.slice(before).filter((l) => /error|fail|mismatch|incorrect|does not exist/i.test(l)).join(" ").trim();
+          refusedAdapters.push({ name: a.name, reason: `llama.cpp refused it: ${why || (err as Error).message}` });
+        } finally {
+          ctx.removeLoraAdapters();
+        }
+      }
       if (!(await ctx.parallel.enable({ n_parallel: opts.slots, n_batch: 512 }))) {
         throw new EngineError("load_failed", "llama.node could not enable parallel slots.");
       }
@@ -180,6 +218,8 @@ export class LlamaNodeBackend implements Backend {
         audioProbeTokens,
         imageTokens,
         chatTemplate: opts.chatTemplate,
+        adapters,
+        ...(refusedAdapters.length ? { refusedAdapters } : {}),
       };
       return new LlamaNodeBackend(info, ctx, new SessionStore(opts.sessionDir, opts.sessionBudgetBytes), opts.bosText);
     } catch (err) {
@@ -217,7 +257,9 @@ export class LlamaNodeBackend implements Backend {
     const audio = req.images.filter(isAudioPath).length;
     if (audio < req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
     if (audio && !this.info.audio) throw new EngineError("no_vision", "This model cannot hear audio.");
-    const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
+    // One lock per conversation, whatever adapters its states were computed with.
+    const release = req.sessionKey ? await this.locks.acquire(conversationOf(req.sessionKey)) : () => {};
+    let leaveGate: (() => void) | null = null;
     const queue = new AsyncQueue<BindingToken>();
     let text = "";
     let tokens = 0;
@@ -225,6 +267,11 @@ export class LlamaNodeBackend implements Backend {
     const started = performance.now();
     let stopEarly = () => {};
     try {
+      leaveGate = await this.gate.enter(adapterSignature(req.adapters ?? []), req.adapters ?? [], req.signal);
+      if (!leaveGate) {
+        yield { type: "done", usage: finalUsage({ started, firstTokenAt: 0, streamedTokens: 0, promptTokens: 0, reusedPromptTokens: 0, evaluatedPromptTokens: 0, completionTokens: 0, finishReason: "aborted", text: "" }) };
+        return;
+      }
       const load = req.sessionKey ? this.sessions.lookup(req.sessionKey) : undefined;
       const { promise, stop } = await this.ctx.parallel.completion(
         {
@@ -313,6 +360,7 @@ export class LlamaNodeBackend implements Backend {
       yield { type: "done", usage };
     } finally {
       stopEarly();
+      leaveGate?.();
       release();
     }
   }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { adapterSignature } from "../adapters";
 import { EngineError } from "../errors";
 import { KeyedMutex } from "../keyed-mutex";
 import { writeProbeImage } from "../probe-image";
@@ -8,7 +9,7 @@ import { explainServerGpu, probeGpu } from "../gpu";
 import { finalUsage } from "../usage";
 import { fromServerProbs, type ServerTokenProbs } from "../logprobs";
 import { LlamaServerProcess, type SupervisorOptions } from "../llama-server/supervisor";
-import { SessionStore } from "../sessions";
+import { conversationOf, SessionStore } from "../sessions";
 import { readSseJson, responseError } from "../sse";
 import { IMAGE_MARKER, type Backend, type BackendRequest, type GenerateEvent, type LoadedModelInfo, type ServerState } from "../types";
 
@@ -55,6 +56,8 @@ interface SlotState {
   key?: string;
   busy: boolean;
   usedAt: number;
+  /** The adapter set (`adapterSignature`) of the slot's last request: the server's `slot.lora`. */
+  adapters: string;
 }
 
 /**
@@ -84,7 +87,7 @@ export class LlamaServerBackend implements Backend {
     readonly server: LlamaServerProcess,
     private readonly store: SessionStore,
   ) {
-    this.slots = Array.from({ length: info.slots }, () => ({ busy: false, usedAt: 0 }));
+    this.slots = Array.from({ length: info.slots }, () => ({ busy: false, usedAt: 0, adapters: "" }));
     this.generation = server.generation;
   }
 
@@ -130,7 +133,9 @@ export class LlamaServerBackend implements Backend {
         audio,
         imageTokens: 0,
         chatTemplate: opts.chatTemplate,
+        adapters: (opts.adapters ?? []).map((a) => a.name),
       };
+      await checkAdapters(server, info.adapters!);
       const backend = new LlamaServerBackend(info, server, new SessionStore(opts.stateDir, opts.sessionBudgetBytes, true));
       // Encoding one image at load measures the image cost and pays the
       // vision path's first-use cost (GPU pipeline compilation) before a user does.
@@ -221,7 +226,10 @@ export class LlamaServerBackend implements Backend {
     if (this.server.generation !== this.generation) {
       // A restarted server has empty slots.
       this.generation = this.server.generation;
-      for (const s of this.slots) s.key = undefined;
+      for (const s of this.slots) {
+        s.key = undefined;
+        s.adapters = "";
+      }
     }
     const free = this.slots.map((s, i) => ({ s, i })).filter(({ s }) => !s.busy);
     if (!free.length) throw new EngineError("queue_full", "Every llama-server slot is busy.", 5);
@@ -235,12 +243,20 @@ export class LlamaServerBackend implements Backend {
   }
 
   /** Puts `key`'s saved state into `slot` unless it is already there. */
-  private async bringState(slot: number, key: string | undefined, signal?: AbortSignal) {
+  private async bringState(slot: number, key: string | undefined, adapters: BackendRequest["adapters"], signal?: AbortSignal) {
     const s = this.slots[slot]!;
     if (s.key === key) return;
     s.key = key;
     const file = key ? this.store.lookup(key) : undefined;
     if (!file) return;
+    // The server drops a slot's cached prompt when a request's adapters differ from the slot's last
+    // request's, restored state or not; the state was saved under this request's set, so the slot
+    // is given that set first (a one-token request) and the restored state is then kept.
+    const set = adapterSignature(adapters ?? []);
+    if (s.adapters !== set) {
+      const res = await this.postRetrying("/completion", { prompt: "a", n_predict: 0, cache_prompt: false, id_slot: slot, grammar: "root ::= [a-z]*", lora: this.loraList(adapters) }, signal);
+      if (res.ok) s.adapters = set;
+    }
     // Retried like a completion: restoring the same file again is harmless, and an idle pooled socket the
     // server closed meanwhile (its keep-alive timer) must not fail the answer before it starts.
     const res = await this.postRetrying(`/slots/${slot}?action=restore`, { filename: path.basename(file) }, signal);
@@ -263,7 +279,8 @@ export class LlamaServerBackend implements Backend {
     const audioFiles = req.images.filter(isAudioPath).length;
     if (audioFiles < req.images.length && !this.info.vision) throw new EngineError("no_vision", "This model cannot see images.");
     if (audioFiles && !this.info.audio) throw new EngineError("no_vision", "This model cannot hear audio.");
-    const release = req.sessionKey ? await this.locks.acquire(req.sessionKey) : () => {};
+    // One lock per conversation, whatever adapters its states were computed with.
+    const release = req.sessionKey ? await this.locks.acquire(conversationOf(req.sessionKey)) : () => {};
     let slot = -1;
     const started = performance.now();
     let text = "";
@@ -286,11 +303,12 @@ export class LlamaServerBackend implements Backend {
         await this.server.ready(http.signal);
         slot = this.takeSlot(req.sessionKey);
         generation = this.server.generation;
-        await this.bringState(slot, req.sessionKey, http.signal);
+        await this.bringState(slot, req.sessionKey, req.adapters, http.signal);
         const body = await this.body(req, slot);
         let res = await this.postRetrying("/completion", body, http.signal);
         if (!res.ok) throw new EngineError("load_failed", `llama-server refused the request: ${await responseError(res)}`);
         save = Boolean(req.sessionKey);
+        this.slots[slot]!.adapters = adapterSignature(req.adapters ?? []);
         // A stream that ends before its first event, the server process unchanged, is sent again:
         // nothing was shown, and an empty answer would be the only other outcome.
         for (let again = 0; ; again++) {
@@ -396,10 +414,19 @@ export class LlamaServerBackend implements Backend {
       ...(req.bannedTokens?.length ? { logit_bias: req.bannedTokens.map((id) => [id, false]) } : {}),
       // post_sampling_probs false (its default): natural-log probabilities of the model's distribution.
       ...(req.logprobs !== undefined ? { n_probs: Math.max(1, req.logprobs), post_sampling_probs: false } : {}),
+      // Every loaded adapter with its scale for this answer (0 = off), always: the server clears a
+      // slot's cached prompt when the list differs from the slot's last one, but a request without
+      // `lora` takes the global scales and keeps the cache (computed with adapters, maybe).
+      ...(this.info.adapters?.length ? { lora: this.loraList(req.adapters) } : {}),
       stream: true,
       cache_prompt: Boolean(req.sessionKey),
       id_slot: slot,
     };
+  }
+
+  /** Every loaded adapter (by its `--lora` index) with its scale for this answer; 0 = off. */
+  private loraList(adapters: BackendRequest["adapters"]) {
+    return (this.info.adapters ?? []).map((name, id) => ({ id, scale: adapters?.find((a) => a.name === name)?.scale ?? 0 }));
   }
 
   /** Plain words for a connection that broke mid-answer (usually: the server process died). */
@@ -414,10 +441,11 @@ export class LlamaServerBackend implements Backend {
   async forgetSession(sessionKey: string): Promise<void> {
     const release = await this.locks.acquire(sessionKey);
     try {
+      // Its states under every adapter set go too.
       this.store.remove(sessionKey);
-      const slot = this.slots.findIndex((s) => s.key === sessionKey);
-      if (slot >= 0) {
-        this.slots[slot]!.key = undefined;
+      for (const [slot, s] of this.slots.entries()) {
+        if (!s.key || conversationOf(s.key) !== sessionKey) continue;
+        s.key = undefined;
         await this.post(`/slots/${slot}?action=erase`, {}).catch(() => {});
       }
     } finally {
@@ -430,6 +458,16 @@ export class LlamaServerBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     await this.server.stop();
+  }
+}
+
+/** The server loaded exactly our adapters, in our order (a request's `lora` ids are indexes). */
+async function checkAdapters(server: LlamaServerProcess, names: string[]) {
+  if (!names.length) return;
+  const res = await fetch(`${server.url}/lora-adapters`, { headers: server.headers() });
+  const loaded = res.ok ? ((await res.json()) as { id: number; path: string }[]) : [];
+  if (loaded.length !== names.length) {
+    throw new EngineError("load_failed", `llama-server loaded ${loaded.length} of ${names.length} LoRA adapters (${names.join(", ")}).`);
   }
 }
 

@@ -10,6 +10,12 @@ export interface SupervisorOptions {
   binary: string;
   modelPath: string;
   mmprojPath?: string;
+  /**
+   * LoRA adapters to load (`--lora`, in this order: a request's `lora` ids
+   * are indexes into it), all at scale 0 until a request names them
+   * (`--lora-init-without-apply`). Default none.
+   */
+  adapters?: { name: string; path: string }[];
   /** Tokens of context per slot. */
   contextSize: number;
   /** Parallel slots (`-np`). */
@@ -176,6 +182,7 @@ export class LlamaServerProcess {
       "--slot-prompt-similarity", "0",
     ];
     if (o.mmprojPath) args.push("--mmproj", o.mmprojPath);
+    if (o.adapters?.length) args.push(...o.adapters.flatMap((a) => ["--lora", a.path]), "--lora-init-without-apply");
     return args;
   }
 
