@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { parseAutoAdapters } from "./engine/auto-adapters";
 
 /** Resolves a configured path against the working directory (not traced into the build). */
 const abs = (p: string) => path.resolve(/*turbopackIgnore: true*/ process.cwd(), p);
@@ -174,6 +175,24 @@ export const envSchema = z.object({
         out[m[1] ?? "*"] = Number(m[2]);
       }
       return out;
+    }),
+  /**
+   * LoRA adapters turned on by what a conversation shows the model, when
+   * neither the request nor the conversation names adapters:
+   * `chart=chart-skill,spectrogram=audio-skill` (attachment kind = adapter
+   * name; kinds: image, chart, spectrogram, audio, video, page), or `kinds`
+   * (every adapter whose `lvc.adapter.kinds` lists a kind present). Default off.
+   */
+  ADAPTERS_AUTO: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseAutoAdapters(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
     }),
   /** Longest answer in tokens (also capped at half the context). Default 1024. */
   MAX_ANSWER_TOKENS: intFrom(16, 1 << 20).default(1024),

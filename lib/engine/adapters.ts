@@ -15,10 +15,6 @@ import { EngineError } from "./errors";
  * so it is listed as refused with the reason and never loaded.
  */
 
-/** The attachment kinds an adapter can be for (`lvc.adapter.kinds`), as the media readers produce them. */
-export const ATTACHMENT_KINDS = ["image", "chart", "spectrogram", "audio", "video", "page"] as const;
-export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number];
-
 export interface CatalogAdapter {
   /** The file name without `.lora.gguf`: what requests, settings and ADAPTERS_AUTO name. */
   name: string;
@@ -166,35 +162,3 @@ export function resolveAdapters(available: CatalogAdapter[], requested: AdapterR
 
 /** A stable text for a set of adapters ("" for none): part of every cache key of state computed with them. */
 export const adapterSignature = (adapters: readonly AdapterUse[]) => adapters.map((a) => `${a.name}@${a.scale}`).join(",");
-
-/** `ADAPTERS_AUTO`: attachment kind → adapter name, or "kinds" (each adapter's own `lvc.adapter.kinds`). */
-export type AutoAdapters = { mode: "off" } | { mode: "map"; map: Record<string, string> } | { mode: "kinds" };
-
-/**
- * The adapters turned on automatically for an answer whose conversation
- * has attachments of these kinds. A configured name the model does not have
- * (or refuses) is skipped: an automatic choice never fails an answer.
- */
-export function autoAdapters(auto: AutoAdapters, kinds: Iterable<string>, available: CatalogAdapter[]): AdapterRequest[] {
-  const present = new Set(kinds);
-  const usable = available.filter((a) => !a.refused);
-  let names: string[] = [];
-  if (auto.mode === "map") names = [...present].flatMap((k) => (auto.map[k] ? [auto.map[k]!] : []));
-  else if (auto.mode === "kinds") names = usable.filter((a) => a.kinds.some((k) => present.has(k))).map((a) => a.name);
-  return [...new Set(names)].filter((n) => usable.some((a) => a.name === n)).map((name) => ({ name }));
-}
-
-/** Parses `ADAPTERS_AUTO` ("chart=chart-skill,spectrogram=audio-skill", "kinds", or empty). */
-export function parseAutoAdapters(value: string | undefined): AutoAdapters {
-  const v = value?.trim();
-  if (!v || v === "off") return { mode: "off" };
-  if (v === "kinds") return { mode: "kinds" };
-  const map: Record<string, string> = {};
-  for (const part of v.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const m = /^([a-z]+)\s*=\s*([A-Za-z0-9._-]+)$/.exec(part);
-    if (!m) throw new Error(`"${part}" is not kind=adapter-name`);
-    if (!(ATTACHMENT_KINDS as readonly string[]).includes(m[1]!)) throw new Error(`"${m[1]}" is not an attachment kind (${ATTACHMENT_KINDS.join(", ")})`);
-    map[m[1]!] = m[2]!;
-  }
-  return { mode: "map", map };
-}

@@ -11,7 +11,7 @@ import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
 import { RemoteBackend } from "./backends/remote";
 import { isAudioPath, preparedAudio } from "./audio-input";
 import { checkedAudioCounting, type AudioCounting } from "./audio-cost";
-import { adapterSignature, resolveAdapters, type CatalogAdapter } from "./adapters";
+import { adapterSignature, resolveAdapters, type AdapterRequest, type AdapterUse, type CatalogAdapter } from "./adapters";
 import type { CatalogModel } from "./catalog";
 import { EngineError } from "./errors";
 import { familyById, type FamilyRule } from "./families";
@@ -196,6 +196,18 @@ export class Engine {
     return this.adapterList;
   }
 
+  /**
+   * The adapters `generate` would apply for these names (sorted; scale 0
+   * left out), or the error it would throw: for callers that refuse a bad
+   * name before anything starts (an API's 400).
+   */
+  checkAdapters(requested: AdapterRequest[] | undefined): AdapterUse[] {
+    if (requested?.length && this.kind === "remote") {
+      throw new EngineError("unknown_adapter", "The remote engine does not take adapters from this app: load them on the remote server (llama-server --lora) instead.");
+    }
+    return resolveAdapters(this.adapterList, requested, this.model.name);
+  }
+
   /** How audio clips are counted, when the model hears audio (see audio-cost.ts). */
   private audioCounting: AudioCounting | undefined;
 
@@ -362,7 +374,7 @@ export class Engine {
   async *generate(req: GenerateRequest): AsyncGenerator<GenerateEvent> {
     const { prompt, images } = this.render(req.messages);
     this.checkMedia(images);
-    const adapters = resolveAdapters(this.adapterList, req.adapters, this.model.name);
+    const adapters = this.checkAdapters(req.adapters);
     const used = adapters.length ? { adapters: adapters.map(({ name, scale }) => ({ name, scale })) } : {};
     const queuedAt = performance.now();
     const release = await this.pool.acquire(req.signal, { pastLimit: req.admitted });

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { getAttachmentOrThrow, type AttachmentRecord } from "@/lib/db/attachments";
 import { saveExchange } from "@/lib/db/messages";
 import type { Engine } from "@/lib/engine/engine";
+import { attachmentKindOf, autoAdapters } from "@/lib/engine/auto-adapters";
 import { EngineError } from "@/lib/engine/errors";
 import { getEngine } from "@/lib/engine/get-engine";
 import type { EngineMessage, GenerateEvent, GenerationUsage, OutputConstraint, TokenLogprob } from "@/lib/engine/types";
@@ -66,8 +67,12 @@ async function resolveImage(userId: string, url: string, param: string, fileName
   }
 }
 
-/** OpenAI messages → stored parts and engine messages; images are validated, normalised and stored first. */
-async function resolveMessages(userId: string, messages: ChatCompletionMessage[]): Promise<ResolvedMessage[]> {
+/**
+ * OpenAI messages → stored parts and engine messages; images are validated,
+ * normalised and stored first. Also what kinds of attachment the model is
+ * shown (for adapters chosen by kind).
+ */
+async function resolveMessages(userId: string, messages: ChatCompletionMessage[]): Promise<{ messages: ResolvedMessage[]; kinds: Set<string> }> {
   const out: ResolvedMessage[] = [];
   /** Function names of the calls earlier turns made, by call id (a tool message names only the id). */
   const calledNames = new Map<string, string>();
@@ -120,7 +125,16 @@ async function resolveMessages(userId: string, messages: ChatCompletionMessage[]
       m.engine = { role: m.role, text: [...read.map((r) => r.text), ...(text ? [text] : [])].join("\n"), images: images.length ? images : undefined };
     }
   }
-  return out;
+  const kinds = new Set<string>();
+  for (const m of out) {
+    for (const p of m.parts) {
+      if (p.type !== "image") continue;
+      const found = media.get(p.attachmentId);
+      const kind = attachmentKindOf(found?.info ?? null, { heardAsAudio: Boolean(found?.audioFile) });
+      if (kind) kinds.add(kind);
+    }
+  }
+  return { messages: out, kinds };
 }
 
 /**
@@ -290,6 +304,8 @@ export async function createChatCompletion({
   if (req.logprobs && engine.info.backend === "node-llama-cpp") {
     throw new OpenAiError(400, "logprobs are not available for this text-only model's in-process engine (node-llama-cpp); run it on llama-server.", "logprobs", "unsupported_parameter");
   }
+  // Named adapters are checked before anything is stored: an unknown name is a 400 naming the available ones.
+  if (req.adapters) engine.checkAdapters(req.adapters);
   const last = req.messages.at(-1);
   if (last?.role === "assistant") throw new OpenAiError(400, "The last message must not be the assistant's.", "messages", "invalid_value");
   // Cheap refusals first: no image is decoded for a request that cannot be served.
@@ -305,7 +321,11 @@ export async function createChatCompletion({
   if (status.slotsFree === 0 && status.queueLength >= env.QUEUE_LIMIT) {
     throw new OpenAiError(503, "The model is busy with other answers. Try again in a few seconds.", null, "engine_busy", 5);
   }
-  const messages = await resolveMessages(userId, req.messages);
+  const { messages, kinds } = await resolveMessages(userId, req.messages);
+  // Extension: the request's adapters, else those ADAPTERS_AUTO turns on for what the messages show.
+  const adapterChoice = req.adapters ?? autoAdapters(env.ADAPTERS_AUTO, kinds, engine.adapters());
+  const usedAdapters = engine.checkAdapters(adapterChoice).map(({ name, scale }) => ({ name, scale }));
+  const adaptersField = usedAdapters.length ? { adapters: usedAdapters } : {};
   const wanted = req.max_completion_tokens ?? req.max_tokens ?? env.MAX_ANSWER_TOKENS;
   const engineMessages = withToolsPrompt(
     messages.map((m) => m.engine),
@@ -347,6 +367,7 @@ export async function createChatCompletion({
       constraint: plan.kind === "text" ? undefined : plan.constraint,
       logprobs: topLogprobs,
       signal: halt.signal,
+      adapters: adapterChoice,
     }),
   );
   const released = () => {
@@ -465,6 +486,7 @@ export async function createChatCompletion({
           finish_reason: c.finish,
         })),
         usage: usageOf(sum),
+        ...adaptersField,
       },
       { headers: { "cache-control": "no-store" } },
     );
@@ -489,7 +511,7 @@ export async function createChatCompletion({
       const ran: Ran[] = [];
       let firstDone: FinishedChoice | null = null;
       try {
-        for (let i = 0; i < n; i++) send(sse(chunk(i, { role: "assistant", content: "" }, null)));
+        for (let i = 0; i < n; i++) send(sse({ ...chunk(i, { role: "assistant", content: "" }, null), ...adaptersField }));
         // Free text and JSON stream as written. A tools answer is sent when it ends (a call as OpenAI
         // streams one: id and name, then the arguments), except the text of an auto answer's
         // response, which streams as written once the answer shows it is one.

@@ -38,8 +38,9 @@ export function openAiErrorResponse(err: unknown): Response {
     const param = issue?.path.length ? issue.path.join(".") : null;
     e = new OpenAiError(400, `${param ? `${param}: ` : ""}${issue?.message ?? "invalid request"}`, param, "invalid_value");
   } else if (err instanceof EngineError) {
-    const status = err.code === "queue_full" ? 503 : err.code === "no_vision" || err.code === "bad_image" || err.code === "context_overflow" ? 400 : 503;
-    e = new OpenAiError(status, err.message, null, `engine_${err.code}`, err.retryAfterSeconds ?? (status === 503 ? 10 : undefined));
+    const adapter = err.code === "unknown_adapter" || err.code === "adapter_refused";
+    const status = err.code === "queue_full" ? 503 : err.code === "no_vision" || err.code === "bad_image" || err.code === "context_overflow" || adapter ? 400 : 503;
+    e = new OpenAiError(status, err.message, adapter ? "adapters" : null, `engine_${err.code}`, err.retryAfterSeconds ?? (status === 503 ? 10 : undefined));
   } else {
     const app = toAppError(err);
     if (app.type === "internal") console.error("[v1] unexpected error:", err);

@@ -118,6 +118,15 @@ export const chatCompletionRequestSchema = z.object({
   response_format: responseFormat.nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  /**
+   * Extension: LoRA adapters of the served model to answer with (GET
+   * /v1/models lists them), each with a scale (default 1). Absent: the
+   * ADAPTERS_AUTO choice by attachment kind, if configured; `[]`: none.
+   */
+  adapters: z
+    .array(z.object({ name: z.string().min(1).max(200), scale: z.number().min(-4).max(4).optional() }))
+    .max(8)
+    .nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export type ChatCompletionMessage = ChatCompletionRequest["messages"][number];
