@@ -78,6 +78,8 @@ export function toArchiveConversation(c: ConversationTree, attachments: Map<stri
         // Tool calls and results (from /v1 with tools) travel as the text they show.
         if (p.type === "tool-call") return [{ type: "text", text: `Tool call: ${p.name}(${p.arguments})` }];
         if (p.type === "tool-result") return [{ type: "text", text: `Tool result${p.name ? ` (${p.name})` : ""}: ${p.text}` }];
+        // A generated image travels as its image; what it was generated from is its question's text.
+        if (p.type === "generation") return [];
         const attachment = attachments.get(p.attachmentId);
         return attachment ? [{ type: "image", sha256: attachment.sha256 }] : [];
       }),

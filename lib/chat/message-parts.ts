@@ -8,8 +8,24 @@ export const messagePartSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("tool-call"), id: z.string(), name: z.string(), arguments: z.string() }),
   /** A function's result sent back by the client (its images follow as image parts). */
   z.object({ type: z.literal("tool-result"), toolCallId: z.string(), name: z.string().nullable(), text: z.string() }),
+  /**
+   * An answer that is a generated image (a generation turn): what was asked of the generator.
+   * Saved when the turn starts, so a stopped or failed generation is still known as one (Regenerate
+   * draws again); `seed` is the seed of the image made, once there is one (its image part follows).
+   */
+  z.object({
+    type: z.literal("generation"),
+    prompt: z.string(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    steps: z.number().int().positive().optional(),
+    seed: z.number().int().optional(),
+    /** The generator's id (GeneratorInfo.id). */
+    generator: z.string(),
+  }),
 ]);
 export type MessagePart = z.infer<typeof messagePartSchema>;
+export type GenerationPart = Extract<MessagePart, { type: "generation" }>;
 
 export const messagePartsSchema = z.array(messagePartSchema);
 

@@ -31,7 +31,27 @@ export interface ToolResultData {
   text: string;
 }
 
-export type ChatUIMessage = UIMessage<ChatAnswerMetadata, { "tool-call": ToolCallData; "tool-result": ToolResultData }>;
+/** A generation turn's request (and, once made, the image's seed): the stored `generation` part. */
+export interface GenerationData {
+  prompt: string;
+  width: number;
+  height: number;
+  steps?: number;
+  seed?: number;
+  generator: string;
+}
+/** How far the image being generated has come, with what it looks like so far where the generator shows it. */
+export interface ImageProgressData {
+  step: number;
+  steps: number;
+  /** A data: URL of the preview (PNG), when the generator gives one. */
+  preview?: string;
+}
+
+export type ChatUIMessage = UIMessage<
+  ChatAnswerMetadata,
+  { "tool-call": ToolCallData; "tool-result": ToolResultData; generation: GenerationData; "image-progress": ImageProgressData }
+>;
 
 type StatsColumns = { ttftMs: number | null; tokensPerSecond: number | null; promptTokens: number | null; reusedTokens: number | null; completionTokens: number | null };
 
@@ -68,7 +88,9 @@ export function toUIMessages(path: StoredMessage[], versions?: Map<string, { ids
             ? [{ type: "data-tool-call", data: { name: p.name, arguments: p.arguments } }]
             : p.type === "tool-result"
               ? [{ type: "data-tool-result", data: { name: p.name, text: p.text } }]
-              : [],
+              : p.type === "generation"
+                ? [{ type: "data-generation", id: "generation", data: { prompt: p.prompt, width: p.width, height: p.height, steps: p.steps, seed: p.seed, generator: p.generator } }]
+                : [],
         ),
       ],
       metadata: {

@@ -31,6 +31,7 @@ export async function beginTurnOrThrow({
   turn,
   model,
   instanceId,
+  answerParts = [{ type: "text", text: "" }],
 }: {
   conversationId: string;
   userId: string;
@@ -38,6 +39,8 @@ export async function beginTurnOrThrow({
   model: string;
   /** The app instance that writes the answer (lib/instance/lease.ts). */
   instanceId: string;
+  /** What the answer holds while it is written: an empty text, or a generation turn's request (its `generation` part). */
+  answerParts?: MessagePart[];
 }): Promise<{ userMessageId: string; assistantMessageId: string; prefix: string }> {
   return db.$transaction(async (tx) => {
     // Writing the conversation row first takes its lock, so two turns in one
@@ -98,7 +101,7 @@ export async function beginTurnOrThrow({
         conversationId,
         position: question.position + 1,
         role: "assistant",
-        parts: [{ type: "text", text: "" }],
+        parts: answerParts,
         status: "streaming",
         instanceId,
         parentId: question.id,
@@ -167,6 +170,66 @@ export async function saveAnswer({
 }
 
 /**
+ * Saves a generation turn's final state in one transaction: its parts (the
+ * `generation` part, and the image part once there is an image), linked to
+ * the images they show so they live as long as the message. When the answer
+ * is no longer being written (its message or conversation was deleted, or it
+ * was closed meanwhile), nothing is saved and the images this turn just put
+ * into the library are taken back (those that were there before, being the
+ * same bytes, and those some message uses, stay): a generated image exists
+ * with its message or not at all. Returns whether it was saved, and the
+ * storage keys no attachment uses any more (for the blob store to delete).
+ */
+export async function saveImageAnswer({
+  id,
+  userId,
+  parts,
+  status,
+  error,
+  createdSince,
+}: {
+  id: string;
+  userId: string;
+  parts: MessagePart[];
+  status: MessageStatus;
+  error?: string;
+  /** When the turn started: a generated image stored after it is this turn's own. */
+  createdSince: Date;
+}): Promise<{ saved: boolean; unusedKeys: string[] }> {
+  const ids = imageIds(parts);
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.message.updateMany({
+      where: { id, status: "streaming" },
+      data: { parts, status, error: error ?? null, finishReason: status === "stopped" ? "aborted" : status === "complete" ? "stop" : null },
+    });
+    if (count) {
+      if (ids.length) await tx.messageAttachment.createMany({ data: ids.map((attachmentId) => ({ messageId: id, attachmentId })) });
+      return { saved: true, unusedKeys: [] };
+    }
+    const fresh = await tx.attachment.findMany({
+      where: { id: { in: ids }, userId, createdAt: { gte: createdSince }, messages: { none: {} } },
+      select: { id: true, storageKey: true },
+    });
+    if (!fresh.length) return { saved: false, unusedKeys: [] };
+    await tx.attachment.deleteMany({ where: { id: { in: fresh.map((a) => a.id) } } });
+    const keys = [...new Set(fresh.map((a) => a.storageKey))];
+    const stillUsed = new Set((await tx.attachment.findMany({ where: { storageKey: { in: keys } }, select: { storageKey: true } })).map((a) => a.storageKey));
+    return { saved: false, unusedKeys: keys.filter((k) => !stillUsed.has(k)) };
+  });
+}
+
+/**
+ * The generation request of one of the user's answers (its `generation`
+ * part), or null when the answer is a text (or is not in the conversation).
+ * Regenerate on a generated image draws again from it.
+ */
+export async function generationOfAnswer({ conversationId, userId, messageId }: { conversationId: string; userId: string; messageId: string }) {
+  const row = await db.message.findFirst({ where: { id: messageId, conversationId, role: "assistant", conversation: { userId } }, select: { parts: true } });
+  const parts = row ? (messagePartsSchema.safeParse(row.parts).data ?? []) : [];
+  return parts.find((p) => p.type === "generation") ?? null;
+}
+
+/**
  * Marks a stop asked for on an answer being written by another instance, in
  * its row's `finishReason` while it is `streaming`: the writer sees it at its
  * next save of the partial text (`flushAnswer`) and stops.
@@ -180,10 +243,19 @@ export const STOP_REQUESTED = "stop_requested";
  * meanwhile (by another instance that found this one's lease expired) or is
  * gone (its conversation or message was deleted).
  */
-export async function flushAnswer({ id, text }: { id: string; text: string }): Promise<"saved" | "stop_requested" | "closed" | "gone"> {
+export async function flushAnswer({
+  id,
+  text,
+  parts = [{ type: "text", text }],
+}: {
+  id: string;
+  text: string;
+  /** The answer's parts when it is not a text (a generation turn's request); default one text part. */
+  parts?: MessagePart[];
+}): Promise<"saved" | "stop_requested" | "closed" | "gone"> {
   const { count } = await db.message.updateMany({
     where: { id, status: "streaming", OR: [{ finishReason: null }, { finishReason: { not: STOP_REQUESTED } }] },
-    data: { parts: [{ type: "text", text }] },
+    data: { parts },
   });
   if (count) return "saved";
   const row = await db.message.findUnique({ where: { id }, select: { status: true, finishReason: true } });
