@@ -55,7 +55,12 @@ export function startLiveAnswer({
     stop,
     write(chunk) {
       if (ended) return;
-      chunks.push(chunk);
+      // A data part sent again under its id replaces the earlier one on every page (useChat merges
+      // them), so a late reader needs only the latest: a generation's progress stays one chunk, not
+      // one preview per step.
+      const at = chunk.type.startsWith("data-") && "id" in chunk && chunk.id ? chunks.findIndex((c) => c.type === chunk.type && "id" in c && c.id === chunk.id) : -1;
+      if (at >= 0) chunks[at] = chunk;
+      else chunks.push(chunk);
       for (const r of readers) r.enqueue(chunk);
     },
     end() {

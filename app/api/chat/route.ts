@@ -1,13 +1,13 @@
 import { apiHandler, parseJson } from "@/lib/api/handler";
 import { requireUserId } from "@/lib/auth/session";
 import type { MessagePart } from "@/lib/chat/message-parts";
-import { streamChat } from "@/lib/chat/stream-chat";
+import { streamTurn } from "@/lib/chat/stream-turn";
 import type { TurnKind } from "@/lib/db/messages";
 import { CHAT_BODY_MAX_BYTES, chatRequestSchema, UPLOAD_URL } from "./schema";
 
 export const dynamic = "force-dynamic";
 
-// POST /api/chat – save the question, stream the answer (AI SDK UI message stream), save the answer
+// POST /api/chat – save the question, stream the answer or the generated image (AI SDK UI message stream), save it
 export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
   const body = await parseJson(req, chatRequestSchema, { maxBytes: CHAT_BODY_MAX_BYTES });
@@ -23,5 +23,5 @@ export const POST = apiHandler(async (req) => {
       : body.messageId
         ? { kind: "edit", parts: parts!, messageId: body.messageId }
         : { kind: "ask", parts: parts!, parentId: body.parentId };
-  return streamChat({ userId, conversationId: body.id, turn, signal: req.signal });
+  return streamTurn({ userId, conversationId: body.id, turn, kind: body.kind, image: body.image, signal: req.signal });
 });

@@ -50,7 +50,21 @@ export const chatRequestSchema = z
     parentId: z.string().min(1).max(64).optional(),
     /** With regenerate-message: write more of the answer `messageId` (cut at its length limit) instead of another one. */
     continue: z.boolean().optional(),
+    /**
+     * What the answer is: the model's text (default), or an image generated from the message's
+     * text ("Create image"; a message written as "/draw <prompt>" is one too). Regenerate on a
+     * generated image makes another image whatever this says.
+     */
+    kind: z.enum(["answer", "image"]).default("answer"),
+    /** With kind "image": the size ("WxH", one of the generator's) and sampling steps; default the generator's. */
+    image: z
+      .object({
+        size: z.string().regex(/^\d{1,5}x\d{1,5}$/, "size is WIDTHxHEIGHT, e.g. 128x128").optional(),
+        steps: z.number().int().min(1).max(1000).optional(),
+      })
+      .optional(),
   })
   .refine((b) => b.trigger === "regenerate-message" || b.message, { message: "a message is required", path: ["message"] })
-  .refine((b) => !b.continue || (b.trigger === "regenerate-message" && b.messageId), { message: "continue needs regenerate-message and the answer's messageId", path: ["continue"] });
+  .refine((b) => !b.continue || (b.trigger === "regenerate-message" && b.messageId), { message: "continue needs regenerate-message and the answer's messageId", path: ["continue"] })
+  .refine((b) => !(b.continue && b.kind === "image"), { message: "a generated image cannot be continued", path: ["kind"] });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
