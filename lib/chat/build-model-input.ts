@@ -1,7 +1,7 @@
 import "server-only";
 import { pathToFileURL } from "node:url";
 import type { ModelMessage } from "ai";
-import { modelText } from "@/lib/chat/message-parts";
+import { modelText, type MessagePart } from "@/lib/chat/message-parts";
 import type { StoredMessage } from "@/lib/db/conversations";
 import type { Engine } from "@/lib/engine/engine";
 import type { EngineMessage } from "@/lib/engine/types";
@@ -23,21 +23,57 @@ export interface ModelInput {
  * mediaPromptParts), placed before the message's own text.
  */
 export function toEngineHistory(history: StoredMessage[], keys: Map<string, string>, media: Map<string, MediaForPrompt> = new Map()): EngineMessage[] {
-  return history
-    .filter((m) => m.role === "system" || m.status !== "streaming")
-    .map((m) => {
-      // Tool calls and results (stored through /v1) read as they did there.
-      const question = modelText(m.parts);
-      const read = new Map(m.parts.flatMap((p) => (p.type === "image" && media.has(p.attachmentId) ? [[p.attachmentId, mediaPromptParts(media.get(p.attachmentId)!, question)] as const] : [])));
-      return {
-        role: m.role,
-        text: [...[...read.values()].map((r) => r.text), ...(question ? [question] : [])].join("\n"),
-        images: m.parts.flatMap((p) =>
-          p.type !== "image" ? [] : read.has(p.attachmentId) ? read.get(p.attachmentId)!.keys.map(blobPath) : keys.has(p.attachmentId) ? [blobPath(keys.get(p.attachmentId)!)] : [],
-        ),
-      };
-    })
-    .filter((m) => m.text || m.images.length);
+  return showAnswerImagesWithNextQuestion(
+    history
+      .filter((m) => m.role === "system" || m.status !== "streaming")
+      .map((m) => engineMessage(m, keys, media)),
+  ).filter((m) => m.text || m.images.length);
+}
+
+/**
+ * Images in an answer (an image the chat generated) reach the model with the
+ * next question, before its own images: "what colour is the square?" after
+ * "/draw a blue square" is asked about that image. Chat templates and vision
+ * models take images in user turns only (an assistant turn has no image
+ * markers in their training, and the AI SDK's assistant message carries no
+ * files to the engine), and a VLM reads the images of the turn being asked as
+ * the ones asked about (the demo model answers about the newest image in the
+ * prompt). The answer itself says in words what it was, so the turns still
+ * alternate and a model sees where the image came from. An answer image with
+ * no question after it (none to carry it) is left out.
+ */
+function showAnswerImagesWithNextQuestion(messages: (EngineMessage & { images: string[] })[]) {
+  let carried: string[] = [];
+  return messages.map((m) => {
+    if (m.role === "assistant" && m.images.length) {
+      carried = [...carried, ...m.images];
+      return { ...m, images: [] };
+    }
+    if (m.role !== "user" || !carried.length) return m;
+    const images = [...carried, ...m.images];
+    carried = [];
+    return { ...m, images };
+  });
+}
+
+function engineMessage(m: StoredMessage, keys: Map<string, string>, media: Map<string, MediaForPrompt>): EngineMessage & { images: string[] } {
+  // Tool calls and results (stored through /v1) read as they did there.
+  const question = modelText(m.parts) || generatedText(m.parts);
+  const read = new Map(m.parts.flatMap((p) => (p.type === "image" && media.has(p.attachmentId) ? [[p.attachmentId, mediaPromptParts(media.get(p.attachmentId)!, question)] as const] : [])));
+  return {
+    role: m.role,
+    text: [...[...read.values()].map((r) => r.text), ...(question ? [question] : [])].join("\n"),
+    images: m.parts.flatMap((p) =>
+      p.type !== "image" ? [] : read.has(p.attachmentId) ? read.get(p.attachmentId)!.keys.map(blobPath) : keys.has(p.attachmentId) ? [blobPath(keys.get(p.attachmentId)!)] : [],
+    ),
+  };
+}
+
+/** What a generated image's answer says to the model in words (its image comes with the next question). */
+function generatedText(parts: MessagePart[]): string {
+  const generation = parts.find((p) => p.type === "generation");
+  if (!generation || !parts.some((p) => p.type === "image")) return "";
+  return `Here is the image I generated for “${generation.prompt}”.`;
 }
 
 /**
