@@ -16,7 +16,18 @@ const STILL = /^image\/(png|jpeg)$/;
  * loaded from the server only says `image/*`: it is shown as an image, and
  * when the browser cannot draw it, asked for what it is.
  */
-export function AttachmentView({ url, mediaType, onView }: { url: string; mediaType: string; onView: (url: string) => void }) {
+export function AttachmentView({
+  url,
+  mediaType,
+  onView,
+  alt = "Attached image",
+}: {
+  url: string;
+  mediaType: string;
+  onView: (url: string) => void;
+  /** The image's text alternative (a generated image says what it was made from). */
+  alt?: string;
+}) {
   const [notAnImage, setNotAnImage] = useState(false);
   const media = !STILL.test(mediaType) && (mediaType !== "image/*" || notAnImage);
   const { parts, failed } = useMediaParts(url, media);
@@ -26,7 +37,7 @@ export function AttachmentView({ url, mediaType, onView }: { url: string; mediaT
         {/* eslint-disable-next-line @next/next/no-img-element */}
         <img
           src={url}
-          alt="Attached image"
+          alt={alt}
           onError={() => setNotAnImage(true)}
           // Server-rendered, the image can fail before the page is hydrated (its error event then reached no handler).
           ref={(img) => {

@@ -3,6 +3,7 @@
 import "./zod-without-eval";
 import type { FileUIPart } from "ai";
 import { useEffect, useRef, useState } from "react";
+import { drawPrompt } from "@/lib/chat/draw-command";
 import type { SamplingSettings } from "@/lib/chat/settings";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { ChatHeader } from "./chat-header";
@@ -18,6 +19,7 @@ import { useModelHealth } from "./model-status";
 import { useChatTurns } from "./use-chat-turns";
 import { useDraft } from "./use-draft";
 import { useFileDrop } from "./use-file-drop";
+import { useImageMode } from "./use-image-mode";
 import { useOfflineResend } from "./use-offline-resend";
 import { useStickToBottom } from "./use-stick-to-bottom";
 
@@ -53,6 +55,7 @@ export function ChatView({
   const focusInput = () => requestAnimationFrame(() => inputRef.current?.focus());
 
   const draft = useDraft({ conversation, initialFiles, maxImages });
+  const imageMode = useImageMode();
   const { attachments } = draft;
   const offline = useOfflineResend(() => send());
   const turns = useChatTurns({
@@ -98,15 +101,24 @@ export function ChatView({
       say("The question being edited is not shown any more. Cancel the edit, or switch back to its version.");
       return;
     }
+    // "Create image" (or "/draw …"): the message is the prompt of an image, made from words only.
+    const drawing = imageMode.on || drawPrompt(draft.text) !== null;
+    if (drawing && attachments.parts.length) {
+      setNotice({ text: "An image is made from words only: remove the attached files to create one.", aboutImages: true });
+      return;
+    }
     if (attachments.parts.length && !canSee) {
       setNotice({ text: "This model cannot see images. Remove them to send.", aboutImages: true });
       return;
     }
     setNotice(null);
-    const refused = await turns.send(() => {
-      scroll.scrollToBottom();
-      return draft.take();
-    });
+    const refused = await turns.send(
+      () => {
+        scroll.scrollToBottom();
+        return draft.take();
+      },
+      drawing ? { image: imageMode.options() } : {},
+    );
     if (refused) say(refused);
   }
 
@@ -220,6 +232,7 @@ export function ChatView({
           turns.stop();
           focusInput();
         }}
+        imageMode={imageMode}
       />
       {viewing && <Lightbox src={viewing} onClose={() => setViewing(null)} />}
       <ConfirmDialog

@@ -1,10 +1,13 @@
 "use client";
 
 import { useRef, type RefObject } from "react";
+import { drawPrompt } from "@/lib/chat/draw-command";
 import { formatTime } from "@/lib/media/types";
 import styles from "./attachment-views.module.css";
 import { modelInputs, useModelHealth, type InputCapability, type InputKind } from "./model-status";
+import { ImageModeControls } from "./image-mode-controls";
 import { kindOfFile, type PendingImage, type useAttachments } from "./use-attachments";
+import type { ImageMode } from "./use-image-mode";
 import { useMediaParts } from "./use-media-parts";
 
 /** What the file picker offers for each kind. */
@@ -33,6 +36,7 @@ export function Composer({
   onCancelEdit,
   onSend,
   onStop,
+  imageMode,
 }: {
   inputRef: RefObject<HTMLTextAreaElement | null>;
   text: string;
@@ -45,6 +49,8 @@ export function Composer({
   onCancelEdit: () => void;
   onSend: () => void;
   onStop: () => void;
+  /** "Create image": the message becomes the prompt of an image (absent: the composer only asks). */
+  imageMode?: ImageMode;
 }) {
   const fileInput = useRef<HTMLInputElement>(null);
   const health = useModelHealth();
@@ -52,6 +58,8 @@ export function Composer({
   const takes = inputs.filter((i) => i.how !== "no");
   const accept = takes.map((i) => ACCEPT[i.kind]).join(",");
   const attachTitle = !canSeeImages || !takes.length ? "This model reads text only: it can't take images, video, audio, PDFs or tables" : `Attach ${list(takes.map((i) => i.label))}`;
+  // A generation turn: "Create image" is on, or the message starts with "/draw".
+  const drawing = Boolean(imageMode?.on) || drawPrompt(text) !== null;
   const hasContent = text.trim().length > 0 || attachments.parts.length > 0;
   const canSend = !busy && !attachments.uploading && !attachments.failed && hasContent;
   const failedItems = attachments.items.filter((i) => i.status === "error");
@@ -142,7 +150,7 @@ export function Composer({
         <textarea
           ref={inputRef}
           aria-label="Your message"
-          placeholder={canSeeImages ? "Ask about an image… (drop, paste or attach one)" : "Send a message…"}
+          placeholder={drawing ? "Describe the image to create…" : canSeeImages ? "Ask about an image… (drop, paste or attach one)" : "Send a message…"}
           value={text}
           rows={1}
           onChange={(e) => onText(e.target.value)}
@@ -170,6 +178,7 @@ export function Composer({
           {editing ? "Send edit" : "Send"}
         </button>
       </div>
+      {imageMode && <ImageModeControls mode={imageMode} drawing={drawing} busy={busy} />}
       {health?.status === "ready" && <InputKinds inputs={inputs} attached={attachments.items.map((i) => i.kind)} />}
     </form>
   );

@@ -3,6 +3,7 @@
 import { memo, useState } from "react";
 import type { ChatUIMessage } from "@/lib/chat/ui-message";
 import { AttachmentView } from "./attachment-view";
+import { GenerationView } from "./generation-view";
 import { Markdown } from "./markdown";
 import { ToolPartView } from "./tool-part-view";
 
@@ -43,6 +44,9 @@ export const MessageView = memo(function MessageView({
   const text = message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
   const images = message.parts.flatMap((p) => (p.type === "file" ? [{ url: p.url, mediaType: p.mediaType }] : []));
   const tools = message.parts.flatMap((p) => (p.type === "data-tool-call" || p.type === "data-tool-result" ? [p] : []));
+  // A generated image's request, and how far it has come while it is made.
+  const generation = message.parts.find((p) => p.type === "data-generation")?.data;
+  const progress = message.parts.findLast((p) => p.type === "data-image-progress")?.data;
   const meta = message.metadata;
   const stats = meta?.stats;
   const versions = meta?.versions;
@@ -53,10 +57,11 @@ export const MessageView = memo(function MessageView({
       {images.length > 0 && (
         <div className="message-images">
           {images.map(({ url, mediaType }) => (
-            <AttachmentView key={url} url={url} mediaType={mediaType} onView={onView} />
+            <AttachmentView key={url} url={url} mediaType={mediaType} onView={onView} alt={generation ? `Generated image: ${generation.prompt}` : undefined} />
           ))}
         </div>
       )}
+      {generation && <GenerationView generation={generation} progress={progress} streaming={streaming} made={images.length > 0} />}
       {tools.map((p, i) => (
         <ToolPartView key={i} part={p} />
       ))}

@@ -56,7 +56,7 @@ export function Messages({
         <MessageView
           key={m.id}
           message={m}
-          modelChanged={m.role === "assistant" && Boolean(m.metadata?.model) && (modelBefore(messages, i) ?? m.metadata?.model) !== m.metadata?.model}
+          modelChanged={m.role === "assistant" && !generated(m) && Boolean(m.metadata?.model) && (modelBefore(messages, i) ?? m.metadata?.model) !== m.metadata?.model}
           streaming={busy && m.id === last?.id && m.role === "assistant"}
           busy={busy}
           onRegenerate={m.role === "assistant" ? () => onRegenerate(m) : undefined}
@@ -78,11 +78,14 @@ export function Messages({
   );
 }
 
-/** The model of the last answer before message `i` that names one (undefined for the first answer). */
+/** The model of the last answer before message `i` that names one (undefined for the first answer); a generated image's generator is no chat model. */
 function modelBefore(messages: ChatUIMessage[], i: number): string | null | undefined {
-  for (let j = i - 1; j >= 0; j--) if (messages[j]!.role === "assistant" && messages[j]!.metadata?.model) return messages[j]!.metadata!.model;
+  for (let j = i - 1; j >= 0; j--) if (messages[j]!.role === "assistant" && !generated(messages[j]!) && messages[j]!.metadata?.model) return messages[j]!.metadata!.model;
   return undefined;
 }
+
+/** An answer that is a generated image (its caption names the generator). */
+const generated = (m: ChatUIMessage) => m.parts.some((p) => p.type === "data-generation");
 
 function errorMessage(error: Error): string {
   try {

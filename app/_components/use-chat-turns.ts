@@ -9,6 +9,12 @@ import { conversationsChanged } from "./events";
 import { useBranchSync } from "./use-branch-sync";
 import type { Draft } from "./use-draft";
 
+/** A generation turn's options ("Create image"): size as "WxH" and sampling steps. */
+export interface ImageOptions {
+  size?: string;
+  steps?: number;
+}
+
 /**
  * The turns of one conversation: sending a question (or an edit), regenerating an answer,
  * stopping, and what happens to the question when the server cannot be reached or refuses it.
@@ -51,17 +57,24 @@ export function useChatTurns({
     () =>
       new DefaultChatTransport<ChatUIMessage>({
         api: "/api/chat",
-        prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => ({
-          body: {
-            id: (body as { conversationId?: string } | undefined)?.conversationId,
-            parentId: (body as { parentId?: string } | undefined)?.parentId,
-            trigger,
-            message: trigger === "submit-message" ? messages.at(-1) : undefined,
-            // Edit: the question this one replaces; regenerate: the answer to write again (or continue).
-            messageId,
-            continue: (body as { continue?: boolean } | undefined)?.continue,
-          },
-        }),
+        prepareSendMessagesRequest: ({ messages, trigger, messageId, body }) => {
+          const extra = body as { conversationId?: string; parentId?: string; continue?: boolean; kind?: "image"; image?: ImageOptions } | undefined;
+          return {
+            body: {
+              id: extra?.conversationId,
+              parentId: extra?.parentId,
+              trigger,
+              // Only the user's own parts: what the page added to it (none today) is not the server's to read.
+              message: trigger === "submit-message" ? messages.at(-1) : undefined,
+              // Edit: the question this one replaces; regenerate: the answer to write again (or continue).
+              messageId,
+              continue: extra?.continue,
+              // "Create image": the answer is an image made from the message (its size and steps).
+              kind: extra?.kind,
+              image: extra?.image,
+            },
+          };
+        },
         // The conversation's id, also when this page created it (the chat keeps the id it started with).
         prepareReconnectToStreamRequest: () => ({ api: `/api/chat/${encodeURIComponent(conversation.current ?? "none")}/stream` }),
       }),
@@ -146,10 +159,10 @@ export function useChatTurns({
 
   /**
    * Sends a question (a new version of `draft.editing` when set), taken from the composer by
-   * `take` (at once, before the conversation is created). Resolves to an error message for the
-   * user, or null.
+   * `take` (at once, before the conversation is created); with `image`, the answer is an image
+   * generated from it. Resolves to an error message for the user, or null.
    */
-  async function send(take: () => Draft): Promise<string | null> {
+  async function send(take: () => Draft, { image }: { image?: ImageOptions } = {}): Promise<string | null> {
     chat.clearError();
     // The composer empties at once: what is typed while a new chat is being created belongs to the next message.
     const draft = take();
@@ -170,7 +183,7 @@ export function useChatTurns({
     const messageId = draft.editing ?? undefined;
     const parentId = !messageId && last?.role === "assistant" ? last.id : undefined;
     try {
-      await chat.sendMessage(draft.text ? { text: draft.text, files: draft.files, messageId } : { files: draft.files, messageId }, { body: { conversationId, parentId } });
+      await chat.sendMessage(draft.text ? { text: draft.text, files: draft.files, messageId } : { files: draft.files, messageId }, { body: { conversationId, parentId, ...(image ? { kind: "image", image } : {}) } });
     } catch (err) {
       // The SDK refused before sending (e.g. the edited message is gone): nothing is lost.
       inFlight.current = null;
