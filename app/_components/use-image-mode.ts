@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { ImageGeneratorStatus } from "@/lib/chat/image-generator-status";
+import { IMAGE_LIMITS } from "@/lib/imagegen/limits";
 import type { ImageOptions } from "./use-chat-turns";
 
 /**
@@ -31,7 +32,9 @@ export function useImageMode() {
     };
   }, []);
 
-  const generator = status?.generator ?? null;
+  const found = status?.generator ?? null;
+  // The steps offered are the generator's, within the app's cap (lib/imagegen/limits.ts).
+  const generator = found && { ...found, maxSteps: Math.min(found.maxSteps, IMAGE_LIMITS.maxSteps) };
   // The sizes and steps offered are the generator's own: a choice it does not offer falls back to its default.
   const chosenSize = generator && size && generator.sizes.includes(size) ? size : (generator?.sizes[0] ?? null);
   const chosenSteps = generator ? Math.min(steps ?? generator.defaultSteps, generator.maxSteps) : null;

@@ -4,7 +4,7 @@ import { assertConversationOwnedOrThrow } from "@/lib/db/conversations";
 import { beginTurnOrThrow, flushAnswer, saveImageAnswer, setDefaultTitle, type TurnKind } from "@/lib/db/messages";
 import { storageKeysInUse } from "@/lib/db/attachments";
 import { AppError } from "@/lib/errors";
-import { currentGenerator, generateForUser } from "@/lib/imagegen/service";
+import { currentGenerator, generateForUser, IMAGE_LIMITS } from "@/lib/imagegen/service";
 import type { StepEvent } from "@/lib/imagegen/types";
 import { instanceId } from "@/lib/instance/lease";
 import { removeBlobs } from "@/lib/storage/blob-store";
@@ -64,6 +64,10 @@ export async function streamImage({
 }): Promise<Response> {
   const prompt = request.prompt.trim();
   if (!prompt) throw new AppError("bad_request:chat", "Say what to draw: the message is the image's description.");
+  // The service checks its caps too, but only once the turn's rows exist: refused here, nothing is saved.
+  if (prompt.length > IMAGE_LIMITS.promptChars) {
+    throw new AppError("bad_request:chat", `An image's description is at most ${IMAGE_LIMITS.promptChars} characters (this one has ${prompt.length}).`);
+  }
   // Ownership first: another user's conversation is "not found", whoever generates.
   await assertConversationOwnedOrThrow({ id: conversationId, userId });
   const generator = await currentGenerator();
@@ -72,7 +76,8 @@ export async function streamImage({
   const size = request.size ?? info.sizes[0]!;
   if (!info.sizes.includes(size)) throw new AppError("bad_request:chat", `${info.label} makes images of ${info.sizes.join(", ")} pixels, not ${size}.`);
   const steps = request.steps ?? info.defaultSteps;
-  if (steps > info.maxSteps) throw new AppError("bad_request:chat", `${info.label} takes at most ${info.maxSteps} steps (asked for ${steps}).`);
+  const maxSteps = Math.min(info.maxSteps, IMAGE_LIMITS.maxSteps);
+  if (steps > maxSteps) throw new AppError("bad_request:chat", `${info.label} takes at most ${maxSteps} steps (asked for ${steps}).`);
   const [width, height] = size.split("x").map(Number) as [number, number];
   // Chosen here, not by the generator, so that Regenerate is sure to get another one.
   let seed = Math.floor(Math.random() * 2 ** 31);
