@@ -59,7 +59,17 @@ export interface EngineStatus {
   engine: { kind: EngineKind; reason: string };
   /** Model servers and their state (llama-server, remote fleets); absent in-process. */
   servers?: ServerState[];
-  model: { id: string; name: string; path: string; vision: boolean; parameters: number; fileType: string; family: string | null };
+  model: {
+    id: string;
+    name: string;
+    path: string;
+    vision: boolean;
+    parameters: number;
+    fileType: string;
+    family: string | null;
+    /** Its LoRA adapters: usable ones without `refused`. */
+    adapters: { name: string; kinds: string[]; refused?: string }[];
+  };
   backend: LoadedModelInfo;
   slotsBusy: number;
   slotsFree: number;
@@ -303,6 +313,7 @@ export class Engine {
         parameters: m.parameters,
         fileType: m.fileType,
         family: m.audio?.family?.label ?? m.vision?.family?.label ?? null,
+        adapters: this.adapterList.map((a) => ({ name: a.name, kinds: a.kinds, ...(a.refused ? { refused: a.refused } : {}) })),
       },
       backend: this.info,
       slotsBusy: this.pool.busy,

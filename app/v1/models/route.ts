@@ -24,6 +24,8 @@ export async function GET(req: Request) {
       input_modalities: vision ? ["text", "image", "video", "audio", "file"] : audio ? ["text", "audio"] : ["text"],
       output_modalities: ["text"],
       modalities: { vision, audio },
+      // Extension: the LoRA adapters a request may name (`adapters`), refused ones with the reason.
+      adapters: engine.adapters().map((a) => ({ name: a.name, kinds: a.kinds, ...(a.description ? { description: a.description } : {}), ...(a.refused ? { refused: a.refused } : {}) })),
     };
     // The image generator (POST /v1/images/generations): text in, images out. Listed second, so
     // clients that take the first model still get the chat model.
