@@ -38,7 +38,9 @@ export function ChatSettings({
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [open, setOpen] = useState(false);
-  const [form, setFormState] = useState({ systemPrompt: "", temperature: "", topP: "", maxTokens: "", seed: "" });
+  const [form, setFormState] = useState({ systemPrompt: "", temperature: "", topP: "", maxTokens: "", seed: "", adapters: null as string[] | null });
+  /** The loaded model's LoRA adapters that can be used (from /api/health). */
+  const [available, setAvailable] = useState<{ name: string; kinds: string[] }[]>([]);
   const [presets, setPresets] = useState<Preset[]>([]);
   const [presetName, setPresetName] = useState("");
   const [chosen, setChosen] = useState("");
@@ -65,6 +67,8 @@ export function ChatSettings({
       topP: s.topP?.toString() ?? "",
       maxTokens: s.maxTokens?.toString() ?? "",
       seed: s.seed?.toString() ?? "",
+      // null: chosen automatically (by attachment kind, where the server is set up for it).
+      adapters: s.adapters ? s.adapters.map((a) => a.name) : null,
     });
   }
 
@@ -72,16 +76,22 @@ export function ChatSettings({
     load(value);
     setError(null);
     setOpen(true);
-    const res = await fetch("/api/presets", { cache: "no-store" }).catch(() => null);
+    const [res, health] = await Promise.all([fetch("/api/presets", { cache: "no-store" }).catch(() => null), fetch("/api/health", { cache: "no-store" }).catch(() => null)]);
     if (res?.ok) setPresets(((await res.json()) as { presets: Preset[] }).presets);
+    const model = health?.ok ? ((await health.json()) as { model?: { adapters?: { name: string; kinds: string[]; refused?: string }[] } }).model : undefined;
+    setAvailable((model?.adapters ?? []).filter((a) => !a.refused));
   }
 
   const current = (): Value => ({
     systemPrompt: form.systemPrompt.trim() ? form.systemPrompt : null,
     settings: Object.fromEntries(
-      Object.entries({ temperature: num(form.temperature), topP: num(form.topP), maxTokens: num(form.maxTokens), seed: num(form.seed) }).filter(
-        ([, v]) => v !== undefined,
-      ),
+      Object.entries({
+        temperature: num(form.temperature),
+        topP: num(form.topP),
+        maxTokens: num(form.maxTokens),
+        seed: num(form.seed),
+        adapters: form.adapters?.map((name) => ({ name })),
+      }).filter(([, v]) => v !== undefined),
     ) as SamplingSettings,
   });
 
@@ -205,6 +215,32 @@ export function ChatSettings({
             </label>
           </div>
           <p className="muted small">Empty fields use the defaults: greedy decoding (temperature 0) and the server’s answer length.</p>
+          {(available.length > 0 || form.adapters?.length) && (
+            <fieldset className="panel-adapters">
+              <legend>Adapters (skills taught to this model)</legend>
+              <label>
+                <input type="checkbox" checked={form.adapters === null} onChange={(e) => setForm({ ...form, adapters: e.target.checked ? null : [] })} />
+                Automatic, by what the conversation shows
+              </label>
+              {form.adapters !== null &&
+                [...new Set([...available.map((a) => a.name), ...form.adapters])].map((name) => {
+                  const chosen = form.adapters ?? [];
+                  const adapter = available.find((a) => a.name === name);
+                  return (
+                    <label key={name}>
+                      <input
+                        type="checkbox"
+                        checked={chosen.includes(name)}
+                        onChange={(e) => setForm({ ...form, adapters: e.target.checked ? [...chosen, name] : chosen.filter((n) => n !== name) })}
+                      />
+                      {name}
+                      {adapter?.kinds.length ? ` (${adapter.kinds.join(", ")})` : ""}
+                      {adapter ? "" : " (not available with this model)"}
+                    </label>
+                  );
+                })}
+            </fieldset>
+          )}
           {error && (
             <p className="error" role="alert">
               {error}

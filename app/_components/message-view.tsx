@@ -160,6 +160,7 @@ export const MessageView = memo(function MessageView({
               {meta?.model ? `${meta.model} · ` : ""}
               {(stats.ttftMs / 1000).toFixed(2)} s to first token · {stats.tokensPerSecond.toFixed(1)} tok/s · {stats.completionTokens} tokens · prompt{" "}
               {stats.promptTokens} ({stats.reusedTokens} cached)
+              {stats.adapters?.length ? ` · adapters: ${stats.adapters.map((a) => (a.scale === 1 ? a.name : `${a.name} ×${a.scale}`)).join(", ")}` : ""}
             </span>
           </details>
         )}

@@ -7,6 +7,7 @@ import type {
   LanguageModelV3StreamPart,
 } from "@ai-sdk/provider";
 import type { Engine } from "@/lib/engine/engine";
+import type { AdapterRequest } from "@/lib/engine/adapters";
 import type { EngineMessage, GenerationUsage } from "@/lib/engine/types";
 
 /**
@@ -15,7 +16,10 @@ import type { EngineMessage, GenerationUsage } from "@/lib/engine/types";
  * parts whose data is a `file://` URL of a normalised upload (the chat
  * layer builds them; clients can never send paths).
  */
-export function engineModel(engine: Engine, { sessionKey, admitted }: { sessionKey?: string; admitted?: boolean } = {}): LanguageModelV3 {
+export function engineModel(
+  engine: Engine,
+  { sessionKey, admitted, adapters }: { sessionKey?: string; admitted?: boolean; /** LoRA adapters to answer with (see GenerateRequest.adapters). */ adapters?: AdapterRequest[] } = {},
+): LanguageModelV3 {
   return {
     specificationVersion: "v3",
     provider: "local",
@@ -57,6 +61,7 @@ export function engineModel(engine: Engine, { sessionKey, admitted }: { sessionK
         },
         signal: options.abortSignal,
         admitted,
+        adapters,
       });
       const stream = new ReadableStream<LanguageModelV3StreamPart>({
         async start(controller) {
@@ -112,6 +117,7 @@ function finishPart(usage: GenerationUsage): LanguageModelV3StreamPart {
         tokensPerSecond: Math.round(usage.tokensPerSecond * 10) / 10,
         queueMs: Math.round(usage.queueMs),
         finishReason: usage.finishReason,
+        ...(usage.adapters ? { adapters: usage.adapters } : {}),
       },
     },
   };

@@ -11,6 +11,14 @@ export const samplingSettingsSchema = z
     topP: z.number().gt(0).max(1).optional(),
     maxTokens: z.number().int().min(1).max(32_768).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    /**
+     * LoRA adapters to answer with (the loaded model's, by name; scale
+     * default 1). Absent: ADAPTERS_AUTO's choice by attachment kind; `[]`: none.
+     */
+    adapters: z
+      .array(z.object({ name: z.string().min(1).max(200), scale: z.number().min(-4).max(4).optional() }).strict())
+      .max(8)
+      .optional(),
   })
   .strict();
 export type SamplingSettings = z.infer<typeof samplingSettingsSchema>;

@@ -13,6 +13,7 @@ import { answersInFlight, SERVER_STOP_MESSAGES, trackAnswer } from "./answers-in
 import { startLiveAnswer } from "./live-answers";
 import { buildModelInput, toEngineHistory } from "./build-model-input";
 import { mediaForPrompt } from "@/lib/media/media-for-prompt";
+import { attachmentKindOf, autoAdapters } from "@/lib/engine/auto-adapters";
 import { generateTitle } from "./generate-title";
 import type { MessagePart } from "./message-parts";
 import type { SamplingSettings } from "./settings";
@@ -212,6 +213,8 @@ export async function streamChat({
 
   let input: Awaited<ReturnType<typeof buildModelInput>>;
   let conversation: Awaited<ReturnType<typeof getAnswerContextOrThrow>>;
+  /** LoRA adapters: the conversation's own, else ADAPTERS_AUTO's for what the branch shows. */
+  let adapters: { name: string; scale?: number }[];
   try {
     // The branch being answered: the new answer's ancestors (whatever another tab shows meanwhile),
     // read no further back than the context window could hold (a message costs at least a token).
@@ -224,7 +227,12 @@ export async function streamChat({
     const { history } = conversation;
     if (conversation.title === DEFAULT_TITLE && conversation.omitted === 0) untitledFirstQuestion = history.find((m) => m.role === "user")?.parts ?? null;
     const ids = history.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])));
-    const engineHistory = toEngineHistory(history, await attachmentKeys(ids), await mediaForPrompt(ids));
+    const media = await mediaForPrompt(ids);
+    const engineHistory = toEngineHistory(history, await attachmentKeys(ids), media);
+    const kinds = ids.map((id) => attachmentKindOf(media.get(id)?.info ?? null, { heardAsAudio: Boolean(media.get(id)?.audioFile) }));
+    adapters = conversation.settings.adapters ?? autoAdapters(env.ADAPTERS_AUTO, kinds.filter((k) => k !== null), engine.adapters());
+    // A name the model does not have (another model is loaded now) ends the turn with the reason, before any work.
+    engine.checkAdapters(adapters);
     // Continue: the answer so far ends the prompt with its turn left open (lib/engine/prompt.ts), so the
     // model writes on from its last token, and the branch's cached state covers all of it.
     if (prefix) engineHistory.push({ role: "assistant", text: prefix });
@@ -242,8 +250,10 @@ export async function streamChat({
       "The answer could not be started in time: preparing this conversation's prompt took too long.",
     );
   } catch (err) {
-    await finish("error", { error: err instanceof AppError ? err.message : "The answer could not be started." });
+    await finish("error", { error: err instanceof AppError || err instanceof EngineError ? err.message : "The answer could not be started." });
     live.end();
+    // The conversation names an adapter this model does not have: the user's to fix (settings), a 400.
+    if (err instanceof EngineError && (err.code === "unknown_adapter" || err.code === "adapter_refused")) throw new AppError("bad_request:chat", err.message);
     throw err;
   }
   const { settings } = conversation;
@@ -253,7 +263,7 @@ export async function streamChat({
   let failed: string | undefined;
   const result = streamText({
     // Admitted at the door above: it waits for a slot rather than failing as "busy" mid-stream.
-    model: engineModel(engine, { sessionKey: conversation.branchKey, admitted: true }),
+    model: engineModel(engine, { sessionKey: conversation.branchKey, admitted: true, adapters }),
     messages: input.messages,
     // The system message is the conversation owner's own prompt, not something a third party wrote.
     allowSystemInMessages: true,
@@ -328,7 +338,7 @@ export async function streamChat({
 }
 
 type Usage = { inputTokens?: number; outputTokens?: number; inputTokenDetails?: { cacheReadTokens?: number } };
-type LocalMetadata = { ttftMs?: number; tokensPerSecond?: number; finishReason?: string };
+type LocalMetadata = { ttftMs?: number; tokensPerSecond?: number; finishReason?: string; adapters?: { name: string; scale: number }[] };
 
 const localMetadata = (providerMetadata: unknown): LocalMetadata =>
   ((providerMetadata as { local?: LocalMetadata } | undefined)?.local ?? {}) as LocalMetadata;
@@ -342,5 +352,6 @@ function statsFrom(usage: Usage, providerMetadata: unknown): AnswerStats {
     promptTokens: usage.inputTokens ?? 0,
     reusedTokens: usage.inputTokenDetails?.cacheReadTokens ?? 0,
     completionTokens: usage.outputTokens ?? 0,
+    ...(local.adapters?.length ? { adapters: local.adapters } : {}),
   };
 }

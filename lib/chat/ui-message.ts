@@ -1,4 +1,5 @@
 import type { UIMessage } from "ai";
+import { z } from "zod";
 import type { StoredMessage } from "@/lib/db/conversations";
 
 /** Per-answer metadata streamed with the UI message and stored with the message. */
@@ -15,7 +16,15 @@ export interface ChatAnswerMetadata {
   versions?: { ids: string[]; index: number };
   /** Earlier messages left out so the prompt fits the context window. */
   droppedMessages?: number;
-  stats?: { ttftMs: number; tokensPerSecond: number; promptTokens: number; reusedTokens: number; completionTokens: number };
+  stats?: {
+    ttftMs: number;
+    tokensPerSecond: number;
+    promptTokens: number;
+    reusedTokens: number;
+    completionTokens: number;
+    /** LoRA adapters the answer was generated with (absent: none). */
+    adapters?: { name: string; scale: number }[];
+  };
   status?: "complete" | "stopped" | "error" | "streaming";
   error?: string | null;
 }
@@ -53,7 +62,17 @@ export type ChatUIMessage = UIMessage<
   { "tool-call": ToolCallData; "tool-result": ToolResultData; generation: GenerationData; "image-progress": ImageProgressData }
 >;
 
-type StatsColumns = { ttftMs: number | null; tokensPerSecond: number | null; promptTokens: number | null; reusedTokens: number | null; completionTokens: number | null };
+type StatsColumns = {
+  ttftMs: number | null;
+  tokensPerSecond: number | null;
+  promptTokens: number | null;
+  reusedTokens: number | null;
+  completionTokens: number | null;
+  /** The JSON column as read (readAnswer) or already parsed (StoredMessage): [{ name, scale }]; anything else reads as none. */
+  adapters?: unknown;
+};
+
+const adaptersSchema = z.array(z.object({ name: z.string(), scale: z.number() })).min(1);
 
 /** An answer's speed line from its saved row, or undefined before its counts are saved. */
 export function answerStats(row: StatsColumns): ChatAnswerMetadata["stats"] {
@@ -64,6 +83,7 @@ export function answerStats(row: StatsColumns): ChatAnswerMetadata["stats"] {
     promptTokens: row.promptTokens ?? 0,
     reusedTokens: row.reusedTokens ?? 0,
     completionTokens: row.completionTokens,
+    ...(adaptersSchema.safeParse(row.adapters).success ? { adapters: adaptersSchema.parse(row.adapters) } : {}),
   };
 }
 

@@ -5,7 +5,7 @@ import type { Prisma } from "@prisma/client";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
 import type { AttachmentRecord } from "./attachments";
-import type { StoredMessage } from "./conversations";
+import { answerAdapters, type StoredMessage } from "./conversations";
 import { db } from "./client";
 
 /** A conversation with every message of its tree (all branches), for export. */
@@ -54,6 +54,7 @@ export async function getConversationTreesOrThrow({
         role: m.role as MessageRole,
         status: m.status as MessageStatus,
         parts: messagePartsSchema.parse(m.parts),
+        adapters: answerAdapters(m.adapters),
       })),
     }));
     const ids = [...new Set(conversations.flatMap((c) => c.messages.flatMap((m) => m.parts.flatMap((p) => (p.type === "image" ? [p.attachmentId] : [])))))];

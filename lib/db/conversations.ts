@@ -2,6 +2,7 @@ import "server-only";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
 import { readSettings, type SamplingSettings } from "@/lib/chat/settings";
 import { activePath, allBranchKeys, branchKey, newestLeaf, versionsOnPath } from "@/lib/chat/tree";
+import { z } from "zod";
 import { AppError } from "@/lib/errors";
 import type { Prisma } from "@prisma/client";
 import { db, DbNull, dialect } from "./client";
@@ -50,7 +51,18 @@ export interface StoredMessage {
   completionTokens: number | null;
   ttftMs: number | null;
   tokensPerSecond: number | null;
+  /** LoRA adapters the answer used; absent: none. */
+  adapters?: AnswerAdapters;
   createdAt: Date;
+}
+
+export type AnswerAdapters = { name: string; scale: number }[];
+const answerAdaptersSchema = z.array(z.object({ name: z.string(), scale: z.number() })).min(1);
+
+/** The `adapters` column read leniently: anything but a non-empty [{ name, scale }] counts as none. */
+export function answerAdapters(value: unknown): AnswerAdapters | undefined {
+  const parsed = answerAdaptersSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 const notFound = () => new AppError("not_found:conversation", "Conversation not found.");
@@ -169,6 +181,7 @@ export async function getConversationOrThrow({ id, userId }: { id: string; userI
     role: m.role as MessageRole,
     status: m.status as MessageStatus,
     parts: messagePartsSchema.parse(m.parts),
+    adapters: answerAdapters(m.adapters),
   }));
   const path = activePath(messages, row.activeLeafId);
   return { ...row, settings: readSettings(row.settings) as SamplingSettings, messages, path, versions: versionsOnPath(messages, path) };
@@ -226,7 +239,7 @@ export async function getAnswerContextOrThrow({
     const m = byId.get(w.id);
     if (!m) return [];
     const { conversationId: _c, instanceId: _i, ...rest } = m;
-    return [{ ...rest, role: m.role as MessageRole, status: m.status as MessageStatus, parts: messagePartsSchema.parse(m.parts) }];
+    return [{ ...rest, role: m.role as MessageRole, status: m.status as MessageStatus, parts: messagePartsSchema.parse(m.parts), adapters: answerAdapters(m.adapters) }];
   });
   return {
     title: row.title,

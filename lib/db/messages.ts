@@ -138,6 +138,16 @@ async function continueAnswerInTx(
   return { userMessageId: row.parentId!, assistantMessageId: row.id, prefix };
 }
 
+/** An answer's figures as saved with it; `adapters`: the LoRA adapters it used (absent: none). */
+export interface AnswerStatsColumns {
+  promptTokens: number;
+  reusedTokens: number;
+  completionTokens: number;
+  ttftMs: number;
+  tokensPerSecond: number;
+  adapters?: { name: string; scale: number }[];
+}
+
 /**
  * Saves the answer's text so far, or its final state with stats. False when
  * nothing was saved: the answer is gone (its conversation was deleted) or
@@ -155,7 +165,7 @@ export async function saveAnswer({
   text: string;
   status: MessageStatus;
   error?: string;
-  stats?: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
+  stats?: AnswerStatsColumns;
   finishReason?: string;
 }): Promise<boolean> {
   // updateMany: an answer whose conversation was deleted meanwhile is simply
@@ -289,7 +299,7 @@ export async function streamingAnswerOrThrow({ conversationId, userId }: { conve
 export async function readAnswer(id: string) {
   const row = await db.message.findUnique({
     where: { id },
-    select: { parts: true, status: true, error: true, finishReason: true, promptTokens: true, reusedTokens: true, completionTokens: true, ttftMs: true, tokensPerSecond: true },
+    select: { parts: true, status: true, error: true, finishReason: true, promptTokens: true, reusedTokens: true, completionTokens: true, ttftMs: true, tokensPerSecond: true, adapters: true },
   });
   if (!row) return null;
   const text = messagePartsSchema.parse(row.parts).flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
@@ -437,7 +447,7 @@ export async function saveExchange({
     parts?: MessagePart[];
     status: MessageStatus;
     error?: string;
-    stats: { promptTokens: number; reusedTokens: number; completionTokens: number; ttftMs: number; tokensPerSecond: number };
+    stats: AnswerStatsColumns;
   };
 }): Promise<{ conversationId: string }> {
   const text = (parts: MessagePart[]) => parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");

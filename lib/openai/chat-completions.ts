@@ -452,7 +452,7 @@ export async function createChatCompletion({
           parts: first?.toolCalls ? parts : undefined,
           status: u.finishReason === "error" ? "error" : "complete",
           error: u.error,
-          stats: { promptTokens: u.promptTokens, reusedTokens: u.reusedPromptTokens, completionTokens: u.completionTokens, ttftMs: Math.round(u.ttftMs), tokensPerSecond: u.tokensPerSecond },
+          stats: { promptTokens: u.promptTokens, reusedTokens: u.reusedPromptTokens, completionTokens: u.completionTokens, ttftMs: Math.round(u.ttftMs), tokensPerSecond: u.tokensPerSecond, ...(u.adapters ? { adapters: u.adapters } : {}) },
         },
       });
     }
