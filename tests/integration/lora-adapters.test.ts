@@ -6,6 +6,7 @@ import { scanCatalog, type CatalogModel } from "@/lib/engine/catalog";
 import type { Engine } from "@/lib/engine/engine";
 import type { AdapterRequest } from "@/lib/engine/adapters";
 import { stateFileName } from "@/lib/engine/sessions";
+import { GgufWriter } from "@/lib/gguf/gguf-writer";
 import type { EngineMessage } from "@/lib/engine/types";
 import { drain, loadEngine, type TestBackend } from "../helpers/engine";
 import { demoModelsWithAdapters } from "../helpers/lora";
@@ -38,6 +39,34 @@ describe("the catalog", () => {
     expect(adapters.swap!.sizeBytes).toBe(fs.statSync(path.join(dir, "swap.lora.gguf")).size);
     expect(adapters.zero!.refused).toBeUndefined();
     expect(adapters.other!.refused).toMatch(/other\.lora\.gguf was trained on other weights .*not on mini-llava-shapes .*Train or export it again/);
+  });
+
+  it("refuses an adapter that does not name its base weights, and reports one that fits no model here", async () => {
+    const extra = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-lora-catalog-"));
+    for (const f of ["mini-llava-shapes.gguf", "mmproj-mini-llava-shapes.gguf", "swap.lora.gguf"]) fs.copyFileSync(path.join(dir, f), path.join(extra, f));
+    // As convert_lora_to_gguf.py writes one: llama.cpp's keys only, no lvc.base.fingerprint.
+    new GgufWriter()
+      .set("general.architecture", "string", "llama")
+      .set("general.type", "string", "adapter")
+      .set("adapter.type", "string", "lora")
+      .set("adapter.lora.alpha", "f32", 1)
+      .addTensor("blk.0.attn_q.weight.lora_a", [192, 1], "F32", new Float32Array(192))
+      .addTensor("blk.0.attn_q.weight.lora_b", [1, 192], "F32", new Float32Array(192))
+      .write(path.join(extra, "converted.lora.gguf"));
+    // Another model's adapter, in a folder of its own.
+    fs.mkdirSync(path.join(extra, "elsewhere"));
+    fs.copyFileSync(path.join(dir, "other.lora.gguf"), path.join(extra, "elsewhere", "other.lora.gguf"));
+    const catalog = await scanCatalog({ dir: extra });
+    const m = catalog.models.find((x) => x.vision)!;
+    expect(m.adapters!.map((a) => [a.name, Boolean(a.refused)])).toEqual([
+      ["converted", true],
+      ["swap", false],
+    ]);
+    expect(m.adapters![0]!.refused).toMatch(/does not say which weights it was trained on \(no lvc\.base\.fingerprint\)/);
+    expect(catalog.problems).toEqual([
+      expect.objectContaining({ path: path.join(extra, "elsewhere", "other.lora.gguf"), code: "adapter_refused", message: expect.stringMatching(/for weights no model here has \("mini-llava-shapes"\)/) }),
+    ]);
+    fs.rmSync(extra, { recursive: true, force: true });
   });
 });
 
