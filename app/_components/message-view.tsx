@@ -69,7 +69,8 @@ export const MessageView = memo(function MessageView({
       {/* Only the answer being written is announced; the rest of the list stays quiet. */}
       <div className="message-body" aria-live={streaming ? "polite" : undefined}>
         {!user ? (
-          <Markdown text={text} />
+          // A generated image has no text: no empty paragraph (nor its typing caret) under it.
+          (text || !generation) && <Markdown text={text} />
         ) : (
           text && (
             <>
