@@ -22,6 +22,8 @@ interface GenConfig extends TokenizerConfig {
   default_steps: number;
   max_steps: number;
   guidance_scale: number;
+  /** Time-grid shift (1 = uniform steps). */
+  time_shift?: number;
 }
 
 type Ort = typeof import("onnxruntime-node");
@@ -101,6 +103,12 @@ class LocalGenerator implements ImageGenerator {
     };
   }
 
+  /** The sampler's time grid: uniform in s, shifted towards the noisy end (t = shift·s / (1 + (shift − 1)·s)), where the layout is decided. */
+  private time(s: number): number {
+    const k = this.config.time_shift ?? 1;
+    return (k * s) / (1 + (k - 1) * s);
+  }
+
   async generate(req: GenerateRequest, opts: { signal?: AbortSignal; onStep?: OnStep } = {}): Promise<GeneratedImage[]> {
     const { signal, onStep } = opts;
     if (signal?.aborted) throw cancelled();
@@ -134,8 +142,8 @@ class LocalGenerator implements ImageGenerator {
       const batch = new Float32Array(2 * plane);
       for (let i = 0; i < steps; i++) {
         if (signal?.aborted) throw cancelled();
-        const t = 1 - i / steps;
-        const dt = 1 / steps;
+        const t = this.time(1 - i / steps);
+        const dt = t - this.time(1 - (i + 1) / steps);
         batch.set(x, 0);
         batch.set(x, plane);
         const res = await this.velocity.run({

@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "imagegen", "shapes-gen"))
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--guidance", type=float, default=3.0)
+    ap.add_argument("--shift", type=float, default=1.0, help="sampler time-grid shift towards the noisy end (1 = uniform)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(args.ckpt, map_location="cpu")
@@ -65,6 +66,7 @@ def main():
         "default_steps": args.steps,
         "max_steps": 50,
         "guidance_scale": args.guidance,
+        "time_shift": args.shift,
         "max_tokens": L,
         "tokenizer": {
             "rule": "lower-case the prompt, take runs of [a-z0-9] as words, prepend <bos>, map words to ids (unknown words to <unk>), truncate to max_tokens, pad with <pad>",
