@@ -30,6 +30,8 @@ export interface ImageRequest {
   size?: string;
   /** Sampling steps; default the generator's. */
   steps?: number;
+  /** The seed to draw with (to make an image again); default a random one. */
+  seed?: number;
   /** A seed the new image must not have (Regenerate: the version it replaces), so it differs. */
   notSeed?: number;
 }
@@ -79,8 +81,8 @@ export async function streamImage({
   const maxSteps = Math.min(info.maxSteps, IMAGE_LIMITS.maxSteps);
   if (steps > maxSteps) throw new AppError("bad_request:chat", `${info.label} takes at most ${maxSteps} steps (asked for ${steps}).`);
   const [width, height] = size.split("x").map(Number) as [number, number];
-  // Chosen here, not by the generator, so that Regenerate is sure to get another one.
-  let seed = Math.floor(Math.random() * 2 ** 31);
+  // Asked for, or chosen here rather than by the generator, so that Regenerate is sure to get another one.
+  let seed = request.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (seed === request.notSeed) seed = (seed + 1) % 2 ** 31;
   const generation: GenerationPart = { type: "generation", prompt, width, height, steps, generator: info.id };
 

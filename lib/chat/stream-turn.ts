@@ -24,8 +24,8 @@ export async function streamTurn({
   turn: TurnKind;
   /** What the client asked the answer to be (a regeneration follows the answer it replaces instead). */
   kind: "answer" | "image";
-  /** Size ("WxH") and steps of an image; default the generator's. */
-  image?: { size?: string; steps?: number };
+  /** Size ("WxH"), steps and seed of an image; default the generator's (and a random seed). */
+  image?: { size?: string; steps?: number; seed?: number };
   signal: AbortSignal;
 }): Promise<Response> {
   if (turn.kind === "continue") return streamChat({ userId, conversationId, turn, signal });

@@ -56,11 +56,13 @@ export const chatRequestSchema = z
      * generated image makes another image whatever this says.
      */
     kind: z.enum(["answer", "image"]).default("answer"),
-    /** With kind "image": the size ("WxH", one of the generator's) and sampling steps; default the generator's. */
+    /** With kind "image": the size ("WxH", one of the generator's), sampling steps and seed; default the generator's (a random seed). */
     image: z
       .object({
         size: z.string().regex(/^\d{1,5}x\d{1,5}$/, "size is WIDTHxHEIGHT, e.g. 128x128").optional(),
         steps: z.number().int().min(1).max(1000).optional(),
+        /** The image's seed, to make one again (a seed shown under an image); default a random one. Regenerate always draws with another. */
+        seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
       })
       .optional(),
   })
