@@ -544,3 +544,166 @@ def to_svg(rng, scene):
             out.append('<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + f'" fill="{col}"/>')
     out.append("</svg>")
     return "".join(out)
+
+
+# ----------------------------------------------------------------------------
+# Charts (issue 26): tables of shape counts and colours that the app turns
+# into a chart (lib/media/data.ts: a bar chart for a text column and a number
+# column, a line for a date and a number), and questions about them. The
+# chart images themselves are drawn by the app's own renderer
+# (models/train/render-charts.ts calls lib/media/data.ts's readData), so
+# training sees exactly the pixels and the table summary the app sends; this
+# section only makes the tables, the questions and a second renderer for the
+# evaluation. Added after everything above, which it does not touch, so the
+# shipped model's data stays reproducible.
+
+CHART_KINDS = ["tallest", "n_bars", "value", "trend"]
+BAR_CATEGORY_COLUMNS = ["shape", "colour", "color"]
+BAR_VALUE_COLUMNS = ["count", "number", "total", "value"]
+LINE_DATE_COLUMNS = ["date", "day", "month"]
+LINE_VALUE_COLUMNS = ["count", "shapes", "value", "total"]
+
+
+def random_chart_table(rng, mark=None):
+    """A table the app charts: {'mark', 'x', 'y', 'rows': [[x, value], …]}.
+    Bars: 2–3 shapes or 2–5 colours (at most 5 rows, so every value is also
+    in the summary's first rows), counts 1–9 with one largest. Lines: 5–12
+    consecutive days or months, counts 1–30, clearly going up or down from
+    the first point to the last (by at least 6)."""
+    mark = mark or ("bar" if rng.random() < 0.7 else "line")
+    if mark == "bar":
+        x = rng.choice(BAR_CATEGORY_COLUMNS)
+        pool = SHAPES if x == "shape" else COLOUR_NAMES
+        n = rng.randint(2, min(5, len(pool)))
+        cats = rng.sample(pool, n)
+        while True:
+            vals = [rng.randint(1, 9) for _ in cats]
+            if vals.count(max(vals)) == 1:
+                break
+        return {"mark": "bar", "x": x, "y": rng.choice(BAR_VALUE_COLUMNS), "rows": [[c, v] for c, v in zip(cats, vals)]}
+    x = rng.choice(LINE_DATE_COLUMNS)
+    n = rng.randint(5, 12)
+    up = rng.random() < 0.5
+    while True:
+        start = rng.randint(1, 12) if up else rng.randint(19, 30)
+        drift = rng.uniform(1.0, 3.0) * (1 if up else -1)
+        vals = [start]
+        for _ in range(n - 1):
+            vals.append(max(1, min(30, round(vals[-1] + drift + rng.uniform(-2.5, 2.5)))))
+        if (vals[-1] - vals[0]) * (1 if up else -1) >= 6:
+            break
+    year, month, day = rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 15)
+    dates = []
+    for i in range(n):
+        if x == "month":
+            m = (month - 1 + i) % 12 + 1
+            dates.append(f"{year + (month - 1 + i) // 12}-{m:02d}")
+        else:
+            dates.append(f"{year}-{month:02d}-{day + i:02d}")
+    return {"mark": "line", "x": x, "y": rng.choice(LINE_VALUE_COLUMNS), "rows": [[d, v] for d, v in zip(dates, vals)]}
+
+
+def chart_csv(table):
+    """The table as the CSV a user would upload."""
+    return "\n".join([f"{table['x']},{table['y']}"] + [f"{a},{b}" for a, b in table["rows"]]) + "\n"
+
+
+def chart_prompt_text(summary):
+    """The text the app puts after the chart image (lib/media/prompt-parts.ts,
+    mediaPromptParts for a table with one chart); the user's question follows
+    on the next line (lib/chat/build-model-input.ts)."""
+    return f"[{summary}\nThe image above is the chart.]"
+
+
+CHART_CANONICAL = {
+    "tallest": ["Which bar is tallest?"],
+    "n_bars": ["How many bars?"],
+    "value": ["What is the value of {c}?"],
+    "trend": ["Is the line going up?"],
+}
+CHART_PARAPHRASES = {
+    "tallest": ["Which bar is the tallest?", "Which is the tallest bar?", "Which bar is highest?", "What is the highest bar?",
+                "Which {x} has the highest {y}?", "Which {x} has the most?", "Which bar is the biggest?"],
+    "n_bars": ["How many bars are there?", "How many bars are in the chart?", "Count the bars.", "How many bars does the chart have?",
+               "How many bars do you see?", "Number of bars?"],
+    "value": ["What is the {y} of {c}?", "How much is {c}?", "What value does {c} have?", "How high is the {c} bar?",
+              "What is the value for {c}?", "What's the value of {c}?", "Value of {c}?"],
+    "trend": ["Does the line go up?", "Is the line rising?", "Is the trend going up?", "Does the {y} go up?",
+              "Is the line going down?", "Does the line go down?", "Is the line falling?", "Is the {y} going down?"],
+}
+CHART_HELDOUT = {
+    "tallest": ["Which bar is the largest?", "Which {x} is the top one?"],
+    "n_bars": ["How many bars can you count?", "What is the number of bars?"],
+    "value": ["Tell me the value of {c}.", "What number does {c} have?"],
+    "trend": ["Is the line increasing?", "Is the line decreasing?"],
+}
+_DOWN_WORDS = ("down", "falling", "decreasing")
+
+
+def chart_question(rng, table, kind=None, style="any"):
+    """(kind, question, answer) about a chart table; kind None picks one that
+    fits the mark. style as in questions(): 'canonical', 'paraphrase',
+    'heldout' or 'any' (training: canonical 45 %, else paraphrased, with
+    surface variation)."""
+    if kind is None:
+        kind = "trend" if table["mark"] == "line" else rng.choice(["tallest", "n_bars", "value"])
+    if (kind == "trend") != (table["mark"] == "line"):
+        raise ValueError(f"a {kind} question does not fit a {table['mark']} chart")
+    if style == "canonical":
+        tmpl = rng.choice(CHART_CANONICAL[kind])
+    elif style == "paraphrase":
+        tmpl = rng.choice(CHART_PARAPHRASES[kind])
+    elif style == "heldout":
+        tmpl = rng.choice(CHART_HELDOUT[kind])
+    else:
+        tmpl = rng.choice(CHART_CANONICAL[kind] if rng.random() < 0.45 else CHART_PARAPHRASES[kind])
+    rows = table["rows"]
+    c = rng.choice(rows)[0] if rows else ""
+    q = tmpl.format(x=table["x"], y=table["y"], c=c)
+    if style in ("any", "paraphrase"):
+        q = vary(rng, q)
+    if kind == "tallest":
+        return kind, q, f"The tallest bar is {max(rows, key=lambda r: r[1])[0]}."
+    if kind == "n_bars":
+        return kind, q, f"There are {len(rows)} bars."
+    if kind == "value":
+        return kind, q, f"The value of {c} is {dict(rows)[c]}."
+    up = rows[-1][1] > rows[0][1]
+    asks_down = any(w in tmpl for w in _DOWN_WORDS)
+    if asks_down:
+        return kind, q, "Yes, the line goes down." if not up else "No, the line goes up."
+    return kind, q, "Yes, the line goes up." if up else "No, the line goes down."
+
+
+def render_chart_pil(rng, table, w=None, h=None):
+    """The second chart renderer, for evaluation only: PIL, its own styling
+    (no title or axis labels, bars in the table's order and in a random
+    colour, a thick line with dots, a light grid), so the figures show whether
+    the model reads the chart or the app renderer's way of drawing it."""
+    w = w or rng.choice([640, 800, 960])
+    h = h or int(w * rng.uniform(0.55, 0.75))
+    img = Image.new("RGB", (w, h), rng.choice([(255, 255, 255), (248, 248, 244), (240, 244, 250)]))
+    d = ImageDraw.Draw(img)
+    left, right, top, bottom = int(w * 0.1), int(w * 0.96), int(h * 0.08), int(h * 0.88)
+    vals = [v for _, v in table["rows"]]
+    vmax = 10 if table["mark"] == "bar" else 32
+    for g in range(0, vmax + 1, 2 if vmax == 10 else 5):
+        y = bottom - (bottom - top) * g / vmax
+        d.line([(left, y), (right, y)], fill=(215, 215, 215), width=1)
+    d.line([(left, top), (left, bottom), (right, bottom)], fill=(60, 60, 60), width=2)
+    n = len(vals)
+    if table["mark"] == "bar":
+        colour = rng.choice([(230, 120, 40), (70, 150, 90), (120, 90, 180), (60, 110, 200)])
+        slot = (right - left) / n
+        for i, v in enumerate(vals):
+            x0 = left + slot * (i + 0.18)
+            x1 = left + slot * (i + 0.82)
+            d.rectangle([x0, bottom - (bottom - top) * v / vmax, x1, bottom - 1], fill=colour)
+    else:
+        colour = rng.choice([(200, 50, 50), (40, 120, 60), (40, 70, 190)])
+        pts = [(left + (right - left) * (i + 0.5) / n, bottom - (bottom - top) * v / vmax) for i, v in enumerate(vals)]
+        d.line(pts, fill=colour, width=max(3, w // 200))
+        for x, y in pts:
+            r = max(3, w // 160)
+            d.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+    return img
