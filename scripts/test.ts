@@ -1,5 +1,6 @@
 // npm test — the whole suite, in order, stopping at the first failure:
-// lint, types, unit, integration (SQLite, then PostgreSQL), reliability,
+// lint, types, unit, python (the training code's tests; skipped without PyTorch),
+// integration (SQLite, then PostgreSQL), reliability,
 // end-to-end.
 //
 // llama-server (npm run engine:build, about ten minutes of two cores on a
@@ -25,6 +26,8 @@ const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean;
   { name: "lint", cmd: "npm", args: ["run", "--silent", "lint"] },
   { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
+  // The training code's Python tests (models/train/test_*.py), where Debian's PyTorch is installed.
+  { name: "python", cmd: "sh", args: ["-c", "if /usr/bin/python3 -c 'import torch, numpy, PIL' 2>/dev/null; then /usr/bin/python3 -m unittest discover -s models/train -p 'test_*.py'; else echo 'skipped: /usr/bin/python3 has no PyTorch (apt-get install python3-torch python3-pil python3-numpy)'; fi"] },
   { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration", "--project", "integration-serial"], needsEngine: true },
   { name: "integration on PostgreSQL", ...tsScript("scripts/test-pg.ts"), needsEngine: true },
   { name: "reliability", ...tsScript("tests/reliability/run.ts"), needsEngine: true, env: { RELIABILITY_FLOOD_S: "30" } },
