@@ -7,7 +7,7 @@
 // flattened on white). Writes OUT_DIR/chart-NNNNN.png and OUT_DIR/charts.jsonl:
 // per table, its file and the summary the prompt carries (mediaPromptParts).
 //
-//   tsx models/train/render-charts.ts TABLES.jsonl OUT_DIR
+//   tsx models/train/render-charts.ts TABLES.jsonl OUT_DIR [LIST_NAME (default charts.jsonl)]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,7 @@ import sharp from "sharp";
 import { readData } from "../../lib/media/data";
 import type { DecodeJob } from "../../lib/media/types";
 
-const [tablesFile, outDir] = process.argv.slice(2);
+const [tablesFile, outDir, listName = "charts.jsonl"] = process.argv.slice(2);
 if (!tablesFile || !outDir) throw new Error("usage: render-charts.ts TABLES.jsonl OUT_DIR");
 fs.mkdirSync(outDir, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charts-"));
@@ -32,7 +32,7 @@ interface Table {
 }
 
 const tables = fs.readFileSync(tablesFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Table);
-const out = fs.openSync(path.join(outDir, "charts.jsonl"), "w");
+const out = fs.openSync(path.join(outDir, listName), "w");
 const started = Date.now();
 for (const [i, t] of tables.entries()) {
   const input = path.join(work, "table.csv");

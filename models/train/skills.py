@@ -185,16 +185,35 @@ def preprocess_chart(path, rng):
     return world.preprocess(img, method=method, jitter_rng=rng if rng.random() < 0.3 else None)
 
 
-def render_charts(tables, out_dir):
-    """Draws the tables with the app's renderer (render-charts.ts); returns the charts with their summaries."""
+def render_charts(tables, out_dir, procs=1):
+    """Draws the tables with the app's renderer (render-charts.ts, `procs` processes at once);
+    returns the charts with their summaries, in the tables' order."""
     os.makedirs(out_dir, exist_ok=True)
-    tables_file = os.path.join(out_dir, "tables.jsonl")
-    with open(tables_file, "w") as f:
-        for t in tables:
-            f.write(json.dumps(t) + "\n")
     tsx = os.path.join(ROOT, "node_modules", ".bin", "tsx")
-    subprocess.run([tsx, os.path.join(HERE, "render-charts.ts"), tables_file, out_dir], check=True, cwd=ROOT)
-    return [json.loads(line) for line in open(os.path.join(out_dir, "charts.jsonl"))]
+    jobs = []
+    for k in range(procs):
+        part = tables[k::procs]
+        if not part:
+            continue
+        tables_file = os.path.join(out_dir, f"tables-{k}.jsonl")
+        with open(tables_file, "w") as f:
+            for t in part:
+                f.write(json.dumps(t) + "\n")
+        jobs.append((k, subprocess.Popen([tsx, os.path.join(HERE, "render-charts.ts"), tables_file, out_dir, f"charts-{k}.jsonl"], cwd=ROOT)))
+    for k, job in jobs:
+        if job.wait() != 0:
+            raise RuntimeError(f"render-charts.ts failed (part {k})")
+    by_id = {}
+    for k, _ in jobs:
+        with open(os.path.join(out_dir, f"charts-{k}.jsonl")) as f:
+            for line in f:
+                c = json.loads(line)
+                by_id[c["id"]] = c
+    charts = [by_id[t["id"]] for t in tables]
+    with open(os.path.join(out_dir, "charts.jsonl"), "w") as f:
+        for c in charts:
+            f.write(json.dumps(c) + "\n")
+    return charts
 
 
 def make_tables(n, seed, id0=0):
@@ -220,8 +239,8 @@ def cmd_prepare(args):
     """Renders the training and validation charts (app renderer) and the old-world image pool, once, for both runs."""
     t0 = time.time()
     make_out(args.data)
-    charts = render_charts(make_tables(args.charts, args.seed), os.path.join(args.data, "charts"))
-    val = render_charts(make_tables(args.val, args.seed + 1000, id0=90_000), os.path.join(args.data, "val"))
+    charts = render_charts(make_tables(args.charts, args.seed), os.path.join(args.data, "charts"), args.procs)
+    val = render_charts(make_tables(args.val, args.seed + 1000, id0=90_000), os.path.join(args.data, "val"), args.procs)
     log(f"{len(charts)} + {len(val)} charts drawn by the app's renderer in {time.time() - t0:.0f}s")
     rng = random.Random(args.seed)
     chart_pix = np.stack([preprocess_chart(os.path.join(args.data, "charts", c["file"]), rng) for c in charts])
@@ -306,7 +325,7 @@ def cmd_train(args):
         def forward(ids, images, slots):
             return model.llm(model.place(ids, feats[images] if len(images) else None, slots))
 
-        lr = args.lr or 2e-3
+        lr = args.lr or 3e-3
     else:
         for p in model.parameters():
             p.requires_grad_(True)
@@ -338,7 +357,7 @@ def cmd_train(args):
         opt.step()
         seen[kind] += ids.shape[0]
         running[kind].append(loss.item())
-        if step % 25 == 0:
+        if step % args.log_every == 0:
             log(f"{args.mode} step {step} ({frac:.0%}) loss chart {np.mean(running['chart'][-25:] or [0]):.4f} "
                 f"old {np.mean(running['old'][-25:] or [0]):.4f}")
         step += 1
@@ -447,8 +466,8 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare")
     p.add_argument("--data", default=DATA)
-    p.add_argument("--charts", type=int, default=1600)
-    p.add_argument("--val", type=int, default=64)
+    p.add_argument("--charts", type=int, default=1200)
+    p.add_argument("--val", type=int, default=48)
     p.add_argument("--old", type=int, default=2400)
     p.add_argument("--seed", type=int, default=26)
     p.add_argument("--procs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
@@ -459,10 +478,11 @@ def main():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--budget-seconds", type=float, default=1380)
     p.add_argument("--batch", type=int, default=None, help="chart conversations per step (old-skill batches: twice as many, shorter)")
-    p.add_argument("--lr", type=float, default=None, help="peak rate (default 2e-3 LoRA, 4e-4 full)")
+    p.add_argument("--lr", type=float, default=None, help="peak rate (default 3e-3 LoRA, 4e-4 full)")
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--alpha", type=float, default=16.0)
     p.add_argument("--seed", type=int, default=26)
+    p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--quick-eval", type=int, default=32, help="validation charts for the PyTorch check at the end (0: none)")
     p = sub.add_parser("eval-tables")
     p.add_argument("dir")
