@@ -11,8 +11,8 @@
 //   several images, refusals), to show what each way of training forgot;
 //
 // for the shipped pair alone, the shipped pair with the adapter
-// (models/tiny/mini-llava-shapes-chart.lora.gguf, applied with the binding's
-// LoRA API), and the fully fine-tuned pair (exported from
+// (models/tiny/mini-llava-shapes-chart.lora.gguf, named per request as the app
+// does: GenerateRequest.adapters), and the fully fine-tuned pair (exported from
 // models/train/out-skills/full, when that run is here). Greedy, exact match of
 // the whole answer. Last line:
 //   ADAPTERS lora_params=… full_params=… lora_minutes=… full_minutes=… lora_new_skills=… full_new_skills=… lora_old_skills=… full_old_skills=…
@@ -123,22 +123,12 @@ interface Run {
   how?: string;
 }
 
-/**
- * The adapter through the engine: per request by name where the engine takes
- * adapters (the catalog pairs `*.lora.gguf` files with their base), else with
- * the binding's LoRA API (applyLoraAdapters) on the engine's own llama.node
- * context, which then applies to every slot.
- */
+/** The adapter, per request by name, as the app asks for it (the catalog pairs it with the base by fingerprint). */
 function adapterFor(engine: Engine): { extra: Partial<Request>; how: string } {
-  const listed = (engine as unknown as { adapters?: () => { name: string; path: string; refused?: string }[] }).adapters?.() ?? [];
-  const mine = listed.find((a) => path.resolve(a.path) === path.resolve(adapter));
-  if (mine && !mine.refused) return { extra: { adapters: [{ name: mine.name, scale: 1 }] } as Partial<Request>, how: `per request (adapters: [{ name: "${mine.name}" }])` };
-  if (mine?.refused) throw new Error(`the engine refused the adapter: ${mine.refused}`);
-  const ctx = (engine as unknown as { backend: { ctx?: { applyLoraAdapters(a: { path: string; scaled: number }[]): void; getLoadedLoraAdapters(): { path: string }[] } } }).backend.ctx;
-  if (!ctx?.applyLoraAdapters) throw new Error("the engine's backend has no llama.node context to apply the adapter to");
-  ctx.applyLoraAdapters([{ path: path.resolve(adapter), scaled: 1 }]);
-  if (!ctx.getLoadedLoraAdapters().length) throw new Error(`the adapter ${adapter} did not load`);
-  return { extra: {}, how: "applyLoraAdapters on the engine's llama.node context" };
+  const mine = engine.adapters().find((a) => path.resolve(a.path) === path.resolve(adapter));
+  if (!mine) throw new Error(`the catalog lists no adapter ${adapter} for ${engine.model.name}: it must lie beside the model`);
+  if (mine.refused) throw new Error(`the engine refused the adapter: ${mine.refused}`);
+  return { extra: { adapters: [{ name: mine.name, scale: 1 }] }, how: `per request (adapters: [{ name: "${mine.name}", scale: 1 }])` };
 }
 
 async function ask(model: CatalogModel, items: Item[], withAdapter = false): Promise<Run> {
