@@ -1,8 +1,6 @@
 import "server-only";
-import { upsertAttachment, type AttachmentRecord, type GeneratedFrom } from "@/lib/db/attachments";
-import { env } from "@/lib/env";
-import { ensureBlob, storageKeyFor, writeBlob } from "@/lib/storage/blob-store";
-import { normalizeImage } from "@/lib/storage/normalize-image";
+import type { AttachmentRecord, GeneratedFrom } from "@/lib/db/attachments";
+import { saveImage } from "@/lib/storage/save-upload";
 
 /**
  * Stores a generated PNG as the user's image exactly as an upload is stored
@@ -12,20 +10,6 @@ import { normalizeImage } from "@/lib/storage/normalize-image";
  * indexer (CLIP embedding, caption), and its prompt becomes part of its
  * search text.
  */
-export async function saveGeneratedImage({ userId, png, generated }: { userId: string; png: Uint8Array; generated: GeneratedFrom }): Promise<AttachmentRecord> {
-  const image = await normalizeImage(png, { maxBytes: env.UPLOAD_MAX_BYTES, maxPixels: env.UPLOAD_MAX_PIXELS, maxSide: env.UPLOAD_MAX_SIDE });
-  const storageKey = storageKeyFor(image.sha256, image.ext);
-  await writeBlob(storageKey, image.bytes);
-  const attachment = await upsertAttachment({
-    userId,
-    sha256: image.sha256,
-    mediaType: image.mediaType,
-    width: image.width,
-    height: image.height,
-    byteSize: image.bytes.length,
-    storageKey,
-    generated,
-  });
-  await ensureBlob(storageKey, image.bytes);
-  return attachment;
+export function saveGeneratedImage({ userId, png, generated }: { userId: string; png: Uint8Array; generated: GeneratedFrom }): Promise<AttachmentRecord> {
+  return saveImage(userId, png, generated);
 }

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
-import { findAttachmentBySha, saveMediaAttachment, storageKeysInUse, upsertAttachment, type AttachmentRecord, type DerivedRecordInput } from "@/lib/db/attachments";
+import { findAttachmentBySha, saveMediaAttachment, storageKeysInUse, upsertAttachment, type AttachmentRecord, type DerivedRecordInput, type GeneratedFrom } from "@/lib/db/attachments";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { decodeMedia } from "@/lib/media/decode-media";
@@ -67,7 +67,8 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return hash.digest("hex");
 }
 
-async function saveImage(userId: string, bytes: Uint8Array): Promise<AttachmentRecord> {
+/** Stores an image as the user's (normalised, content-addressed); `generated` marks one the app drew. */
+export async function saveImage(userId: string, bytes: Uint8Array, generated?: GeneratedFrom): Promise<AttachmentRecord> {
   const image = await normalizeImage(bytes, imageCaps());
   const storageKey = storageKeyFor(image.sha256, image.ext);
   await writeBlob(storageKey, image.bytes);
@@ -79,6 +80,7 @@ async function saveImage(userId: string, bytes: Uint8Array): Promise<AttachmentR
     height: image.height,
     byteSize: image.bytes.length,
     storageKey,
+    ...(generated ? { generated } : {}),
   });
   await ensureBlob(storageKey, image.bytes);
   return attachment;

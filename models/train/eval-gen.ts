@@ -11,11 +11,10 @@
 // - ms_per_image_64 / _256: median wall time of one image (default steps, CFG).
 // Needs Debian's python3 (for the prompt list). Details go to stderr; stdout is one line:
 //   GENERATION clip_top1=… vlm_agreement=… position_acc=… count_acc=… ms_per_image_64=… ms_per_image_256=…
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import sharp from "sharp";
 import { scanCatalog } from "../../lib/engine/catalog";
 import { Engine } from "../../lib/engine/engine";
@@ -23,25 +22,11 @@ import { findBlobs, type Blob } from "../../lib/imagegen/local-check";
 import { loadLocalGeneratorFrom } from "../../lib/imagegen/local";
 import { loadClipModel } from "../../lib/images/load-clip-model";
 import { zeroShotProbabilities } from "../../lib/images/zero-shot";
-import { nativeLogLine } from "../../lib/logging/native-log-filter";
+import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C: run in a child whose own output
 // goes to fds 3 and 4 (as models/train/eval.ts does) and keep only native warnings.
-if (!process.env.APP_OUTPUT_FDS) {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, "--import", path.join(import.meta.dirname, "..", "..", "scripts", "app-output.mjs"), ...process.argv.slice(1)],
-    { env: { ...process.env, APP_OUTPUT_FDS: "3,4" }, stdio: ["inherit", "pipe", "pipe", 1, 2] },
-  );
-  for (const stream of [child.stdout!, child.stderr!]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
-      const kept = nativeLogLine(line);
-      if (kept) process.stderr.write(`${kept}\n`);
-    });
-  }
-  child.on("exit", (code) => process.exit(code ?? 1));
-  await new Promise(() => {});
-}
+await quietNativeOutput();
 
 interface Prompt {
   prompt: string;

@@ -21,32 +21,17 @@
 // tables, EVAL_OLD_PER_KIND (default 12) old-skill questions per kind.
 // EVAL_CHECK=1 also checks that PyTorch (the base GGUF plus the adapter read
 // back from its GGUF) answers the adapter's chart items exactly as llama.cpp did.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { scanCatalog, type CatalogModel } from "../../lib/engine/catalog";
 import { Engine } from "../../lib/engine/engine";
-import { nativeLogLine } from "../../lib/logging/native-log-filter";
+import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C: run in a child whose own output goes to
 // fds 3 and 4 (scripts/app-output.mjs, as the app and eval.ts do), keeping native warnings only.
-if (!process.env.APP_OUTPUT_FDS) {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, "--import", path.join(import.meta.dirname, "..", "..", "scripts", "app-output.mjs"), ...process.argv.slice(1)],
-    { env: { ...process.env, APP_OUTPUT_FDS: "3,4" }, stdio: ["inherit", "pipe", "pipe", 1, 2] },
-  );
-  for (const stream of [child.stdout!, child.stderr!]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
-      const kept = nativeLogLine(line);
-      if (kept) process.stderr.write(`${kept}\n`);
-    });
-  }
-  child.on("exit", (code) => process.exit(code ?? 1));
-  await new Promise(() => {});
-}
+await quietNativeOutput();
 
 interface Item {
   group: string;

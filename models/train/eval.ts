@@ -6,34 +6,19 @@
 // Needs Debian's python3-torch, python3-pil and python3-numpy.
 // Exact match of the whole answer sentence. Last line:
 //   ACCURACY colour=X shape=X presence=X count=X position=X describe=X paraphrase=X renderer2=X multi_image=X agreement=X
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import sharp from "sharp";
 import { scanCatalog } from "../../lib/engine/catalog";
 import { Engine } from "../../lib/engine/engine";
-import { nativeLogLine } from "../../lib/logging/native-log-filter";
+import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C. Run the evaluation in
 // a child whose own output goes to fds 3 and 4 (scripts/app-output.mjs, as
 // the app does), and keep only native warnings and errors from 1 and 2.
-if (!process.env.APP_OUTPUT_FDS) {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, "--import", path.join(import.meta.dirname, "..", "..", "scripts", "app-output.mjs"), ...process.argv.slice(1)],
-    { env: { ...process.env, APP_OUTPUT_FDS: "3,4" }, stdio: ["inherit", "pipe", "pipe", 1, 2] },
-  );
-  for (const stream of [child.stdout!, child.stderr!]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
-      const kept = nativeLogLine(line);
-      if (kept) process.stderr.write(`${kept}\n`);
-    });
-  }
-  child.on("exit", (code) => process.exit(code ?? 1));
-  await new Promise(() => {});
-}
+await quietNativeOutput();
 
 interface Item {
   group: "base" | "paraphrase" | "unseen" | "renderer2" | "multi" | "refusal";
