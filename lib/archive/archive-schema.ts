@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { messageRoles, messageStatuses } from "@/lib/chat/message-parts";
 import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
+import { IMAGE_LIMITS, MAX_SEED } from "@/lib/imagegen/limits";
 
 /**
  * The JSON export format, version 1. One file holds any number of
@@ -16,7 +17,8 @@ import { samplingSettingsSchema, SYSTEM_PROMPT_MAX } from "@/lib/chat/settings";
  * { "format": "local-vision-chat", "version": 1, "exportedAt": "…",
  *   "conversations": [{ "id", "title", …, "activeLeafId", "messages": [{ "id", "parentId", "parts": [
  *     { "type": "text", "text" }, { "type": "image", "sha256" }] , … }] }],
- *   "images": [{ "sha256", "mediaType", "width", "height", "data": "<base64>" }],
+ *   "images": [{ "sha256", "mediaType", "width", "height", "data": "<base64>",
+ *               "generated"?: { "prompt", "seed", "generator" } }],
  *   "media": [{ "sha256", "mediaType", "data": "<base64>" }] }
  * ```
  *
@@ -123,6 +125,15 @@ export const archiveImageMetaSchema = z.object({
   mediaType: z.enum(["image/png", "image/jpeg"]),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
+  /** A generated image's prompt, seed and generator (absent for uploads and in older files). */
+  generated: z
+    .object({
+      prompt: z.string().min(1).max(IMAGE_LIMITS.promptChars),
+      seed: z.number().int().min(0).max(MAX_SEED).nullable(),
+      generator: z.string().min(1).max(200),
+    })
+    .strict()
+    .optional(),
 });
 
 export const archiveImageSchema = archiveImageMetaSchema.extend({

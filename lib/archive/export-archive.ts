@@ -2,7 +2,7 @@ import "server-only";
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import type { AttachmentRecord } from "@/lib/db/attachments";
-import { getConversationTreesOrThrow, type ConversationTree } from "@/lib/db/conversation-archive";
+import { getConversationTreesOrThrow, type ArchivedAttachment, type ConversationTree } from "@/lib/db/conversation-archive";
 import { blobPath } from "@/lib/storage/blob-store";
 import {
   ARCHIVE_FORMAT,
@@ -41,7 +41,14 @@ export async function exportArchive({ userId, id }: { userId: string; id?: strin
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     if (!imageShas.has(sha256)) {
       imageShas.add(sha256);
-      images.push({ sha256, mediaType: a.mediaType as ArchiveImage["mediaType"], width: a.width, height: a.height, data: bytes.toString("base64") });
+      images.push({
+        sha256,
+        mediaType: a.mediaType as ArchiveImage["mediaType"],
+        width: a.width,
+        height: a.height,
+        ...generatedFrom(a),
+        data: bytes.toString("base64"),
+      });
     }
     byId.set(a.id, { ...a, sha256 });
   }
@@ -53,6 +60,11 @@ export async function exportArchive({ userId, id }: { userId: string; id?: strin
     images,
     ...(media.length ? { media } : {}),
   };
+}
+
+/** A generated image's prompt, seed and generator, for the file. */
+function generatedFrom(a: ArchivedAttachment): Pick<ArchiveImage, "generated"> {
+  return a.generatedBy && a.generatedPrompt ? { generated: { prompt: a.generatedPrompt, seed: a.generatedSeed, generator: a.generatedBy } } : {};
 }
 
 const isMediaType = (t: string): t is ArchiveMedia["mediaType"] => (ARCHIVE_MEDIA_TYPES as readonly string[]).includes(t);

@@ -98,7 +98,8 @@ export async function importArchive({ userId, bytes }: { userId: string; bytes: 
         const image = await storeImage(piece.bytes, sha256, `images[${piece.index}] (${sha256.slice(0, 12)}…)`);
         if (image.addedFile) written.push(image.storageKey);
         shaInStore.set(sha256, image.sha256);
-        attachments.push(image.record);
+        const g = meta.data.generated;
+        attachments.push(g ? { ...image.record, generatedPrompt: g.prompt, generatedSeed: g.seed, generatedBy: g.generator } : image.record);
       } else if (piece.type === "media") {
         const where = `media.${piece.index}`;
         const meta = archiveMediaMetaSchema.safeParse(piece.media);

@@ -32,6 +32,7 @@ export interface AuthLimiters {
   knownAddress: RateLimiterAbstract;
   signupPerIp: RateLimiterAbstract;
   apiPerKey: RateLimiterAbstract;
+  imagesPerKey: RateLimiterAbstract;
 }
 
 /** The app's limiters on a database client (tests make a second set on another client, as a second instance would). */
@@ -58,6 +59,7 @@ export function createAuthLimiters(storeClient: PrismaClient): AuthLimiters {
     knownAddress: limiter("signin-known", Number.MAX_SAFE_INTEGER, 30 * 24 * 3600),
     signupPerIp: limiter("signup-ip", env.SIGNUP_LIMIT_PER_IP, 60 * 60),
     apiPerKey: limiter("api-key", env.API_RATE_LIMIT_PER_MINUTE, 60),
+    imagesPerKey: limiter("api-key-images", env.IMAGE_RATE_LIMIT_PER_KEY, 60),
   };
 }
 
@@ -68,9 +70,9 @@ const globalForLimits = globalThis as {
 
 const limiters = (globalForLimits.__authLimiters ??= createAuthLimiters(db));
 
-async function consume(limiter: RateLimiterAbstract, key: string, surface = "auth", what = "attempts") {
+async function consume(limiter: RateLimiterAbstract, key: string, surface = "auth", what = "attempts", points = 1) {
   try {
-    await limiter.consume(key);
+    await limiter.consume(key, points);
   } catch (res) {
     // A refusal is a RateLimiterRes; checked by shape, because the bundle can hold two copies of the class.
     if (!(res instanceof RateLimiterRes) && !(typeof res === "object" && res !== null && "msBeforeNext" in res)) throw res;
@@ -147,4 +149,11 @@ export const markKnownAddress = async ({ ip, email }: { ip: string; email: strin
  * do not mean more requests); throws `rate_limited:api` (429 + Retry-After)
  * past API_RATE_LIMIT_PER_MINUTE.
  */
+/**
+ * Images one API key asks for through /v1/images/generations, `n` at a time,
+ * against IMAGE_RATE_LIMIT_PER_KEY per minute (429 with Retry-After past it).
+ * A request for more than the whole minute's allowance is refused outright.
+ */
+export const limitImagesPerKey = ({ keyId, n }: { keyId: string; n: number }) => consume(limiters.imagesPerKey, keyId, "api", "images from this API key", n);
+
 export const limitApiUser = ({ userId }: { userId: string }) => consume(limiters.apiPerKey, userId, "api", "API requests");

@@ -25,7 +25,22 @@ export interface ConversationTree {
 /** A stored message, as the chat reads it. */
 export type TreeMessage = StoredMessage;
 
-const attachmentSelect = { id: true, sha256: true, mediaType: true, width: true, height: true, byteSize: true, storageKey: true, createdAt: true } as const;
+const attachmentSelect = {
+  id: true,
+  sha256: true,
+  mediaType: true,
+  width: true,
+  height: true,
+  byteSize: true,
+  storageKey: true,
+  createdAt: true,
+  generatedPrompt: true,
+  generatedSeed: true,
+  generatedBy: true,
+} as const;
+
+/** An attachment as the archive reads and writes it: with where a generated image came from. */
+export type ArchivedAttachment = AttachmentRecord & { generatedPrompt: string | null; generatedSeed: number | null; generatedBy: string | null };
 
 /**
  * The user's conversations (one when `id` is given, else all, oldest first)
@@ -38,7 +53,7 @@ export async function getConversationTreesOrThrow({
 }: {
   userId: string;
   id?: string;
-}): Promise<{ conversations: ConversationTree[]; attachments: AttachmentRecord[] }> {
+}): Promise<{ conversations: ConversationTree[]; attachments: ArchivedAttachment[] }> {
   // One read transaction, so a turn finishing meanwhile cannot leave a message pointing at a missing image.
   return db.$transaction(async (tx) => {
     const rows = await tx.conversation.findMany({
@@ -132,7 +147,7 @@ export async function importConversationTrees({
 }: {
   userId: string;
   conversations: NewConversationTree[];
-  attachments: Omit<AttachmentRecord, "id" | "createdAt">[];
+  attachments: (Omit<AttachmentRecord, "id" | "createdAt"> & Partial<Pick<ArchivedAttachment, "generatedPrompt" | "generatedSeed" | "generatedBy">>)[];
 }): Promise<{ id: string; title: string }[]> {
   const attachmentIds = new Map<string, string>();
   for (let i = 0; i < attachments.length; i += BATCH_ROWS) {

@@ -28,7 +28,7 @@ interface GeneratorStatus {
   reason?: string;
 }
 interface LibraryPage {
-  items: { id: string; conversationId: string | null; messageId: string | null }[];
+  items: { id: string; conversationId: string | null; messageId: string | null; generated?: { prompt: string; seed: number | null; generator: string } | null }[];
 }
 
 /** The seed of the image asked about. */
@@ -197,6 +197,24 @@ describe("image generation in the chat", () => {
     const shownBack = ((await back.json()) as { messages: UIMessage[] }).messages;
     expect(shownBack[1]!.id).toBe(first!.id);
     expect(imageUrl(shownBack[1]!)).toBe(imageUrl(first!));
+  });
+
+  it("an export keeps the generated image's prompt, seed and generator, and an import (by another user) restores them", async () => {
+    const id = await newConversation(alice);
+    await chat(alice, { id, kind: "image", image: { size: smallest(), seed: 77 }, message: userMessage("a green triangle") });
+    const file = (await (await alice.fetch(`/api/conversations/${id}/export?format=json`)).json()) as { images: { generated?: unknown }[] };
+    expect(file.images).toContainEqual(expect.objectContaining({ generated: { prompt: "a green triangle", seed: 77, generator: generator.id } }));
+    const res = await bob.fetch("/api/import", { method: "POST", body: JSON.stringify(file), headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(200);
+    const imported = (await library(bob)).filter((i) => i.generated?.prompt === "a green triangle");
+    expect(imported).toHaveLength(1);
+    expect(imported[0]!.generated).toEqual({ prompt: "a green triangle", seed: 77, generator: generator.id });
+    // A hand-edited file cannot smuggle in a bad seed.
+    const bad = structuredClone(file) as { images: { generated?: { seed: number } }[] };
+    bad.images.find((i) => i.generated)!.generated!.seed = -5;
+    const refused = await bob.fetch("/api/import", { method: "POST", body: JSON.stringify(bad), headers: { "content-type": "application/json" } });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/generated\.seed/);
   });
 
   it('"What color is the square?" after "a blue square" is answered by the demo VLM about the generated image', async () => {

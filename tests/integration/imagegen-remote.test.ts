@@ -6,6 +6,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import sharp from "sharp";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { chat, newConversation, userMessage } from "../helpers/chat";
 import { TestClient } from "../helpers/client";
 import { startServer, type RunningServer } from "../helpers/server";
 
@@ -133,6 +134,8 @@ describe("image generation through a remote server (IMAGE_ENGINE_URL)", () => {
         IMAGE_ENGINE_SIZES: "64x64,256x256",
         IMAGE_ENGINE_TIMEOUT_MS: "3000",
         IMAGE_QUEUE_PER_USER: "2",
+        // Above what the other tests ask of one key in a minute; the limit's own test uses a key of its own.
+        IMAGE_RATE_LIMIT_PER_KEY: "40",
       },
     });
     aliceClient = alice();
@@ -337,5 +340,38 @@ describe("image generation through a remote server (IMAGE_ENGINE_URL)", () => {
     // Without store nothing is kept.
     const unstored = await post({ prompt: "a blue square nowhere", size: "256x256" });
     expect(unstored.body.data[0]!.attachment_id).toBeUndefined();
+  });
+
+  it("each API key has its own images per minute (IMAGE_RATE_LIMIT_PER_KEY, each of n counts): past it a 429 with Retry-After; another key is not held up", async () => {
+    const limited = await newKey(aliceClient);
+    for (let i = 0; i < 10; i++) expect((await post({ prompt: "a red circle", n: 4, size: "64x64" }, { key: limited })).status).toBe(200);
+    const refused = await post({ prompt: "a red circle", n: 1, size: "64x64" }, { key: limited });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refused.body.error.message).toMatch(/images from this API key/);
+    const asked = fake.requests.length;
+    expect(asked).toBe(10); // the refused one never reached the image server
+    expect((await post({ prompt: "a red circle", n: 1, size: "64x64" }, { key: await newKey(aliceClient) })).status).toBe(200);
+  });
+
+  it("in the chat, Create image draws through the remote server: its picture is the answer, in the library with its prompt", async () => {
+    const id = await newConversation(aliceClient);
+    const turn = await chat(aliceClient, { id, kind: "image", image: { size: "64x64" }, message: userMessage("a blue square, remotely") });
+    expect(turn.status).toBe(200);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]!.body).toMatchObject({ prompt: "a blue square, remotely", size: "64x64", model: "sd-test" });
+    const file = turn.chunks.find((c) => c.type === "file") as unknown as { url: string };
+    const png = Buffer.from(await (await aliceClient.fetch(file.url)).arrayBuffer());
+    const { channels } = await sharp(png).stats();
+    expect(channels.slice(0, 3).map((c) => Math.round(c.mean))).toEqual([32, 64, 224]);
+    const generation = turn.chunks.find((c) => c.type === "data-generation") as unknown as { data: { generator: string } } | undefined;
+    expect(generation?.data.generator).toBe("remote:sd-test");
+    const library = (await (await aliceClient.fetch("/api/images")).json()) as { items: { id: string; generated: { prompt: string } | null }[] };
+    expect(library.items.find((i) => i.id === file.url.split("/").at(-1))?.generated?.prompt).toBe("a blue square, remotely");
+    // A failing server is an answer that says so, and no image.
+    fake.mode = "fail";
+    const failed = await chat(aliceClient, { id, kind: "image", image: { size: "64x64" }, message: userMessage("a red circle") });
+    expect(failed.chunks.some((c) => c.type === "file")).toBe(false);
+    expect(JSON.stringify(failed.chunks.filter((c) => c.type === "error" || c.type === "data-error"))).toMatch(/image/i);
   });
 });
