@@ -4,7 +4,7 @@ import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import sharp from "sharp";
 import os from "node:os";
-import { BackgroundModel, endLeftover, type BackgroundModelOptions, type BackgroundState } from "./background-model";
+import { BackgroundModel, endLeftover, type BackgroundModelOptions, type BackgroundState, type EngineActivity } from "./background-model";
 import { LlamaNodeBackend } from "./backends/llama-node";
 import { LlamaServerBackend } from "./backends/llama-server";
 import { NodeLlamaCppBackend } from "./backends/node-llama-cpp";
@@ -293,6 +293,16 @@ export class Engine {
 
   get info(): LoadedModelInfo {
     return this.backend.info;
+  }
+
+  /**
+   * Whether answers hold or wait for a slot, and when that changes: what
+   * background work on this machine's CPU yields to. Null when answers do not
+   * use this machine's CPU (a remote engine, a model offloaded to a GPU).
+   */
+  get cpuActivity(): EngineActivity | null {
+    if (this.kind === "remote" || this.info.gpuLayers > 0) return null;
+    return { isBusy: () => this.pool.isBusy(), onChange: (l) => this.pool.onChange(l) };
   }
 
   /** The pid of the process running the model when it is not this one (llama-server). */

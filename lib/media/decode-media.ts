@@ -8,6 +8,7 @@ import { loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import { decodeProgressReporter } from "./decode-progress";
+import { freezeForAnswers, SETPRIV } from "./freeze-for-answers";
 import type { DecodeJob, DecodeResult, DerivedImage, MediaInfo, MediaKind } from "./types";
 
 const require = createRequire(import.meta.url);
@@ -30,6 +31,9 @@ export function ffmpegPath(): string {
     return path.join(process.cwd(), "node_modules", "@ffmpeg-installer", "linux-x64", "ffmpeg");
   }
 }
+
+/** Longest one reader is kept frozen while answers are written, in all, in ms (see freezeForAnswers). */
+const MAX_FROZEN_MS = 30_000;
 
 /** Share of the model's context a video's frames may take (the rest: the question, the labels, the answer). */
 const FRAMES_CONTEXT_SHARE = 0.75;
@@ -57,6 +61,9 @@ export function frameBudget(info: { vision: boolean; contextSize: number; imageT
  * address-space limit. A refusal comes back as the AppError the reader named.
  * The process reports how far it has come (`{"progress": 0.4}` lines before
  * its result), passed on to the request's listener (see withDecodeProgress).
+ * While answers are being written on this machine's CPU the reader is frozen
+ * (freezeForAnswers, 30 s in all at most); frozen time does not count towards
+ * the time limit.
  */
 export async function decodeMedia({
   kind,
@@ -91,7 +98,10 @@ export async function decodeMedia({
     const args = [`--max-old-space-size=${env.MEDIA_DECODE_MEMORY_MB}`, "--import", "tsx", worker];
     // SCHED_IDLE where util-linux's chrt exists (the ffmpeg it starts inherits it): reading a file
     // only takes the CPU that answers leave unused. Elsewhere, the lowest niceness below.
-    const child = spawn(CHRT ? CHRT : process.execPath, CHRT ? ["-i", "0", process.execPath, ...args] : args, {
+    const command = [...(CHRT ? [CHRT, "-i", "0"] : []), process.execPath, ...args];
+    // The kernel ends the reader if this server dies, even while it is frozen for an answer.
+    if (SETPRIV) command.unshift(SETPRIV, "--pdeathsig", "KILL");
+    const child = spawn(command[0]!, command.slice(1), {
       cwd: process.cwd(),
       stdio: ["pipe", "pipe", "pipe"],
       env: { PATH: process.env.PATH, NODE_ENV: "production", HOME: process.env.HOME },
@@ -108,14 +118,25 @@ export async function decodeMedia({
     let stdout = "";
     let pending = "";
     let stderr = "";
-    const timer = setTimeout(() => {
+    const frozen = child.pid ? freezeForAnswers(child.pid, loadedEngine()?.cpuActivity ?? null, { maxPausedMs: MAX_FROZEN_MS }) : null;
+    // The time limit counts the time the reader ran, not the time it was frozen.
+    let counted = 0;
+    const onTimeout = () => {
+      const extra = (frozen?.pausedMs() ?? 0) - counted;
+      if (extra > 0) {
+        counted += extra;
+        timer = setTimeout(onTimeout, extra);
+        return;
+      }
+      frozen?.release();
       try {
         process.kill(-child.pid!, "SIGKILL");
       } catch {
         child.kill("SIGKILL");
       }
       reject(new AppError("payload_too_large:upload", `Reading the file took longer than the limit of ${Math.round(env.MEDIA_DECODE_TIMEOUT_MS / 1000)} s.`));
-    }, env.MEDIA_DECODE_TIMEOUT_MS);
+    };
+    let timer = setTimeout(onTimeout, env.MEDIA_DECODE_TIMEOUT_MS);
     child.stdout.on("data", (d: Buffer) => {
       pending += d.toString("utf8");
       let nl: number;
@@ -132,10 +153,12 @@ export async function decodeMedia({
     });
     child.on("error", (err) => {
       clearTimeout(timer);
+      frozen?.release();
       reject(err);
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      frozen?.release();
       const line = (stdout + pending).trim().split("\n").pop();
       if (line) {
         try {

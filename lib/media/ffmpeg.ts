@@ -9,9 +9,33 @@ export interface Probe {
 }
 
 /**
- * Runs ffmpeg with a wall-clock limit and an address-space limit (`ulimit -v`,
+ * Calls `onTimeout` once `ms` of this process's waking time have passed. A
+ * reader frozen for an answer (lib/media/freeze-for-answers.ts) sees its
+ * timers fire late on waking; a plain setTimeout would then count the frozen
+ * time as if ffmpeg had been working. Here a late tick counts one tick at
+ * most. Returns the cancel.
+ */
+export function awakeTimeout(ms: number, onTimeout: () => void, tickMs = 250): () => void {
+  let spent = 0;
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    spent += Math.min(now - last, tickMs * 2);
+    last = now;
+    if (spent >= ms) {
+      clearInterval(timer);
+      onTimeout();
+    }
+  }, tickMs);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Runs ffmpeg with a time limit (waking time, see awakeTimeout) and an address-space limit (`ulimit -v`,
  * so a hostile file cannot make it allocate without bound), at the idle
- * scheduling class so it never slows an answer down. Resolves with
+ * scheduling class so it never slows an answer down, and a parent-death
+ * signal where util-linux's setpriv exists (frozen with its reader, it must
+ * not outlive it). Resolves with
  * stdout and stderr whatever the exit code: callers read ffmpeg's messages.
  */
 export function runFfmpeg(
@@ -26,17 +50,19 @@ export function runFfmpeg(
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     // SCHED_IDLE where chrt exists: decoding gets only the CPU that answers leave unused.
-    const idle = "command -v chrt >/dev/null 2>&1 && exec chrt -i 0 \"$0\" \"$@\"; exec \"$0\" \"$@\"";
+    const idle =
+      'P=""; command -v setpriv >/dev/null 2>&1 && P="setpriv --pdeathsig KILL"; ' +
+      'command -v chrt >/dev/null 2>&1 && exec $P chrt -i 0 "$0" "$@"; exec $P "$0" "$@"';
     const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; ${idle}`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];
     let outBytes = 0;
     let err = "";
-    const timer = setTimeout(() => {
+    const cancelTimer = awakeTimeout(timeoutMs, () => {
       child.kill("SIGKILL");
       reject(new MediaRefusal("bad_request:upload", `Decoding took longer than ${Math.round(timeoutMs / 1000)} s and was stopped.`));
-    }, timeoutMs);
+    });
     child.stdout.on("data", (d: Buffer) => {
       outBytes += d.length;
       if (outBytes > maxStdout) child.kill("SIGKILL");
@@ -51,11 +77,11 @@ export function runFfmpeg(
       }
     });
     child.on("error", (e) => {
-      clearTimeout(timer);
+      cancelTimer();
       reject(e);
     });
     child.on("close", (code) => {
-      clearTimeout(timer);
+      cancelTimer();
       resolve({ code, stdout: Buffer.concat(out), stderr: err });
     });
   });
