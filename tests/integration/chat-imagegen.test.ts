@@ -205,7 +205,7 @@ describe("image generation in the chat", () => {
     const file = (await (await alice.fetch(`/api/conversations/${id}/export?format=json`)).json()) as { images: { generated?: unknown }[] };
     expect(file.images).toContainEqual(expect.objectContaining({ generated: { prompt: "a green triangle", seed: 77, generator: generator.id } }));
     const res = await bob.fetch("/api/import", { method: "POST", body: JSON.stringify(file), headers: { "content-type": "application/json" } });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(201);
     const imported = (await library(bob)).filter((i) => i.generated?.prompt === "a green triangle");
     expect(imported).toHaveLength(1);
     expect(imported[0]!.generated).toEqual({ prompt: "a green triangle", seed: 77, generator: generator.id });
