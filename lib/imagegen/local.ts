@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { AppError } from "@/lib/errors";
+import { conditioningText, layoutForPrompt, type LayoutConfig } from "./local-layout";
 import { nullTokens, seededNormal, tokenizePrompt, type TokenizerConfig } from "./local-tokenize";
 import type { GeneratedImage, GenerateRequest, ImageGenerator, OnStep } from "./types";
 
@@ -9,8 +10,11 @@ import type { GeneratedImage, GenerateRequest, ImageGenerator, OnStep } from "./
  * The project's own shape-world generator (models/imagegen/shapes-gen, trained by
  * models/train/gen.py): a word-level text encoder and a small rectified-flow UNet run
  * with onnxruntime-node on one thread. It draws at 64×64; 128 and 256 are that image
- * upscaled with sharp. Euler steps with classifier-free guidance (cond + uncond rows as
- * one batch of 2); the noise comes from a seeded PRNG, so a seed gives the same bytes.
+ * upscaled with sharp. Two stages: the prompt is planned into a coarse layout (where each
+ * shape goes; local-layout.ts), then the UNet draws from the prompt and that layout.
+ * Euler steps with classifier-free guidance (cond + uncond rows as one batch of 2; the
+ * uncond row has neither prompt nor layout); noise and layout come from the seed, so a
+ * seed gives the same bytes.
  */
 
 export const LOCAL_GENERATOR_DIR = path.join("models", "imagegen", "shapes-gen");
@@ -24,6 +28,8 @@ interface GenConfig extends TokenizerConfig {
   guidance_scale: number;
   /** Time-grid shift (1 = uniform steps). */
   time_shift?: number;
+  /** The layout stage; models trained before it have none. */
+  layout?: LayoutConfig;
 }
 
 type Ort = typeof import("onnxruntime-node");
@@ -36,14 +42,24 @@ export async function loadLocalGenerator(): Promise<ImageGenerator | null> {
   return loadLocalGeneratorFrom(path.resolve(process.cwd(), LOCAL_GENERATOR_DIR));
 }
 
-/** The same from another folder (tests, evaluation); loaded once per folder per process. */
+/**
+ * The same from another folder (tests, evaluation); loaded once per folder per process.
+ * A folder without the files is not remembered: files copied in later are found on the
+ * next call, without a restart.
+ */
 export function loadLocalGeneratorFrom(dir: string): Promise<ImageGenerator | null> {
   let p = cache.get(dir);
   if (!p) {
-    p = load(dir).catch((err: unknown) => {
-      cache.delete(dir);
-      throw err;
-    });
+    p = load(dir).then(
+      (gen) => {
+        if (!gen) cache.delete(dir);
+        return gen;
+      },
+      (err: unknown) => {
+        cache.delete(dir);
+        throw err;
+      },
+    );
     cache.set(dir, p);
   }
   return p;
@@ -126,7 +142,8 @@ class LocalGenerator implements ImageGenerator {
 
     const { ort } = this;
     const L = this.config.max_tokens;
-    const tokens = [...tokenizePrompt(req.prompt, this.config), ...nullTokens(this.config)];
+    const text = this.config.layout ? conditioningText(req.prompt) : req.prompt;
+    const tokens = [...tokenizePrompt(text, this.config), ...nullTokens(this.config)];
     const enc = await this.text.run({ tokens: new ort.Tensor("int64", BigInt64Array.from(tokens.map(BigInt)), [2, L]) });
     const ctx = enc.ctx!;
     const bias = enc.bias!;
@@ -140,6 +157,14 @@ class LocalGenerator implements ImageGenerator {
       const imageSeed = seed + image;
       const x = seededNormal(imageSeed >>> 0, plane);
       const batch = new Float32Array(2 * plane);
+      const lay = this.config.layout;
+      let layout: import("onnxruntime-node").Tensor | undefined;
+      if (lay) {
+        const { map } = layoutForPrompt(req.prompt, imageSeed >>> 0, lay);
+        const rows = new Float32Array(2 * map.length);
+        rows.set(map, 0); // the uncond row stays empty
+        layout = new ort.Tensor("float32", rows, [2, map.length / (lay.size * lay.size), lay.size, lay.size]);
+      }
       for (let i = 0; i < steps; i++) {
         if (signal?.aborted) throw cancelled();
         const t = this.time(1 - i / steps);
@@ -152,6 +177,7 @@ class LocalGenerator implements ImageGenerator {
           ctx,
           bias,
           pooled,
+          ...(layout ? { layout } : {}),
         });
         if (signal?.aborted) throw cancelled();
         const v = res.v!.data as Float32Array;

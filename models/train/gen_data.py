@@ -26,6 +26,9 @@ COLOUR_NAMES = world.COLOUR_NAMES
 PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles"}
 NUMBERS = {2: ["two", "2"], 3: ["three", "3"]}
 RELATIONS = ["above", "below", "left", "right"]
+# Share of prompts that name their background; the others are drawn on white (the run-time
+# planner, lib/imagegen/local-layout.ts, says "on a white background" for them in so many words).
+BG_NAMED = 0.5
 
 # Backgrounds a prompt can ask for, with the words that name them. Kept away
 # from the shapes' saturated palette so the shapes stay readable.
@@ -74,10 +77,10 @@ def _obj(rng, shape=None, colour=None, size=None):
     return {"shape": shape or rng.choice(SHAPES), "colour": colour or rng.choice(COLOUR_NAMES), "size": size}
 
 
-def random_spec(rng):
+def random_spec(rng, bg_named=BG_NAMED):
     """A prompt's content: kind, objects, relation, background."""
     r = rng.random()
-    bg = rng.choice(BG_KINDS) if rng.random() < 0.35 else None
+    bg = rng.choice(BG_KINDS) if rng.random() < bg_named else None
     if r < 0.30:
         size = rng.choice(["small", "large"]) if rng.random() < 0.35 else None
         return {"kind": "single", "objects": [_obj(rng, size=size)], "bg": bg}
@@ -184,6 +187,7 @@ def prompt_for(rng, spec, style="train"):
 # Pictures that obey a spec.
 
 RADIUS = {"small": (0.09, 0.13), "large": (0.28, 0.40), None: (0.14, 0.24)}
+MULTI_RADIUS = {2: (0.12, 0.20), 3: (0.12, 0.16)}  # unsized objects when there are 2 or 3
 
 
 def _background(rng, spec):
@@ -211,8 +215,7 @@ def place(rng, spec):
     for o in objs:
         lo, hi = RADIUS[o.get("size")]
         if n > 1 and o.get("size") is None:
-            hi = 0.20 if n == 2 else 0.16
-            lo = 0.12
+            lo, hi = MULTI_RADIUS[n]
         radii.append(rng.uniform(lo, hi))
     for _ in range(200):
         pts = [(rng.uniform(r + 0.03, 1 - r - 0.03), rng.uniform(r + 0.03, 1 - r - 0.03)) for r in radii]
@@ -238,7 +241,7 @@ def place(rng, spec):
 
 def render(rng, spec, size=SIZE):
     if spec.get("bg_drawn") is None:
-        spec["bg_drawn"] = spec["bg"] or ("white" if rng.random() < 0.7 else rng.choice(BG_KINDS))
+        spec["bg_drawn"] = spec["bg"] or "white"
     if spec["bg_drawn"] == "coloured" and "bg_colour" not in spec:
         spec["bg_colour"] = rng.choice(COLOUR_NAMES)
     s = size * SS
@@ -276,14 +279,49 @@ def augment_tokens(rng, ids):
     return body + [PAD] * (MAX_TOKENS - len(body))
 
 
-def batch(rng, n, p_uncond=0.1):
+# ----------------------------------------------------------------------------
+# The layout: where each object goes, as a coarse map the UNet reads beside the
+# prompt (text → layout → image, as in LLM-grounded diffusion, Lian et al. 2023,
+# and GLIGEN). Training paints it from the scene's true positions; at run time
+# lib/imagegen/local-layout.ts parses the prompt with the same grammar and
+# places the objects by the same rules as place(). Channels, at LAYOUT×LAYOUT
+# cells: coverage, then the shape one-hot, then the colour one-hot, each scaled
+# by how much of the cell the object's box [cx ± r, cy ± r] covers.
+
+LAYOUT = 16
+LAYOUT_CHANNELS = 1 + len(SHAPES) + len(COLOUR_NAMES)
+
+
+def layout_map(objects, pos):
+    out = np.zeros((LAYOUT_CHANNELS, LAYOUT, LAYOUT), dtype=np.float32)
+    edges = np.arange(LAYOUT + 1, dtype=np.float32) / LAYOUT
+    for o, (x, y, r) in zip(objects, pos):
+        cov_x = np.clip(np.minimum(edges[1:], x + r) - np.maximum(edges[:-1], x - r), 0, None) * LAYOUT
+        cov_y = np.clip(np.minimum(edges[1:], y + r) - np.maximum(edges[:-1], y - r), 0, None) * LAYOUT
+        cov = np.outer(cov_y, cov_x)  # [row (y), col (x)]
+        for ch in (0, 1 + SHAPES.index(o["shape"]), 1 + len(SHAPES) + COLOUR_NAMES.index(o["colour"])):
+            out[ch] = np.maximum(out[ch], cov)
+    return out
+
+
+def batch(rng, n, p_uncond=0.1, p_text_only=0.1):
+    """Images, prompt ids and layouts. p_uncond rows drop both (the CFG null row);
+    p_text_only rows drop the layout only, so a prompt the run-time planner cannot
+    read still draws from its words."""
     xs = np.empty((n, 3, SIZE, SIZE), dtype=np.float32)
     toks = np.empty((n, MAX_TOKENS), dtype=np.int64)
+    lays = np.zeros((n, LAYOUT_CHANNELS, LAYOUT, LAYOUT), dtype=np.float32)
     for i in range(n):
-        prompt, _, img = sample(rng)
+        prompt, spec, img = sample(rng)
         xs[i] = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 127.5 - 1.0
-        toks[i] = NULL_TOKENS if rng.random() < p_uncond else augment_tokens(rng, tokenize(prompt))
-    return xs, toks
+        r = rng.random()
+        if r < p_uncond:
+            toks[i] = NULL_TOKENS
+            continue
+        toks[i] = augment_tokens(rng, tokenize(prompt))
+        if r >= p_uncond + p_text_only:
+            lays[i] = layout_map(spec["objects"], spec["pos"])
+    return xs, toks, lays
 
 
 
@@ -293,6 +331,11 @@ def batch(rng, n, p_uncond=0.1):
 # training wordings and half in wordings training never used.
 
 
+# The held-out set was drawn when 35 % of training prompts named a background; it keeps that share
+# so that it stays the same 200 prompts.
+HELDOUT_BG_NAMED = 0.35
+
+
 def heldout(seed=2026, n=200):
     rng = random.Random(seed)
     plan = ["single"] * 60 + ["relation"] * 60 + ["count"] * 40 + ["list"] * 40
@@ -300,7 +343,7 @@ def heldout(seed=2026, n=200):
     out = []
     for i, kind in enumerate(plan):
         while True:
-            spec = random_spec(rng)
+            spec = random_spec(rng, bg_named=HELDOUT_BG_NAMED)
             if spec["kind"] != kind:
                 continue
             cols = [o["colour"] for o in spec["objects"]]

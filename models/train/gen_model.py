@@ -122,7 +122,7 @@ class AttnBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, chans=(64, 128, 192), ctx_dim=128, emb_dim=256, block=4):
+    def __init__(self, chans=(64, 128, 192), ctx_dim=128, emb_dim=256, block=4, layout_channels=10):
         super().__init__()
         self.block = block
         c0, c1, c2 = chans
@@ -131,6 +131,9 @@ class UNet(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, c0, 64 // block, 64 // block))
         nn.init.normal_(self.pos, std=0.02)
         self.inp = nn.Conv2d(3 * block * block, c0, 3, padding=1)
+        # the layout map (16×16, gen_data.layout_map) enters at the two finest levels
+        self.lay0 = nn.Conv2d(layout_channels, c0, 3, padding=1)
+        self.lay1 = nn.Conv2d(layout_channels, c1, 3, padding=1)
         self.d0 = ResBlock(c0, c0, emb_dim)
         self.a0 = AttnBlock(c0, ctx_dim, self_attn=False)
         self.down0 = nn.Conv2d(c0, c1, 3, stride=2, padding=1)
@@ -151,13 +154,13 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x, t, ctx, bias, pooled):
+    def forward(self, x, t, ctx, bias, pooled, layout):
         emb = self.temb(timestep_embedding(t, 128)) + self.pemb(pooled)
         emb = F.silu(emb)
         h = F.pixel_unshuffle(x, self.block)
-        h0 = self.inp(h) + self.pos
+        h0 = self.inp(h) + self.pos + self.lay0(layout)
         h0 = self.a0(self.d0(h0, emb), ctx, bias)
-        h1 = self.down0(h0)
+        h1 = self.down0(h0) + self.lay1(F.avg_pool2d(layout, 2))
         h1 = self.a1(self.d1(h1, emb), ctx, bias)
         h2 = self.down1(h1)
         h2 = self.m2(self.am(self.m1(h2, emb), ctx, bias), emb)
@@ -170,19 +173,19 @@ class UNet(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, vocab, text_dim=128, chans=(64, 128, 192)):
+    def __init__(self, vocab, text_dim=128, chans=(64, 128, 192), layout_channels=10):
         super().__init__()
         self.text = TextEncoder(vocab, text_dim)
-        self.unet = UNet(chans, ctx_dim=text_dim)
+        self.unet = UNet(chans, ctx_dim=text_dim, layout_channels=layout_channels)
 
-    def forward(self, x, t, tokens):
+    def forward(self, x, t, tokens, layout):
         """The network's estimate of the clean image x0 (x-prediction)."""
         ctx, bias, pooled = self.text(tokens)
-        return self.unet(x, t, ctx, bias, pooled)
+        return self.unet(x, t, ctx, bias, pooled, layout)
 
-    def velocity(self, x, t, ctx, bias, pooled, t_min=0.01):
+    def velocity(self, x, t, ctx, bias, pooled, layout, t_min=0.01):
         """v = (x_t − x0̂) / t: what the Euler sampler integrates (t ≥ 1/max_steps at sampling)."""
-        x0 = self.unet(x, t, ctx, bias, pooled)
+        x0 = self.unet(x, t, ctx, bias, pooled, layout)
         return (x - x0) / torch.clamp(t, min=t_min)[:, None, None, None]
 
 
@@ -204,5 +207,5 @@ class VelocityExport(nn.Module):
         super().__init__()
         self.g = g
 
-    def forward(self, x, t, ctx, bias, pooled):
-        return self.g.velocity(x, t, ctx, bias, pooled)
+    def forward(self, x, t, ctx, bias, pooled, layout):
+        return self.g.velocity(x, t, ctx, bias, pooled, layout)

@@ -150,6 +150,39 @@ describe("the local shape-world generator", () => {
     await expect(gen.generate({ prompt: "a red circle", n: 1, width: 64, height: 64, steps: gen.info.maxSteps + 1 })).rejects.toMatchObject({ code: "bad_request:imagegen" });
   });
 
+  it("finds the model's files copied in after a first look found none, without a restart", async () => {
+    const later = fs.mkdtempSync(path.join(root, ".cache", "gen-later-"));
+    try {
+      expect(await loadLocalGeneratorFrom(later)).toBeNull();
+      for (const f of ["config.json", "text_encoder.onnx", "velocity.onnx"]) fs.copyFileSync(path.join(dir, f), path.join(later, f));
+      const g = await loadLocalGeneratorFrom(later);
+      expect(g?.info.id).toBe("shapes-gen");
+    } finally {
+      fs.rmSync(later, { recursive: true, force: true });
+    }
+  });
+
+  it("puts the shapes where the prompt says (the layout stage), over several seeds", async () => {
+    const cases = [
+      { prompt: "a red circle above a blue square", a: "red", b: "blue", ok: (a: number[], b: number[]) => a[1]! < b[1]! },
+      { prompt: "a green triangle left of a yellow circle", a: "green", b: "yellow", ok: (a: number[], b: number[]) => a[0]! < b[0]! },
+    ];
+    let right = 0;
+    let total = 0;
+    for (const c of cases) {
+      for (const seed of [1, 2, 3]) {
+        const [img] = await gen.generate({ prompt: c.prompt, n: 1, width: 64, height: 64, seed });
+        const { rgb, width, height } = await pixels(img!.png);
+        const blobs = findBlobs(rgb, width, height);
+        const a = blobs.find((x) => x.colour === c.a);
+        const b = blobs.find((x) => x.colour === c.b);
+        total++;
+        if (a && b && c.ok([a.cx, a.cy], [b.cx, b.cy])) right++;
+      }
+    }
+    expect(right, `${right} of ${total} in the right place`).toBeGreaterThanOrEqual(total - 1);
+  });
+
   it("tokenizes as the recipe does: words outside the vocabulary become <unk>", () => {
     const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as TokenizerConfig;
     const id = (w: string) => config.vocab.indexOf(w);
