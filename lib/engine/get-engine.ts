@@ -239,6 +239,9 @@ export function loadedEngine(): Engine | null {
   return s.phase === "ready" ? s.engine : null;
 }
 
+/** What background work on this CPU yields to: the loaded engine's answers, when they run on this machine's CPU (see Engine.cpuActivity). */
+export const loadedCpuActivity = () => loadedEngine()?.cpuActivity ?? null;
+
 export type EngineHealth =
   | { status: "not loaded" }
   | { status: "loading"; progress: number; model?: string; engine?: { upgrade: UpgradeStatus } }

@@ -4,7 +4,8 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { loadedEngine } from "@/lib/engine/get-engine";
+import { answerActivity } from "@/lib/engine/answer-intake";
+import { loadedCpuActivity, loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import { decodeProgressReporter } from "./decode-progress";
@@ -118,7 +119,8 @@ export async function decodeMedia({
     let stdout = "";
     let pending = "";
     let stderr = "";
-    const frozen = child.pid ? freezeForAnswers(child.pid, loadedEngine()?.cpuActivity ?? null, { maxPausedMs: MAX_FROZEN_MS }) : null;
+    const cpu = loadedCpuActivity();
+    const frozen = child.pid ? freezeForAnswers(child.pid, cpu ? answerActivity(cpu) : null, { maxPausedMs: MAX_FROZEN_MS }) : null;
     // The time limit counts the time the reader ran, not the time it was frozen.
     let counted = 0;
     const onTimeout = () => {

@@ -4,6 +4,8 @@ import { ollamaChat } from "@/lib/ollama/chat";
 import { ollamaErrorResponse } from "@/lib/ollama/errors";
 import { readOllamaBody } from "@/lib/ollama/read-body";
 import { ollamaChatRequestSchema } from "@/lib/ollama/schema";
+import { asAnswerIntake } from "@/lib/engine/answer-intake";
+import { loadedCpuActivity } from "@/lib/engine/get-engine";
 
 export const dynamic = "force-dynamic";
 
@@ -13,7 +15,7 @@ export async function POST(req: Request) {
     const key = await authenticateApiKey(req.headers.get("authorization"));
     const meter = await meterApiKey(key);
     const body = ollamaChatRequestSchema.parse(await readOllamaBody(req));
-    return await ollamaChat({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage });
+    return await asAnswerIntake(loadedCpuActivity, () => ollamaChat({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }));
   } catch (err) {
     return ollamaErrorResponse(err);
   }

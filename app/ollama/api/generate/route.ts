@@ -4,6 +4,8 @@ import { ollamaGenerate } from "@/lib/ollama/chat";
 import { ollamaErrorResponse } from "@/lib/ollama/errors";
 import { readOllamaBody } from "@/lib/ollama/read-body";
 import { ollamaGenerateRequestSchema } from "@/lib/ollama/schema";
+import { asAnswerIntake } from "@/lib/engine/answer-intake";
+import { loadedCpuActivity } from "@/lib/engine/get-engine";
 
 export const dynamic = "force-dynamic";
 
@@ -13,7 +15,7 @@ export async function POST(req: Request) {
     const key = await authenticateApiKey(req.headers.get("authorization"));
     const meter = await meterApiKey(key);
     const body = ollamaGenerateRequestSchema.parse(await readOllamaBody(req));
-    return await ollamaGenerate({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage });
+    return await asAnswerIntake(loadedCpuActivity, () => ollamaGenerate({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }));
   } catch (err) {
     return ollamaErrorResponse(err);
   }

@@ -5,6 +5,8 @@ import { createChatCompletion } from "@/lib/openai/chat-completions";
 import { openAiErrorResponse } from "@/lib/openai/errors";
 import { readJsonBody } from "@/lib/openai/read-body";
 import { chatCompletionRequestSchema } from "@/lib/openai/schema";
+import { asAnswerIntake } from "@/lib/engine/answer-intake";
+import { loadedCpuActivity } from "@/lib/engine/get-engine";
 
 export const dynamic = "force-dynamic";
 
@@ -17,7 +19,7 @@ export async function POST(req: Request) {
     const key = await authenticateApiKey(req.headers.get("authorization"));
     const meter = await meterApiKey(key);
     const body = chatCompletionRequestSchema.parse(await readJsonBody(req, maxBody()));
-    return await createChatCompletion({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage });
+    return await asAnswerIntake(loadedCpuActivity, () => createChatCompletion({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }));
   } catch (err) {
     return openAiErrorResponse(err);
   }

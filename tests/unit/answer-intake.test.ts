@@ -1,0 +1,78 @@
+import { describe, expect, it, vi } from "vitest";
+import type { EngineActivity } from "@/lib/engine/background-model";
+import { answerActivity, asAnswerIntake, beginAnswerIntake } from "@/lib/engine/answer-intake";
+
+/** A stand-in for the engine's slot pool. */
+function pool() {
+  let busy = false;
+  const listeners = new Set<(b: boolean) => void>();
+  const activity: EngineActivity = {
+    isBusy: () => busy,
+    onChange: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  return {
+    activity,
+    set(b: boolean) {
+      busy = b;
+      for (const l of [...listeners]) l(b);
+    },
+  };
+}
+
+describe("answer intake", () => {
+  it("is busy from a request's arrival, through its hand-off to the engine, while the engine writes, and idle after", async () => {
+    const p = pool();
+    const act = answerActivity(p.activity);
+    const seen: boolean[] = [];
+    const off = act.onChange((b) => seen.push(b));
+    expect(act.isBusy()).toBe(false);
+    const done = beginAnswerIntake(() => p.activity);
+    expect(act.isBusy()).toBe(true);
+    done(); // the handler returned; the engine has not taken the answer yet
+    expect(act.isBusy()).toBe(true);
+    p.set(true); // it takes a slot: the intake ends, the engine is busy
+    expect(act.isBusy()).toBe(true);
+    p.set(false);
+    expect(act.isBusy()).toBe(false);
+    expect(seen).toEqual([true, false]); // one busy stretch, no flicker at the hand-off
+    off();
+  });
+
+  it("ends a hand-off the engine never takes after 2 s, and counts overlapping requests", async () => {
+    vi.useFakeTimers();
+    try {
+      const p = pool();
+      const act = answerActivity(p.activity);
+      const a = beginAnswerIntake(() => p.activity);
+      const b = beginAnswerIntake(() => p.activity);
+      a();
+      a(); // twice is once
+      expect(act.isBusy()).toBe(true);
+      b();
+      vi.advanceTimersByTime(1999);
+      expect(act.isBusy()).toBe(true);
+      vi.advanceTimersByTime(2);
+      expect(act.isBusy()).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("asAnswerIntake ends the count when the handler fails, and at once without an engine on this CPU", async () => {
+    const act = answerActivity(null);
+    await expect(asAnswerIntake(() => null, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(act.isBusy()).toBe(false);
+    let during = false;
+    await asAnswerIntake(
+      () => null,
+      async () => {
+        during = act.isBusy();
+      },
+    );
+    expect(during).toBe(true);
+    expect(act.isBusy()).toBe(false);
+  });
+});
