@@ -128,8 +128,8 @@ export const envSchema = z.object({
   IMAGE_ENGINE_TIMEOUT_MS: intFrom(1000, 3_600_000).default(300_000),
   /** Image generations one user may have waiting or running at once; more are refused with 429. Default 4. */
   IMAGE_QUEUE_PER_USER: intFrom(1, 100).default(4),
-  /** Images one API key may have made per minute through /v1/images/generations (each of `n` counts); more are refused with 429. Default 20. */
-  IMAGE_RATE_LIMIT_PER_KEY: intFrom(1, 100_000).default(20),
+  /** Images one user's API keys may have made per minute through /v1/images/generations, all keys together (each of `n` counts); more are refused with 429. Default 20. */
+  IMAGE_RATE_LIMIT_PER_MINUTE: intFrom(1, 100_000).default(20),
   /** A llama-server executable to supervise instead of the one `npm run engine:build` makes. */
   LLAMA_SERVER_PATH: z.string().min(1).optional(),
   /**

@@ -125,12 +125,15 @@ export const archiveImageMetaSchema = z.object({
   mediaType: z.enum(["image/png", "image/jpeg"]),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
-  /** A generated image's prompt, seed and generator (absent for uploads and in older files). */
+  /**
+   * A generated image's prompt, seed and generator (absent for uploads and in older files).
+   * Caps looser than the generator's own, so a file made before a limit was lowered still imports.
+   */
   generated: z
     .object({
-      prompt: z.string().min(1).max(IMAGE_LIMITS.promptChars),
+      prompt: z.string().min(1).max(10 * IMAGE_LIMITS.promptChars),
       seed: z.number().int().min(0).max(MAX_SEED).nullable(),
-      generator: z.string().min(1).max(200),
+      generator: z.string().min(1).max(1000),
     })
     .strict()
     .optional(),

@@ -32,7 +32,7 @@ export interface AuthLimiters {
   knownAddress: RateLimiterAbstract;
   signupPerIp: RateLimiterAbstract;
   apiPerKey: RateLimiterAbstract;
-  imagesPerKey: RateLimiterAbstract;
+  imagesPerUser: RateLimiterAbstract;
 }
 
 /** The app's limiters on a database client (tests make a second set on another client, as a second instance would). */
@@ -59,7 +59,7 @@ export function createAuthLimiters(storeClient: PrismaClient): AuthLimiters {
     knownAddress: limiter("signin-known", Number.MAX_SAFE_INTEGER, 30 * 24 * 3600),
     signupPerIp: limiter("signup-ip", env.SIGNUP_LIMIT_PER_IP, 60 * 60),
     apiPerKey: limiter("api-key", env.API_RATE_LIMIT_PER_MINUTE, 60),
-    imagesPerKey: limiter("api-key-images", env.IMAGE_RATE_LIMIT_PER_KEY, 60),
+    imagesPerUser: limiter("api-images", env.IMAGE_RATE_LIMIT_PER_MINUTE, 60),
   };
 }
 
@@ -150,10 +150,20 @@ export const markKnownAddress = async ({ ip, email }: { ip: string; email: strin
  * past API_RATE_LIMIT_PER_MINUTE.
  */
 /**
- * Images one API key asks for through /v1/images/generations, `n` at a time,
- * against IMAGE_RATE_LIMIT_PER_KEY per minute (429 with Retry-After past it).
- * A request for more than the whole minute's allowance is refused outright.
+ * Images a user's API keys ask for through /v1/images/generations, all keys
+ * together (as API_RATE_LIMIT_PER_MINUTE counts), `n` at a time, against
+ * IMAGE_RATE_LIMIT_PER_MINUTE (429 with Retry-After past it). Returns the
+ * refund, for a request that then fails: a refused or failed request spends
+ * nothing. `n` above the whole minute's allowance is a 400 (no wait helps).
  */
-export const limitImagesPerKey = ({ keyId, n }: { keyId: string; n: number }) => consume(limiters.imagesPerKey, keyId, "api", "images from this API key", n);
+export async function limitApiImages({ userId, n }: { userId: string; n: number }): Promise<() => Promise<void>> {
+  if (n > env.IMAGE_RATE_LIMIT_PER_MINUTE) {
+    throw new AppError("bad_request:api", `n must be at most ${env.IMAGE_RATE_LIMIT_PER_MINUTE}, the images an API user may have made in a minute; it was ${n}.`);
+  }
+  await consume(limiters.imagesPerUser, userId, "api", "images from this account's API keys", n);
+  return async () => {
+    await limiters.imagesPerUser.reward(userId, n).catch(() => {});
+  };
+}
 
 export const limitApiUser = ({ userId }: { userId: string }) => consume(limiters.apiPerKey, userId, "api", "API requests");

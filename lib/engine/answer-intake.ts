@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { EngineActivity } from "./background-model";
 
 /**
@@ -7,6 +8,11 @@ import type { EngineActivity } from "./background-model";
  * milliseconds in the route (session, database, prompt), which is part of
  * its time to the first token too. Background work that yields to answers
  * (lib/media/freeze-for-answers.ts) watches both (`answerActivity`).
+ *
+ * Routes count a request only once it is authenticated and valid (a refused
+ * request counts nothing), and a request that reads a file of its own (a
+ * video sent to /v1 as a data URI) steps aside while it does
+ * (`whileReadingOwnFile`): its own reader must not wait for it.
  */
 
 /** Longest an intake counts once its handler has returned, waiting for the engine to take the answer, in ms. */
@@ -17,8 +23,16 @@ interface Intake {
   listeners: Set<(busy: boolean) => void>;
 }
 
-const holder = globalThis as { __answerIntake?: Intake };
+const holder = globalThis as { __answerIntake?: Intake; __intakeContext?: AsyncLocalStorage<IntakeHandle> };
 const intake = (holder.__answerIntake ??= { count: 0, listeners: new Set() });
+/** The intake the current request runs in, for whileReadingOwnFile. */
+const context = (holder.__intakeContext ??= new AsyncLocalStorage<IntakeHandle>());
+
+interface IntakeHandle {
+  /** Stops counting this request until `resume` (idempotent while suspended). */
+  suspend(): void;
+  resume(): void;
+}
 
 function changed(busy: boolean) {
   for (const l of intake.listeners) {
@@ -36,17 +50,25 @@ function changed(busy: boolean) {
  * answer took or waits for a slot), or after HANDOFF_MS, whichever is first.
  * Safe to call twice.
  */
-export function beginAnswerIntake(engine: () => EngineActivity | null): () => void {
-  intake.count++;
-  if (intake.count === 1) changed(true);
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
+export function beginAnswerIntake(engine: () => EngineActivity | null): (() => void) & IntakeHandle & { abandon(): void } {
+  const up = () => {
+    intake.count++;
+    if (intake.count === 1) changed(true);
+  };
+  const down = () => {
     intake.count--;
     if (intake.count === 0) changed(false);
   };
-  return () => {
+  up();
+  let ended = false;
+  let suspended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    if (!suspended) down();
+  };
+  const done = () => {
+    if (ended) return;
     const activity = engine();
     if (!activity || activity.isBusy()) return end();
     const timer = setTimeout(() => {
@@ -61,15 +83,48 @@ export function beginAnswerIntake(engine: () => EngineActivity | null): () => vo
       end();
     });
   };
+  return Object.assign(done, {
+    /** Ends the count now (the request failed: nothing is on its way to the engine). */
+    abandon: end,
+    suspend() {
+      if (ended || suspended) return;
+      suspended = true;
+      down();
+    },
+    resume() {
+      if (ended || !suspended) return;
+      suspended = false;
+      up();
+    },
+  });
 }
 
 /** Runs a chat handler as an answer intake (see beginAnswerIntake). */
 export async function asAnswerIntake<T>(engine: () => EngineActivity | null, handler: () => Promise<T>): Promise<T> {
-  const done = beginAnswerIntake(engine);
+  const handle = beginAnswerIntake(engine);
   try {
-    return await handler();
+    const result = await context.run(handle, handler);
+    handle();
+    return result;
+  } catch (err) {
+    handle.abandon();
+    throw err;
+  }
+}
+
+/**
+ * Runs `work` (reading a file the current request brought) with the request's
+ * intake set aside, so that the reader is not frozen for the very answer
+ * that waits for it. Outside an intake, just runs it.
+ */
+export async function whileReadingOwnFile<T>(work: () => Promise<T>): Promise<T> {
+  const handle = context.getStore();
+  if (!handle) return work();
+  handle.suspend();
+  try {
+    return await work();
   } finally {
-    done();
+    handle.resume();
   }
 }
 

@@ -38,7 +38,13 @@ export interface Plan {
 }
 
 const SIZE_WORDS: Record<string, "small" | "large"> = { small: "small", tiny: "small", little: "small", large: "large", big: "large" };
-const NUMBER_WORDS: Record<string, number> = { one: 1, "1": 1, two: 2, "2": 2, three: 3, "3": 3 };
+// Four and more are read too, so that "five red circles" gets no layout (the world holds three at most) rather than a wrong one.
+const NUMBER_WORDS: Record<string, number> = Object.fromEntries(
+  ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "many", "several"].map((w, i) => [w, w === "many" || w === "several" ? 4 : i + 1]),
+);
+for (let n = 0; n <= 99; n++) NUMBER_WORDS[String(n)] = n;
+/** Own keys only: a prompt word such as "constructor" is no size, number or relation. */
+const has = (table: object, w: string) => Object.hasOwn(table, w);
 const RELATION_WORDS: Record<string, Plan["relation"]> = {
   above: "above",
   over: "above",
@@ -72,12 +78,13 @@ export function parsePrompt(prompt: string, config: LayoutConfig, rand: () => nu
     for (let j = i - 1; j >= 0 && j >= i - 4; j--) {
       const w = words[j]!;
       if (!colour && config.colours.includes(w)) colour = w;
-      else if (!size && w in SIZE_WORDS) size = SIZE_WORDS[w]!;
-      else if (count === null && w in NUMBER_WORDS) count = NUMBER_WORDS[w]!;
+      else if (!size && has(SIZE_WORDS, w)) size = SIZE_WORDS[w]!;
+      else if (count === null && has(NUMBER_WORDS, w)) count = NUMBER_WORDS[w]!;
       else break;
       start = j;
     }
     const n = count ?? (found.plural ? 2 : 1);
+    if (n < 1 || n > MAX_OBJECTS) return null;
     const obj: PlannedObject = {
       shape: found.shape,
       colour: colour ?? config.colours[Math.floor(rand() * config.colours.length)]!,
@@ -90,7 +97,7 @@ export function parsePrompt(prompt: string, config: LayoutConfig, rand: () => nu
   let relation: Plan["relation"] = null;
   if (mentions.length === 2 && mentions[0]!.objects.length === 1 && mentions[1]!.objects.length === 1) {
     for (const w of words.slice(mentions[0]!.end + 1, mentions[1]!.start)) {
-      if (w in RELATION_WORDS) {
+      if (has(RELATION_WORDS, w)) {
         relation = RELATION_WORDS[w]!;
         break;
       }

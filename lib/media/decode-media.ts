@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { answerActivity } from "@/lib/engine/answer-intake";
+import { answerActivity, whileReadingOwnFile } from "@/lib/engine/answer-intake";
 import { loadedCpuActivity, loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
@@ -66,7 +66,12 @@ export function frameBudget(info: { vision: boolean; contextSize: number; imageT
  * (freezeForAnswers, 30 s in all at most); frozen time does not count towards
  * the time limit.
  */
-export async function decodeMedia({
+export function decodeMedia(job: { kind: MediaKind; format: string; input: string; outDir: string }): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+  // A file sent with a question (a /v1 data URI) is read while that question waits: it must not freeze for it.
+  return whileReadingOwnFile(() => readInChild(job));
+}
+
+async function readInChild({
   kind,
   format,
   input,

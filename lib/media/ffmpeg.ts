@@ -51,7 +51,7 @@ export function runFfmpeg(
   return new Promise((resolve, reject) => {
     // SCHED_IDLE where chrt exists: decoding gets only the CPU that answers leave unused.
     const idle =
-      'P=""; command -v setpriv >/dev/null 2>&1 && P="setpriv --pdeathsig KILL"; ' +
+      'P=""; setpriv --pdeathsig KILL true >/dev/null 2>&1 && P="setpriv --pdeathsig KILL"; ' +
       'command -v chrt >/dev/null 2>&1 && exec $P chrt -i 0 "$0" "$@"; exec $P "$0" "$@"';
     const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; ${idle}`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
       stdio: ["ignore", "pipe", "pipe"],

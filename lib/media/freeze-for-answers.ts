@@ -1,13 +1,16 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import type { EngineActivity } from "@/lib/engine/background-model";
 
 /**
  * util-linux's setpriv, which gives a process a parent-death signal. A file
  * reader frozen for an answer cannot notice that the server died meanwhile;
- * with `--pdeathsig KILL` the kernel ends it anyway. Without setpriv there is
- * no freezing (a frozen orphan would stay frozen for ever).
+ * with `--pdeathsig KILL` the kernel ends it anyway. Without a setpriv that
+ * takes that option (util-linux 2.33 and later; tried once) there is no
+ * freezing: a frozen orphan would stay frozen for ever.
  */
-export const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p)) ?? null;
+export const SETPRIV =
+  ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p) && spawnSync(p, ["--pdeathsig", "KILL", "true"], { stdio: "ignore", timeout: 5000 }).status === 0) ?? null;
 
 export interface Freeze {
   /** Milliseconds the group has been frozen so far (the current freeze included). */

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { EngineActivity } from "@/lib/engine/background-model";
-import { answerActivity, asAnswerIntake, beginAnswerIntake } from "@/lib/engine/answer-intake";
+import { answerActivity, asAnswerIntake, beginAnswerIntake, whileReadingOwnFile } from "@/lib/engine/answer-intake";
 
 /** A stand-in for the engine's slot pool. */
 function pool() {
@@ -74,5 +74,38 @@ describe("answer intake", () => {
     );
     expect(during).toBe(true);
     expect(act.isBusy()).toBe(false);
+  });
+
+  it("a handler that fails ends its count at once, even with an idle engine (a refused request freezes nothing)", async () => {
+    const p = pool();
+    const act = answerActivity(p.activity);
+    await expect(asAnswerIntake(() => p.activity, async () => Promise.reject(new Error("401")))).rejects.toThrow("401");
+    expect(act.isBusy()).toBe(false);
+  });
+
+  it("a request reading a file of its own sets its count aside meanwhile (its reader does not wait for it); others' counts stay", async () => {
+    const p = pool();
+    const act = answerActivity(p.activity);
+    const other = beginAnswerIntake(() => p.activity);
+    let whileReading: boolean[] = [];
+    await asAnswerIntake(
+      () => p.activity,
+      async () => {
+        other.abandon();
+        await whileReadingOwnFile(async () => {
+          whileReading.push(act.isBusy());
+          await new Promise((r) => setTimeout(r, 5));
+          whileReading.push(act.isBusy());
+        });
+        whileReading.push(act.isBusy());
+        p.set(true); // it reaches the engine
+      },
+    );
+    expect(whileReading).toEqual([false, false, true]);
+    p.set(false);
+    expect(act.isBusy()).toBe(false);
+    // Outside any request, reading just runs.
+    whileReading = [];
+    expect(await whileReadingOwnFile(async () => 7)).toBe(7);
   });
 });

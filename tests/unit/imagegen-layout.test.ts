@@ -52,6 +52,12 @@ describe("the generator's layout stage", () => {
   it("plans nothing for a prompt with no shape or with more shapes than the world holds", () => {
     expect(parsePrompt("a sunset over the sea", config, rand())).toBeNull();
     expect(parsePrompt("three red circles and two blue squares", config, rand())).toBeNull();
+    expect(parsePrompt("five red circles", config, rand())).toBeNull(); // not two: no layout rather than a wrong one
+    expect(parsePrompt("12 blue squares", config, rand())).toBeNull();
+    // Words that are also names of Object.prototype's members are words like any other.
+    expect(parsePrompt("a constructor circle", config, rand())?.objects).toEqual([expect.objectContaining({ shape: "circle", size: null })]);
+    expect(parsePrompt("a red circle constructor a blue square", config, rand())?.relation).toBeNull();
+    expect(layoutForPrompt("a toString valueOf red circle constructor a blue square", 3, config).plan?.objects).toHaveLength(2);
     const { map, plan } = layoutForPrompt("a cat", 1, config);
     expect(plan).toBeNull();
     expect(map.every((v) => v === 0)).toBe(true);

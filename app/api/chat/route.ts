@@ -10,10 +10,8 @@ import { CHAT_BODY_MAX_BYTES, chatRequestSchema, UPLOAD_URL } from "./schema";
 export const dynamic = "force-dynamic";
 
 // POST /api/chat – save the question, stream the answer or the generated image (AI SDK UI message stream), save it
-// (An answer intake: background work on this CPU yields from the moment it arrives; see answer-intake.ts.)
-export const POST = apiHandler((req) => asAnswerIntake(loadedCpuActivity, () => turn(req)));
-
-async function turn(req: Request) {
+// (An answer intake once the request is authenticated and valid: background work on this CPU yields from then; see answer-intake.ts.)
+export const POST = apiHandler(async (req) => {
   const userId = await requireUserId();
   const body = await parseJson(req, chatRequestSchema, { maxBytes: CHAT_BODY_MAX_BYTES });
   const parts: MessagePart[] | null =
@@ -28,5 +26,7 @@ async function turn(req: Request) {
       : body.messageId
         ? { kind: "edit", parts: parts!, messageId: body.messageId }
         : { kind: "ask", parts: parts!, parentId: body.parentId };
-  return streamTurn({ userId, conversationId: body.id, turn, kind: body.kind, image: body.image, signal: req.signal });
-}
+  const run = () => streamTurn({ userId, conversationId: body.id, turn, kind: body.kind, image: body.image, signal: req.signal });
+  // A generation turn (kind "image") is not an answer: it follows the same rule itself (lib/imagegen/answers-first.ts).
+  return body.kind === "image" ? run() : asAnswerIntake(loadedCpuActivity, run);
+});

@@ -1,5 +1,5 @@
 import { authenticateApiKey } from "@/lib/auth/api-key";
-import { limitImagesPerKey } from "@/lib/auth/rate-limit";
+import { limitApiImages } from "@/lib/auth/rate-limit";
 import { meterApiKey } from "@/lib/auth/meter-api-key";
 import { openAiErrorResponse } from "@/lib/openai/errors";
 import { createImageGeneration } from "@/lib/openai/images";
@@ -18,9 +18,14 @@ export async function POST(req: Request) {
     const key = await authenticateApiKey(req.headers.get("authorization"));
     const meter = await meterApiKey(key);
     const body = imageGenerationRequestSchema.parse(await readJsonBody(req, MAX_BODY));
-    // Caps first (a 400 for n = 9 spends nothing), then the key's images per minute.
-    if (Number.isInteger(body.n) && body.n >= 1 && body.n <= IMAGE_LIMITS.maxN) await limitImagesPerKey({ keyId: key.keyId, n: body.n });
-    return Response.json(await createImageGeneration({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }), { headers: { "cache-control": "no-store" } });
+    // The caps' 400 for n first (it spends nothing), then the user's images per minute, given back if the request then fails.
+    const refund = Number.isInteger(body.n) && body.n >= 1 && body.n <= IMAGE_LIMITS.maxN ? await limitApiImages({ userId: key.userId, n: body.n }) : null;
+    try {
+      return Response.json(await createImageGeneration({ userId: key.userId, req: body, signal: req.signal, onUsage: meter.onUsage }), { headers: { "cache-control": "no-store" } });
+    } catch (err) {
+      await refund?.();
+      throw err;
+    }
   } catch (err) {
     return openAiErrorResponse(err);
   }
