@@ -1,6 +1,5 @@
 import "server-only";
 import { spawn } from "node:child_process";
-import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -9,12 +8,10 @@ import { loadedCpuActivity, loadedEngine } from "@/lib/engine/get-engine";
 import { env } from "@/lib/env";
 import { AppError, type ErrorCode } from "@/lib/errors";
 import { decodeProgressReporter } from "./decode-progress";
-import { freezeForAnswers, SETPRIV } from "./freeze-for-answers";
+import { backgroundCommand, freezeForAnswers } from "./freeze-for-answers";
 import type { DecodeJob, DecodeResult, DerivedImage, MediaInfo, MediaKind } from "./types";
 
 const require = createRequire(import.meta.url);
-
-const CHRT = ["/usr/bin/chrt", "/bin/chrt"].find((p) => fs.existsSync(p)) ?? null;
 
 /** Niceness of the decoding process (0 = the server's priority, 19 = lowest). */
 const DECODE_NICENESS = 19;
@@ -104,9 +101,8 @@ async function readInChild({
     const args = [`--max-old-space-size=${env.MEDIA_DECODE_MEMORY_MB}`, "--import", "tsx", worker];
     // SCHED_IDLE where util-linux's chrt exists (the ffmpeg it starts inherits it): reading a file
     // only takes the CPU that answers leave unused. Elsewhere, the lowest niceness below.
-    const command = [...(CHRT ? [CHRT, "-i", "0"] : []), process.execPath, ...args];
-    // The kernel ends the reader if this server dies, even while it is frozen for an answer.
-    if (SETPRIV) command.unshift(SETPRIV, "--pdeathsig", "KILL");
+    // At the idle CPU class, and ended by the kernel if this server dies, even while frozen for an answer.
+    const command = backgroundCommand([process.execPath, ...args]);
     const child = spawn(command[0]!, command.slice(1), {
       cwd: process.cwd(),
       stdio: ["pipe", "pipe", "pipe"],

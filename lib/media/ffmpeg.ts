@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { backgroundCommand } from "./freeze-for-answers";
 import { MediaRefusal } from "./types";
 
 /** What `ffmpeg -i` says about a file (it has no ffprobe in the npm package; its banner has the same facts). */
@@ -49,11 +50,9 @@ export function runFfmpeg(
   }: { timeoutMs?: number; memoryMb?: number; maxStdout?: number; /** Told the media time ffmpeg's stats line reports as it goes, in seconds. */ onTime?: (seconds: number) => void } = {},
 ): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
-    // SCHED_IDLE where chrt exists: decoding gets only the CPU that answers leave unused.
-    const idle =
-      'P=""; setpriv --pdeathsig KILL true >/dev/null 2>&1 && P="setpriv --pdeathsig KILL"; ' +
-      'command -v chrt >/dev/null 2>&1 && exec $P chrt -i 0 "$0" "$@"; exec $P "$0" "$@"';
-    const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; ${idle}`, ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args], {
+    // The address-space limit from the shell, then exec: setpriv, chrt and ffmpeg keep its pid.
+    const command = backgroundCommand([ffmpeg, "-hide_banner", "-nostdin", "-threads", "1", ...args]);
+    const child = spawn("/bin/sh", ["-c", `ulimit -v ${memoryMb * 1024}; exec "$@"`, "sh", ...command], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];

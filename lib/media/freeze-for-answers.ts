@@ -9,8 +9,23 @@ import type { EngineActivity } from "@/lib/engine/background-model";
  * takes that option (util-linux 2.33 and later; tried once) there is no
  * freezing: a frozen orphan would stay frozen for ever.
  */
-export const SETPRIV =
-  ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p) && spawnSync(p, ["--pdeathsig", "KILL", "true"], { stdio: "ignore", timeout: 5000 }).status === 0) ?? null;
+let setpriv: string | null | undefined;
+export function setprivPath(): string | null {
+  setpriv ??= ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p) && spawnSync(p, ["--pdeathsig", "KILL", "true"], { stdio: "ignore", timeout: 5000 }).status === 0) ?? null;
+  return setpriv;
+}
+
+const CHRT = ["/usr/bin/chrt", "/bin/chrt"].find((p) => fs.existsSync(p)) ?? null;
+
+/**
+ * What a file's reader and its ffmpeg are started under: setpriv's
+ * parent-death signal (see setprivPath) and, where util-linux's chrt exists,
+ * the SCHED_IDLE class (they get only the CPU that answers leave unused).
+ */
+export function backgroundCommand(command: string[]): string[] {
+  const setpriv = setprivPath();
+  return [...(setpriv ? [setpriv, "--pdeathsig", "KILL"] : []), ...(CHRT ? [CHRT, "-i", "0"] : []), ...command];
+}
 
 export interface Freeze {
   /** Milliseconds the group has been frozen so far (the current freeze included). */
@@ -57,8 +72,9 @@ export function freezeForAnswers(pgid: number, activity: EngineActivity | null, 
     budgetTimer = setTimeout(thaw, maxPausedMs - paused);
     budgetTimer.unref();
   };
-  const unsubscribe = activity && SETPRIV ? activity.onChange((busy) => (busy ? freeze() : thaw())) : () => {};
-  if (activity && SETPRIV && activity.isBusy()) freeze();
+  const watch = activity && setprivPath() ? activity : null;
+  const unsubscribe = watch ? watch.onChange((busy) => (busy ? freeze() : thaw())) : () => {};
+  if (watch?.isBusy()) freeze();
   return {
     pausedMs: () => paused + (frozenSince === null ? 0 : Date.now() - frozenSince),
     release: () => {

@@ -17,11 +17,11 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { scanCatalog } from "../../lib/engine/catalog";
-import { Engine } from "../../lib/engine/engine";
 import { findBlobs, type Blob } from "../../lib/imagegen/local-check";
 import { loadLocalGeneratorFrom } from "../../lib/imagegen/local";
 import { loadClipModel } from "../../lib/images/load-clip-model";
 import { zeroShotProbabilities } from "../../lib/images/zero-shot";
+import { loadEvalEngine } from "./eval-engine";
 import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C: run in a child whose own output
@@ -133,17 +133,7 @@ for (const r of results.filter((x) => x.kind === "single")) {
 const { models } = await scanCatalog({ dir: path.join(root, "models", "tiny") });
 const vlm = models.find((m) => m.vision);
 if (!vlm?.vision) throw new Error("no vision model in models/tiny");
-const engine = await Engine.load({
-  model: vlm,
-  backend: "llama-node",
-  gpu: "cpu",
-  gpuLayers: 0,
-  contextSize: 2048,
-  threads: Math.max(1, os.availableParallelism() - 1),
-  slots: 4,
-  queueLimit: results.length,
-  cacheDir: path.join(dir, "cache"),
-});
+const engine = await loadEvalEngine(vlm, { questions: results.length, cacheDir: path.join(dir, "cache") });
 const pairs = (text: string) => new Set([...text.toLowerCase().matchAll(/\b(red|green|blue|yellow|purple|orange) (circle|square|triangle)s?\b/g)].map((m) => `${m[1]} ${m[2]}`));
 let next = 0;
 async function worker() {

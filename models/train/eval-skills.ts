@@ -27,6 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { scanCatalog, type CatalogModel } from "../../lib/engine/catalog";
 import { Engine } from "../../lib/engine/engine";
+import { loadEvalEngine } from "./eval-engine";
 import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C: run in a child whose own output goes to
@@ -117,17 +118,7 @@ function adapterFor(engine: Engine): { extra: Partial<Request>; how: string } {
 }
 
 async function ask(model: CatalogModel, items: Item[], withAdapter = false): Promise<Run> {
-  const engine = await Engine.load({
-    model,
-    backend: "llama-node",
-    gpu: "cpu",
-    gpuLayers: 0,
-    contextSize: 2048,
-    threads: Math.max(1, os.availableParallelism() - 1),
-    slots: 4,
-    queueLimit: items.length,
-    cacheDir: path.join(dir, "cache", path.basename(model.path)),
-  });
+  const engine = await loadEvalEngine(model, { questions: items.length, cacheDir: path.join(dir, "cache", path.basename(model.path)) });
   const { extra, how } = withAdapter ? adapterFor(engine) : { extra: {}, how: undefined };
   const answers: Answers = new Map();
   const t0 = Date.now();

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { scanCatalog } from "../../lib/engine/catalog";
-import { Engine } from "../../lib/engine/engine";
+import { loadEvalEngine } from "./eval-engine";
 import { quietNativeOutput } from "./quiet-native";
 
 // llama.cpp prints every prompt to fds 1 and 2 from C. Run the evaluation in
@@ -82,17 +82,7 @@ for (const item of items) {
   }
 }
 
-const engine = await Engine.load({
-  model,
-  backend: "llama-node",
-  gpu: "cpu",
-  gpuLayers: 0,
-  contextSize: 2048,
-  threads: Math.max(1, os.availableParallelism() - 1),
-  slots: 4,
-  queueLimit: items.length,
-  cacheDir: path.join(dir, "cache"),
-});
+const engine = await loadEvalEngine(model, { questions: items.length, cacheDir: path.join(dir, "cache") });
 // Long enough for a description of three images (about 200 characters, one token each).
 const maxTokens = 256;
 const engineStarted = Date.now();

@@ -1,26 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import type { EngineActivity } from "@/lib/engine/background-model";
 import { answerActivity, asAnswerIntake, beginAnswerIntake, whileReadingOwnFile } from "@/lib/engine/answer-intake";
+import { fakeActivity as pool } from "../helpers/fake-activity";
 
-/** A stand-in for the engine's slot pool. */
-function pool() {
-  let busy = false;
-  const listeners = new Set<(b: boolean) => void>();
-  const activity: EngineActivity = {
-    isBusy: () => busy,
-    onChange: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
-  return {
-    activity,
-    set(b: boolean) {
-      busy = b;
-      for (const l of [...listeners]) l(b);
-    },
-  };
-}
 
 describe("answer intake", () => {
   it("is busy from a request's arrival, through its hand-off to the engine, while the engine writes, and idle after", async () => {

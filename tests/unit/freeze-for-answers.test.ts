@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import type { EngineActivity } from "@/lib/engine/background-model";
 import { awakeTimeout } from "@/lib/media/ffmpeg";
-import { freezeForAnswers, SETPRIV } from "@/lib/media/freeze-for-answers";
+import { freezeForAnswers, setprivPath } from "@/lib/media/freeze-for-answers";
+import { fakeActivity } from "../helpers/fake-activity";
+
+const SETPRIV = setprivPath();
 
 // The reader of an uploaded file is frozen while answers are written (issue 22's
 // answer_delay_during_prep): a real process group, a stand-in for the engine's slot pool.
@@ -11,26 +13,6 @@ import { freezeForAnswers, SETPRIV } from "@/lib/media/freeze-for-answers";
 /** The kernel's state letter for a process: T when stopped. */
 const state = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function fakeActivity() {
-  let busy = false;
-  const listeners = new Set<(b: boolean) => void>();
-  const activity: EngineActivity = {
-    isBusy: () => busy,
-    onChange: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
-  return {
-    activity,
-    listeners,
-    set(b: boolean) {
-      busy = b;
-      for (const l of listeners) l(b);
-    },
-  };
-}
 
 /** A reader-like group: a shell and a child of its own, both busy. */
 function group(): ChildProcess {
