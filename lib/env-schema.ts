@@ -74,6 +74,15 @@ export const envSchema = z.object({
    * the shipped `models/clip/shapes-clip`.
    */
   CLIP_MODEL_DIR: z.string().min(1).default("./models/clip/shapes-clip"),
+  /**
+   * The speech-recognition model that writes audio transcripts (a
+   * transformers.js folder: a Whisper export, or a CTC model in wav2vec2's
+   * layout). Default the shipped demo `models/speech/shapes-asr`, which knows
+   * the shape world's words only.
+   */
+  SPEECH_MODEL_DIR: z.string().min(1).default("./models/speech/shapes-asr"),
+  /** Transcribe uploaded audio with SPEECH_MODEL_DIR (when that folder exists). Default true. */
+  AUDIO_TRANSCRIPTS: z.stringbool().default(true),
   /** Index stored images in the background (CLIP embeddings, captions). Default true. */
   IMAGE_INDEXER: z.stringbool().default(true),
   /** Let the chat model caption images while it is idle. Default true. */
@@ -372,6 +381,7 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
     DATA_DIR: dataDir,
     MODELS_DIR: abs(raw.MODELS_DIR),
     CLIP_MODEL_DIR: abs(raw.CLIP_MODEL_DIR),
+    SPEECH_MODEL_DIR: abs(raw.SPEECH_MODEL_DIR),
     MODEL_PATH: raw.MODEL_PATH && abs(raw.MODEL_PATH),
     MMPROJ_PATH: raw.MMPROJ_PATH && abs(raw.MMPROJ_PATH),
     LLAMA_SERVER_PATH: raw.LLAMA_SERVER_PATH && abs(raw.LLAMA_SERVER_PATH),

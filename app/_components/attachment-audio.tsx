@@ -4,7 +4,7 @@ import { formatTime } from "@/lib/media/types";
 import styles from "./attachment-views.module.css";
 import type { MediaParts } from "./use-media-parts";
 
-/** An audio file: a player and the mel spectrogram the model was given. */
+/** An audio file: a player, the mel spectrogram the model was given, and the transcript when a speech model wrote one. */
 export function AttachmentAudio({ url, parts, onView }: { url: string; parts: MediaParts; onView: (url: string) => void }) {
   const info = parts.info.kind === "audio" ? parts.info : null;
   const spectrogram = parts.parts[0];
@@ -17,7 +17,13 @@ export function AttachmentAudio({ url, parts, onView }: { url: string; parts: Me
           <img src={spectrogram.url} alt="Mel spectrogram of the audio (time across, frequency up)" />
         </button>
       )}
-      {info && <figcaption className={styles.caption}>{`${formatTime(info.durationSeconds)} · the model sees the spectrogram (it cannot hear audio)`}</figcaption>}
+      {info?.transcript && (
+        <blockquote className={styles.transcript} aria-label="Transcript">
+          <span className={styles.caption}>{`Transcript${info.transcript.partial ? " of the start" : ""} · machine-made by ${info.transcript.model}`}</span>
+          <p>{info.transcript.text}</p>
+        </blockquote>
+      )}
+      {info && <figcaption className={styles.caption}>{`${formatTime(info.durationSeconds)} · the model sees the spectrogram${info.transcript ? " and the transcript" : ""} (it cannot hear audio)`}</figcaption>}
     </figure>
   );
 }

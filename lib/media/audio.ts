@@ -1,6 +1,7 @@
 import path from "node:path";
 import sharp from "sharp";
 import { probe, runFfmpeg } from "./ffmpeg";
+import type { Transcript } from "./transcribe";
 import { formatTime, MediaRefusal, type DecodeJob, type DerivedImage, type MediaInfo, type ReportProgress } from "./types";
 
 const SAMPLE_RATE = 16_000;
@@ -31,10 +32,10 @@ export async function readAudio(job: DecodeJob, report: ReportProgress = () => {
   const { stdout } = await runFfmpeg(
     job.ffmpeg,
     ["-i", job.input, "-vn", "-ac", "1", "-ar", String(SAMPLE_RATE), "-t", String(job.limits.maxSeconds + 1), "-f", "f32le", "pipe:1"],
-    // Progress: decoding is the first 60 %, the spectrogram the rest.
-    { timeoutMs: 5 * 60_000, onTime: (t) => p.durationSeconds && report((0.6 * t) / p.durationSeconds) },
+    // Progress: decoding is the first half, the spectrogram to 60 %, the transcript the rest.
+    { timeoutMs: 5 * 60_000, onTime: (t) => p.durationSeconds && report((0.5 * t) / p.durationSeconds) },
   );
-  report(0.6);
+  report(0.5);
   const samples = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.byteLength / 4));
   if (!samples.length) throw new MediaRefusal("bad_request:upload", "The audio has no samples.");
   const duration = samples.length / SAMPLE_RATE;
@@ -43,13 +44,45 @@ export async function readAudio(job: DecodeJob, report: ReportProgress = () => {
   }
   const file = "spectrogram.png";
   const mel = melSpectrogram(samples);
-  report(0.85);
+  report(0.55);
   await renderSpectrogram(mel, duration, path.join(job.outDir, file));
+  report(0.6);
+  const transcript = await transcriptOf(job, samples, (f) => report(0.6 + 0.4 * f));
   report(1);
   return {
-    info: { kind: "audio", format: job.format, durationSeconds: duration, sampleRate: p.audio.sampleRate, channels: p.audio.channels, note: SPECTROGRAM_NOTE },
+    info: {
+      kind: "audio",
+      format: job.format,
+      durationSeconds: duration,
+      sampleRate: p.audio.sampleRate,
+      channels: p.audio.channels,
+      note: SPECTROGRAM_NOTE,
+      ...(transcript && { transcript }),
+    },
     images: [{ file, label: "Spectrogram", time: 0 }],
   };
+}
+
+/**
+ * The clip's transcript by the speech model in job.speechModel, within its
+ * CPU budget; null with no model, for silence, or when the model fails (the
+ * upload still succeeds with its spectrogram; the reason goes to the log).
+ */
+async function transcriptOf(job: DecodeJob, samples: Float32Array, onProgress: (fraction: number) => void): Promise<Transcript | null> {
+  if (!job.speechModel) return null;
+  try {
+    // Loaded here, not at the top: transformers.js takes a while to import, and only audio needs it.
+    const { transcribe } = await import("./transcribe");
+    const started = Date.now() - process.uptime() * 1000;
+    return await transcribe(job.speechModel.dir, samples, {
+      cpuBudgetMs: job.speechModel.cpuBudgetMs,
+      deadline: started + job.speechModel.wallBudgetMs,
+      onProgress,
+    });
+  } catch (err) {
+    process.stderr.write(`[media] no transcript: the speech model ${path.basename(job.speechModel.dir)} failed: ${(err as Error).message}\n`);
+    return null;
+  }
 }
 
 /** Log-mel power, [column][bin], in dB relative to the loudest cell and floored 80 dB below it. */

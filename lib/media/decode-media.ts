@@ -1,6 +1,7 @@
 import "server-only";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { answerActivity, whileReadingOwnFile } from "@/lib/engine/answer-intake";
@@ -32,6 +33,21 @@ export function ffmpegPath(): string {
 
 /** Longest one reader is kept frozen while answers are written, in all, in ms (see freezeForAnswers). */
 const MAX_FROZEN_MS = 30_000;
+
+/**
+ * Share of the reader's time limit after which the transcript stops where it
+ * has got to (counted from the reader's start, in CPU time and in wall-clock
+ * time): the rest is the margin that keeps the upload within its limit.
+ */
+const TRANSCRIPT_SHARE = 0.5;
+/** Below this MEDIA_DECODE_TIMEOUT_MS, audio gets no transcript. */
+const TRANSCRIPT_MIN_TIMEOUT_MS = 10_000;
+
+/** The speech model's folder when transcripts are on and it holds a model (config.json), else null. */
+export function speechModelDir(): string | null {
+  if (!env.AUDIO_TRANSCRIPTS) return null;
+  return existsSync(path.join(env.SPEECH_MODEL_DIR, "config.json")) ? env.SPEECH_MODEL_DIR : null;
+}
 
 /** Share of the model's context a video's frames may take (the rest: the question, the labels, the answer). */
 const FRAMES_CONTEXT_SHARE = 0.75;
@@ -79,6 +95,8 @@ async function readInChild({
   input: string;
   outDir: string;
 }): Promise<{ info: MediaInfo; images: DerivedImage[] }> {
+  // Loading a speech model takes seconds: under a time limit that short, no transcript (the spectrogram alone).
+  const speech = kind === "audio" && env.MEDIA_DECODE_TIMEOUT_MS >= TRANSCRIPT_MIN_TIMEOUT_MS ? speechModelDir() : null;
   const job: DecodeJob = {
     kind,
     format,
@@ -93,6 +111,7 @@ async function readInChild({
       maxColumns: env.DATA_MAX_COLUMNS,
       maxPixels: env.UPLOAD_MAX_PIXELS,
     },
+    ...(speech && { speechModel: { dir: speech, cpuBudgetMs: env.MEDIA_DECODE_TIMEOUT_MS * TRANSCRIPT_SHARE, wallBudgetMs: env.MEDIA_DECODE_TIMEOUT_MS * TRANSCRIPT_SHARE } }),
   };
   const worker = path.join(process.cwd(), "lib", "media", "decode-worker.ts");
   const reportDecodeProgress = decodeProgressReporter();

@@ -6,6 +6,9 @@ import { env } from "@/lib/env";
 import type { MediaForPrompt } from "./prompt-parts";
 import type { MediaInfo } from "./types";
 
+/** Share of the loaded model's context an audio transcript may take. */
+const TRANSCRIPT_CONTEXT_SHARE = 0.3;
+
 /**
  * Of these attachment ids, the media uploads with what the prompt builder
  * needs (their cached derived parts). An audio upload also carries its
@@ -14,7 +17,10 @@ import type { MediaInfo } from "./types";
  */
 export async function mediaForPrompt(ids: string[]): Promise<Map<string, MediaForPrompt>> {
   const rows = await getMediaAttachments([...new Set(ids)]);
-  const hears = Boolean(loadedEngine()?.info.audio);
+  const info = loadedEngine()?.info;
+  const hears = Boolean(info?.audio);
+  // A transcript takes at most about 30 % of the context (counted as one token per character, as the demo model's are).
+  const maxTranscriptChars = info?.contextSize ? Math.max(200, Math.min(4_000, Math.floor(info.contextSize * TRANSCRIPT_CONTEXT_SHARE))) : undefined;
   const audioIds = hears ? [...rows.values()].filter((m) => m.mediaType.startsWith("audio/")).map((m) => m.id) : [];
   const sources = audioIds.length
     ? new Map((await db.attachment.findMany({ where: { id: { in: audioIds } }, select: { id: true, storageKey: true } })).map((r) => [r.id, r.storageKey]))
@@ -27,6 +33,7 @@ export async function mediaForPrompt(ids: string[]): Promise<Map<string, MediaFo
         info: JSON.parse(m.mediaInfo) as MediaInfo,
         derived: m.derived,
         maxPages: env.PDF_PROMPT_PAGES,
+        ...(maxTranscriptChars ? { maxTranscriptChars } : {}),
         ...(sources.has(id) ? { audioFile: sources.get(id)! } : {}),
       },
     ]),

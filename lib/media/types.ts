@@ -30,6 +30,13 @@ export interface DecodeJob {
   limits: MediaLimits;
   /** Absolute path of the ffmpeg binary (video and audio). */
   ffmpeg: string;
+  /**
+   * The speech-recognition folder for audio transcripts (SPEECH_MODEL_DIR),
+   * when there is one, and how long the reader may have run (CPU time of
+   * its process, and wall-clock time since it started, both in ms) before
+   * the transcript stops where it has got to.
+   */
+  speechModel?: { dir: string; cpuBudgetMs: number; wallBudgetMs: number };
 }
 
 /** An image a reader made, before it is fitted and stored. */
@@ -50,7 +57,16 @@ export interface TableColumn {
 /** What a reader found, kept as the upload's mediaInfo (JSON). */
 export type MediaInfo =
   | { kind: "video"; format: string; durationSeconds: number; width: number; height: number; frameCount: number; animated?: boolean }
-  | { kind: "audio"; format: string; durationSeconds: number; sampleRate: number; channels: number; note: string }
+  | {
+      kind: "audio";
+      format: string;
+      durationSeconds: number;
+      sampleRate: number;
+      channels: number;
+      note: string;
+      /** What the speech model (SPEECH_MODEL_DIR) heard; absent with no model or for silence. */
+      transcript?: { text: string; model: string; partial?: boolean };
+    }
   | { kind: "pdf"; pageCount: number; pages: { page: number; text: string }[] }
   | {
       kind: "data";

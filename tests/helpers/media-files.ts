@@ -184,3 +184,32 @@ export function xlsx(rows: (string | number)[][], { extra }: { extra?: Record<st
 
 /** A workbook carrying an entry that inflates to `mib` MiB of zeros (a decompression bomb). */
 export const xlsxBomb = (mib: number) => xlsx([["a"], [1]], { extra: { "xl/media/padding.bin": new Uint8Array(mib * 1024 * 1024) } });
+
+/** Whether Debian's espeak-ng (apt install espeak-ng; .ci/run installs it) is here to speak test audio. */
+export const HAS_ESPEAK = (() => {
+  try {
+    execFileSync("espeak-ng", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** `text` spoken by espeak-ng as a WAV (22 050 Hz mono; the app resamples it), in one of its voices. */
+export function spoken(text: string, voice = "en-us"): Buffer {
+  if (!HAS_ESPEAK) throw new Error("Speaking test audio needs espeak-ng (apt install espeak-ng).");
+  return execFileSync("espeak-ng", ["-v", voice, "-s", "150", "--stdout", text], { maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Word-level edit distance between two transcripts (insertions, deletions, substitutions). */
+export function wordErrors(got: string, want: string): number {
+  const a = got.split(/\s+/).filter(Boolean);
+  const b = want.split(/\s+/).filter(Boolean);
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}

@@ -117,7 +117,8 @@ describe.each([
   const mode = engineKind === "llama-server" ? "padded" : "min-30s";
   beforeAll(async () => {
     model = await audioReplica(family);
-    app = await startMediaApp({ MODEL_PATH: model.path, MMPROJ_PATH: model.audio!.mmprojPath, ENGINE: engineKind, CONTEXT_SIZE: "4096", PARALLEL_SLOTS: "1" });
+    // No transcripts here (AUDIO_TRANSCRIPTS=false): these prompts are counted token by token.
+    app = await startMediaApp({ MODEL_PATH: model.path, MMPROJ_PATH: model.audio!.mmprojPath, ENGINE: engineKind, CONTEXT_SIZE: "4096", PARALLEL_SLOTS: "1", AUDIO_TRANSCRIPTS: "false" });
     const res = await app.client.fetch("/api/keys", { method: "POST", json: { name: "audio" } });
     expect(res.status).toBe(201);
     secret = ((await res.json()) as { secret: string }).secret;
@@ -137,8 +138,12 @@ describe.each([
     expect(data[0]!.input_modalities).toContain("audio");
     expect(data[0]!.input_modalities.includes("image")).toBe(family === "qwen2.5-omni");
     // The app's model status says so too, with the family.
-    const health = (await (await fetch(`${app.server.url}/api/health`)).json()) as { model: { model: { family: string }; backend: { audio: boolean; vision: boolean } } };
+    const health = (await (await fetch(`${app.server.url}/api/health`)).json()) as {
+      model: { model: { family: string }; backend: { audio: boolean; vision: boolean } };
+      speech: unknown;
+    };
     expect(health.model).toMatchObject({ model: { family: rule.label }, backend: { audio: true, vision: family === "qwen2.5-omni" } });
+    expect(health.speech).toBeNull();
   });
 
   it("streams an answer to an input_audio part, and its usage counts the clip as llama.cpp does", async () => {
