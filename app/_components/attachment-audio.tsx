@@ -23,7 +23,7 @@ export function AttachmentAudio({ url, parts, onView }: { url: string; parts: Me
           <p>{info.transcript.text}</p>
         </blockquote>
       )}
-      {info && <figcaption className={styles.caption}>{`${formatTime(info.durationSeconds)} · the model sees the spectrogram${info.transcript ? " and the transcript" : ""} (it cannot hear audio)`}</figcaption>}
+      {info && <figcaption className={styles.caption}>{`${formatTime(info.durationSeconds)} · a model that hears audio gets the clip, any other this spectrogram${info.transcript ? "; both get the transcript" : ""}`}</figcaption>}
     </figure>
   );
 }

@@ -111,7 +111,7 @@ test("a video, an audio file, a PDF and a CSV in one chat: progress, their views
   const audio = page.getByRole("figure", { name: "Audio" }).last();
   await expect(audio.getByLabel("Attached audio")).toBeVisible();
   await expect(audio.getByRole("img", { name: /Mel spectrogram/ })).toBeVisible();
-  await expect(audio).toContainText("the model sees the spectrogram");
+  await expect(audio).toContainText("a model that hears audio gets the clip, any other this spectrogram");
   if (HAS_ESPEAK) {
     const transcript = audio.getByLabel("Transcript");
     await expect(transcript).toContainText("machine-made by shapes-asr");
