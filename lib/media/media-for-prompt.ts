@@ -6,8 +6,8 @@ import { env } from "@/lib/env";
 import type { MediaForPrompt } from "./prompt-parts";
 import type { MediaInfo } from "./types";
 
-/** Share of the loaded model's context an audio transcript may take. */
-const TRANSCRIPT_CONTEXT_SHARE = 0.3;
+/** Share of the loaded model's context a reader's text (an audio transcript, a document's text layer) may take. */
+const TEXT_CONTEXT_SHARE = 0.3;
 
 /**
  * Of these attachment ids, the media uploads with what the prompt builder
@@ -19,8 +19,10 @@ export async function mediaForPrompt(ids: string[]): Promise<Map<string, MediaFo
   const rows = await getMediaAttachments([...new Set(ids)]);
   const info = loadedEngine()?.info;
   const hears = Boolean(info?.audio);
-  // A transcript takes at most about 30 % of the context (counted as one token per character, as the demo model's are).
-  const maxTranscriptChars = info?.contextSize ? Math.max(200, Math.min(4_000, Math.floor(info.contextSize * TRANSCRIPT_CONTEXT_SHARE))) : undefined;
+  // A transcript or a document's text takes at most about 30 % of the context (counted as one
+  // token per character, as the demo model's are): a text-heavy PDF's 2 000 characters and its
+  // page images would not fit the demo model's prompt budget (half of 2 048) at all.
+  const maxTextChars = info?.contextSize ? Math.max(200, Math.min(4_000, Math.floor(info.contextSize * TEXT_CONTEXT_SHARE))) : undefined;
   const audioIds = hears ? [...rows.values()].filter((m) => m.mediaType.startsWith("audio/")).map((m) => m.id) : [];
   const sources = audioIds.length
     ? new Map((await db.attachment.findMany({ where: { id: { in: audioIds } }, select: { id: true, storageKey: true } })).map((r) => [r.id, r.storageKey]))
@@ -33,7 +35,7 @@ export async function mediaForPrompt(ids: string[]): Promise<Map<string, MediaFo
         info: JSON.parse(m.mediaInfo) as MediaInfo,
         derived: m.derived,
         maxPages: env.PDF_PROMPT_PAGES,
-        ...(maxTranscriptChars ? { maxTranscriptChars } : {}),
+        ...(maxTextChars ? { maxTextChars } : {}),
         ...(sources.has(id) ? { audioFile: sources.get(id)! } : {}),
       },
     ]),

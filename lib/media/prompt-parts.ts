@@ -18,8 +18,13 @@ export interface MediaForPrompt {
    * its spectrogram.
    */
   audioFile?: string;
-  /** Characters of an audio transcript the prompt takes (TRANSCRIPT_MAX_CHARS when not set); the rest is cut, and the text says so. */
-  maxTranscriptChars?: number;
+  /**
+   * Characters of the text a reader found that the prompt takes: an audio
+   * transcript (TRANSCRIPT_MAX_CHARS when not set), a document's text layer
+   * (never more than PDF_TEXT_MAX_CHARS). The rest is cut, and the text says so.
+   * Set from the loaded model's context (see mediaForPrompt).
+   */
+  maxTextChars?: number;
 }
 
 /**
@@ -47,7 +52,7 @@ export function mediaPromptParts(media: MediaForPrompt, question: string): { key
     case "audio": {
       // An audio-capable model hears the clip; any other gets the spectrogram and a note on what it is.
       // Both get the transcript when a speech model wrote one.
-      const transcript = info.transcript ? `\n${transcriptLine(info.transcript, media.maxTranscriptChars ?? TRANSCRIPT_MAX_CHARS)}` : "";
+      const transcript = info.transcript ? `\n${transcriptLine(info.transcript, media.maxTextChars ?? TRANSCRIPT_MAX_CHARS)}` : "";
       if (media.audioFile) return { keys: [media.audioFile], text: `[Audio, ${formatTime(info.durationSeconds)} long: the clip above.${transcript}]` };
       return { keys: derived.map((d) => d.storageKey), text: `[Audio, ${formatTime(info.durationSeconds)} long. ${info.note}${transcript}]` };
     }
@@ -59,7 +64,7 @@ export function mediaPromptParts(media: MediaForPrompt, question: string): { key
     case "pdf": {
       const chosen = bestPages(info.pages, question, maxPages);
       const pages = derived.filter((d) => d.page !== null && chosen.includes(d.page));
-      let budget = PDF_TEXT_MAX_CHARS;
+      let budget = Math.min(PDF_TEXT_MAX_CHARS, media.maxTextChars ?? PDF_TEXT_MAX_CHARS);
       const texts: string[] = [];
       for (const p of chosen) {
         const text = info.pages.find((x) => x.page === p)?.text ?? "";

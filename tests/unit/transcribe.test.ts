@@ -71,7 +71,24 @@ describe("soundPieces", () => {
   });
 });
 
-describe("the transcript in the prompt", () => {
+describe("the reader's text in the prompt", () => {
+  it("cuts a document's text layer to the model's share too", () => {
+    const pdf = (maxTextChars?: number) =>
+      mediaPromptParts(
+        {
+          mediaType: "application/pdf",
+          info: { kind: "pdf", pageCount: 1, pages: [{ page: 1, text: "x".repeat(3000) }] },
+          derived: [{ storageKey: "p1", label: "Page 1", page: 1 }],
+          maxPages: 4,
+          ...(maxTextChars && { maxTextChars }),
+        },
+        "",
+      ).text;
+    expect(pdf(100)).toContain(`Text of page 1: ${"x".repeat(100)}…]`);
+    expect(pdf()).toContain(`Text of page 1: ${"x".repeat(2000)}…]`);
+    expect(pdf(5000)).toContain(`Text of page 1: ${"x".repeat(2000)}…]`);
+  });
+
   const audio = (text: string, partial?: boolean) =>
     mediaPromptParts(
       {
@@ -79,7 +96,7 @@ describe("the transcript in the prompt", () => {
         info: { kind: "audio", format: "wav", durationSeconds: 3, sampleRate: 16000, channels: 1, note: "NOTE", transcript: { text, model: "m", ...(partial && { partial }) } },
         derived: [{ storageKey: "k", label: "Spectrogram", page: null }],
         maxPages: 4,
-        maxTranscriptChars: 20,
+        maxTextChars: 20,
       },
       "",
     ).text;
