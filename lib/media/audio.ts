@@ -65,7 +65,7 @@ export async function readAudio(job: DecodeJob, report: ReportProgress = () => {
 
 /**
  * The clip's transcript by the speech model in job.speechModel, within its
- * CPU budget; null with no model, for silence, or when the model fails (the
+ * budget (CPU and wall-clock time since the reader started); null with no model, for silence, or when the model fails (the
  * upload still succeeds with its spectrogram; the reason goes to the log).
  */
 async function transcriptOf(job: DecodeJob, samples: Float32Array, onProgress: (fraction: number) => void): Promise<Transcript | null> {
@@ -75,8 +75,8 @@ async function transcriptOf(job: DecodeJob, samples: Float32Array, onProgress: (
     const { transcribe } = await import("./transcribe");
     const started = Date.now() - process.uptime() * 1000;
     return await transcribe(job.speechModel.dir, samples, {
-      cpuBudgetMs: job.speechModel.cpuBudgetMs,
-      deadline: started + job.speechModel.wallBudgetMs,
+      cpuBudgetMs: job.speechModel.budgetMs,
+      deadline: started + job.speechModel.budgetMs,
       onProgress,
     });
   } catch (err) {

@@ -111,7 +111,7 @@ async function readInChild({
       maxColumns: env.DATA_MAX_COLUMNS,
       maxPixels: env.UPLOAD_MAX_PIXELS,
     },
-    ...(speech && { speechModel: { dir: speech, cpuBudgetMs: env.MEDIA_DECODE_TIMEOUT_MS * TRANSCRIPT_SHARE, wallBudgetMs: env.MEDIA_DECODE_TIMEOUT_MS * TRANSCRIPT_SHARE } }),
+    ...(speech && { speechModel: { dir: speech, budgetMs: env.MEDIA_DECODE_TIMEOUT_MS * TRANSCRIPT_SHARE } }),
   };
   const worker = path.join(process.cwd(), "lib", "media", "decode-worker.ts");
   const reportDecodeProgress = decodeProgressReporter();

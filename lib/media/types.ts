@@ -32,11 +32,11 @@ export interface DecodeJob {
   ffmpeg: string;
   /**
    * The speech-recognition folder for audio transcripts (SPEECH_MODEL_DIR),
-   * when there is one, and how long the reader may have run (CPU time of
-   * its process, and wall-clock time since it started, both in ms) before
-   * the transcript stops where it has got to.
+   * when there is one, and how long the reader may have run, in ms, before
+   * the transcript stops where it has got to (counted both as its process's
+   * CPU time and as wall-clock time since it started).
    */
-  speechModel?: { dir: string; cpuBudgetMs: number; wallBudgetMs: number };
+  speechModel?: { dir: string; budgetMs: number };
 }
 
 /** An image a reader made, before it is fitted and stored. */

@@ -173,11 +173,11 @@ describe.skipIf(!HAS_ESPEAK)("transcribe (shipped speech model)", { timeout: 60_
 });
 
 describe.skipIf(!HAS_ESPEAK)("the audio reader's transcript", { timeout: 60_000 }, () => {
-  const read = (dir: string, wallBudgetMs = 60_000) => {
+  const read = (dir: string, budgetMs = 60_000) => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-asr-"));
     fs.writeFileSync(path.join(tmp, "in.wav"), spoken("two red squares"));
     const limits = { maxSeconds: 60, maxFrames: 8, maxPages: 4, maxRows: 10, maxColumns: 10, maxPixels: 1e7 };
-    return readAudio({ kind: "audio", format: "wav", input: path.join(tmp, "in.wav"), outDir: tmp, limits, ffmpeg: FFMPEG, speechModel: { dir, cpuBudgetMs: 60_000, wallBudgetMs } });
+    return readAudio({ kind: "audio", format: "wav", input: path.join(tmp, "in.wav"), outDir: tmp, limits, ffmpeg: FFMPEG, speechModel: { dir, budgetMs } });
   };
 
   it("comes with the spectrogram", async () => {
