@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { defineConfig } from "@playwright/test";
 
-// Each run gets a fresh data directory: a real SQLite file and upload store.
+// Each run gets a fresh data directory: a real SQLite file and upload store. Password hashes are
+// cheap (PASSWORD_HASH_COST=4, tests/helpers/server.ts says why); the sign-in pages are the same.
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-"));
 const slowDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-slow-"));
 const noloadDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-e2e-noload-"));
@@ -33,7 +34,12 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     screenshot: "only-on-failure",
-    trace: "retain-on-failure",
+    // A failed test keeps its trace: every action with the page's DOM before and after it, the
+    // network and the console. Not the screencast (screenshots: true): recording frames for every
+    // test cost a fifth of the e2e phase's time on two cores (the browser and GPU processes
+    // composited each frame, Playwright stored it), for tests that pass; the failure screenshot is
+    // still taken.
+    trace: { mode: "retain-on-failure", screenshots: false, snapshots: true, sources: true },
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: [
@@ -54,7 +60,7 @@ export default defineConfig({
       timeout: 300_000,
       reuseExistingServer: false,
       stdout: "pipe",
-      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000" },
+      env: { DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000", PASSWORD_HASH_COST: "4" },
     },
     {
       // Starts after the first, so the build is already there.
@@ -66,7 +72,7 @@ export default defineConfig({
         DATA_DIR: slowDataDir,
         PORT: String(SLOW_PORT),
         HOST: "127.0.0.1",
-        DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000",
+        DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000", PASSWORD_HASH_COST: "4",
         MODEL_PATH: ".cache/models/random-tiny-llava-64k-s1.gguf",
         MMPROJ_PATH: ".cache/models/mmproj-random-tiny-llava-64k-s1.gguf",
         // Two slots of 32k: an answer of up to 30 000 tokens lasts tens of seconds even on an idle
@@ -83,7 +89,7 @@ export default defineConfig({
       url: `http://127.0.0.1:${NOLOAD_PORT}/api/health`,
       timeout: 300_000,
       reuseExistingServer: false,
-      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000", ENGINE_PRELOAD: "false" },
+      env: { DATA_DIR: noloadDataDir, PORT: String(NOLOAD_PORT), HOST: "127.0.0.1", DATABASE_URL: "", SIGNUP_LIMIT_PER_IP: "1000", SIGNIN_LIMIT_PER_IP: "1000", PASSWORD_HASH_COST: "4", ENGINE_PRELOAD: "false" },
     },
   ],
 });

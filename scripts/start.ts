@@ -80,6 +80,9 @@ async function main() {
     console.warn(`! HOST=${env.HOST} is not a loopback address: other machines on the network can reach this app.`);
     if (!process.env.APP_URL) console.warn(`! APP_URL is not set: sign-in redirects go to ${env.APP_URL}. Set it to the address people type.`);
   }
+  if (env.PASSWORD_HASH_COST < 10) {
+    console.warn(`! PASSWORD_HASH_COST=${env.PASSWORD_HASH_COST}: new password hashes are cheap to guess (a test setting; the default is 11).`);
+  }
   fs.mkdirSync(env.DATA_DIR, { recursive: true, mode: 0o700 });
   const dataMode = fs.statSync(env.DATA_DIR).mode & 0o777;
   if (dataMode & 0o077) {

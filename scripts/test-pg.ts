@@ -63,6 +63,14 @@ const ENGINE_OR_HTTP = [
   "models-pull",
   "models-pull-api",
   "models-pull-installed",
+  // LoRA adapters (pairing with their base, loading, answers with and without them) and the local
+  // image generator: engine and model work. lora-api.test.ts (the adapters saved in an answer's
+  // stats, per conversation) and chat-imagegen.test.ts (a generated image in the library) run on
+  // PostgreSQL (≈20 s of CI).
+  "lora-adapters",
+  "lora-chart-skill",
+  "imagegen-local",
+  "imagegen-app",
 ];
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -1,8 +1,9 @@
 import "server-only";
 import bcrypt from "bcryptjs";
+import { env } from "@/lib/env";
 
-/** bcrypt cost factor: ~100 ms per hash on a small CPU, the usual interactive budget. */
-const COST = 11;
+/** bcrypt cost factor: 11 by default, ~150 ms per hash on a small CPU, the usual interactive budget. */
+const COST = env.PASSWORD_HASH_COST;
 
 /**
  * Password hashing takes turns: bcryptjs computes on the main thread in

@@ -41,7 +41,19 @@ export async function startServer({
     cwd: root,
     // In-process unless a test asks for another engine (the llama-server tests do), or the whole
     // suite is pointed at one: TEST_ENGINE=llama-server npm run test:integration.
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: databaseUrl, ENGINE: process.env.TEST_ENGINE ?? "in-process", ...env },
+    // Cheap password hashes (bcrypt cost 4, not 11): the suites sign up hundreds of accounts, and at
+    // the real cost hashing was a quarter of the shared server's CPU. The reliability run, which
+    // times a sign-in under a spray of wrong passwords, sets PASSWORD_HASH_COST back to 11.
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: databaseUrl,
+      ENGINE: process.env.TEST_ENGINE ?? "in-process",
+      PASSWORD_HASH_COST: process.env.PASSWORD_HASH_COST ?? "4",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

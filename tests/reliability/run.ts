@@ -90,6 +90,8 @@ const env: Record<string, string> = {
   QUEUE_LIMIT: "4",
   SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
   INSTANCE_LEASE_MS: String(LEASE_MS),
+  // The sign-in spray is timed against real password hashes (tests/helpers/server.ts makes them cheap).
+  PASSWORD_HASH_COST: "11",
 };
 // The server's database (tests/helpers/server.ts): SQLite in dataDir, or a PostgreSQL database of its own under TEST_DATABASE_URL (an admin URL).
 const databaseUrl = await databaseUrlFor(dataDir);
