@@ -1,5 +1,6 @@
 "use client";
 
+import { Fragment, memo, useEffect, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import rehypeSanitize, { defaultSchema } from "rehype-sanitize";
@@ -12,12 +13,84 @@ const schema = {
   attributes: { ...defaultSchema.attributes, code: [...(defaultSchema.attributes?.code ?? []), ["className", /^language-./]] },
 };
 
-export function Markdown({ text }: { text: string }) {
+const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
+  return (
+    <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[[rehypeSanitize, schema], rehypeHighlight]}>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
+/**
+ * Splits markdown at blank lines outside fenced code blocks: the blocks of an
+ * answer being written, of which only the last still changes. (A split can
+ * only differ from the whole where one block refers to another, a footnote or
+ * a reference link: the finished answer is rendered whole.)
+ */
+export function markdownBlocks(text: string): string[] {
+  const blocks: string[] = [];
+  let fence: string | null = null;
+  let start = 0;
+  let offset = 0;
+  for (const line of text.split("\n")) {
+    const end = offset + line.length + 1;
+    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (marker && (fence === null || (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker))) {
+      fence = fence === null ? marker : null;
+    } else if (fence === null && line.trim() === "" && offset > start) {
+      blocks.push(text.slice(start, offset));
+      start = end;
+    }
+    offset = end;
+  }
+  if (start < text.length) blocks.push(text.slice(start));
+  return blocks.filter((b) => b.trim() !== "");
+}
+
+/**
+ * How long the growing block may wait between renders while an answer
+ * streams: re-rendering it costs in proportion to its length (it is parsed
+ * again each time), so a long one is shown a few times a second instead of
+ * twenty, and the tab does not spend a core on it.
+ */
+export const settleMs = (block: string) => Math.min(800, Math.floor(block.length / 40));
+
+/** The text to show: all of it when not streaming; while streaming, the last block at most every settleMs of its length. */
+function useSettledText(text: string, streaming: boolean): string {
+  const [shown, setShown] = useState(text);
+  const shownAt = useRef(0);
+  useEffect(() => {
+    if (text === shown) return;
+    // Not streaming: everything is shown as it is; kept here too, so that a Continue does not start from an older text.
+    const wait = !streaming ? 0 : shownAt.current + settleMs(text.slice(text.lastIndexOf("\n\n") + 1)) - performance.now();
+    const show = () => {
+      shownAt.current = performance.now();
+      setShown(text);
+    };
+    if (wait <= 0) return show();
+    // A newer text cancels this timer and sets its own for what is left of the wait.
+    const timer = setTimeout(show, wait);
+    return () => clearTimeout(timer);
+  }, [text, shown, streaming]);
+  return streaming ? shown : text;
+}
+
+export function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
+  const shown = useSettledText(text, streaming);
   return (
     <div className="markdown">
-      <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[[rehypeSanitize, schema], rehypeHighlight]}>
-        {text}
-      </ReactMarkdown>
+      {streaming ? (
+        // A line break between blocks, as react-markdown puts between a whole text's blocks: the
+        // page's text reads the same while streaming and after.
+        markdownBlocks(shown).map((block, i) => (
+          <Fragment key={i}>
+            {i > 0 && "\n"}
+            <MarkdownBlock text={block} />
+          </Fragment>
+        ))
+      ) : (
+        <MarkdownBlock text={shown} />
+      )}
     </div>
   );
 }

@@ -70,7 +70,7 @@ export const MessageView = memo(function MessageView({
       <div className="message-body" aria-live={streaming ? "polite" : undefined}>
         {!user ? (
           // A generated image has no text: no empty paragraph (nor its typing caret) under it.
-          (text || !generation) && <Markdown text={text} />
+          (text || !generation) && <Markdown text={text} streaming={streaming} />
         ) : (
           text && (
             <>
