@@ -12,7 +12,6 @@ import { defineConfig } from "vitest/config";
  * models, not computing.
  */
 const SERIAL = [
-  "images-caption-delay",
   "stopping-answers",
   "two-instances",
   "auth",
@@ -39,6 +38,14 @@ const SERIAL = [
   "llama-server-apis",
 ].map((f) => `tests/integration/${f}.test.ts`);
 
+/**
+ * Files that time something against a quiet machine and run last, alone: the
+ * answer timed with and without captions being written (a 10 % bound).
+ * npm test runs the PostgreSQL pass beside the serial files above, never
+ * beside these.
+ */
+const ALONE = ["images-caption-delay"].map((f) => `tests/integration/${f}.test.ts`);
+
 const integration = {
   environment: "node" as const,
   globalSetup: ["tests/integration/global-setup.ts"],
@@ -61,14 +68,19 @@ export default defineConfig({
           ...integration,
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
-          exclude: SERIAL,
-          maxWorkers: Math.max(2, os.availableParallelism() - 1),
+          exclude: [...SERIAL, ...ALONE],
+          // INTEGRATION_WORKERS: npm test runs the PostgreSQL pass with one, beside the serial files.
+          maxWorkers: Number(process.env.INTEGRATION_WORKERS) || Math.max(2, os.availableParallelism() - 1),
           sequence: { groupOrder: 1 },
         },
       },
       {
         resolve: { alias },
         test: { ...integration, name: "integration-serial", include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 2 } },
+      },
+      {
+        resolve: { alias },
+        test: { ...integration, name: "integration-alone", include: ALONE, maxWorkers: 1, sequence: { groupOrder: 3 } },
       },
     ],
   },

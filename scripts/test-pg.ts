@@ -1,6 +1,6 @@
 // npm run test:integration:pg — the whole integration suite against
 // PostgreSQL: starts a private, throwaway PostgreSQL server (scripts/pg-server.ts),
-// runs the integration projects (`vitest run --project integration --project integration-serial`) with TEST_DATABASE_URL set to it
+// runs the integration projects (`vitest run --project integration --project integration-serial --project integration-alone`) with TEST_DATABASE_URL set to it
 // (every server and database test then gets a fresh database of its own,
 // tests/helpers/database.ts), and stops it. Extra arguments go to vitest:
 //   npm run test:integration:pg -- tests/integration/db-repository.test.ts
@@ -110,7 +110,7 @@ function main() {
         .readdirSync(path.join(root, "tests", "integration"))
         .filter((f) => f.endsWith(".test.ts") && !skip.has(f))
         .map((f) => `tests/integration/${f}`);
-  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", "--project", "integration-serial", ...files], {
+  const child = spawn(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--project", "integration", "--project", "integration-serial", "--project", "integration-alone", ...files], {
     cwd: root,
     stdio: "inherit",
     env: { ...process.env, TEST_DATABASE_URL: adminUrl },

@@ -1,7 +1,8 @@
 // npm test — the whole suite, in order, stopping at the first failure:
 // lint, types, unit, python (the training code's tests; skipped without PyTorch),
-// integration (SQLite, then PostgreSQL), reliability,
-// end-to-end.
+// integration (SQLite: the files that run side by side, then those that run one
+// at a time with the PostgreSQL pass beside them, then the one timed alone),
+// reliability, end-to-end.
 //
 // llama-server (npm run engine:build, about ten minutes of two cores on a
 // first run) starts building in the background at the lowest CPU priority,
@@ -22,14 +23,29 @@ const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
 const tsScript = (file: string) => ({ cmd: process.execPath, args: ["--import", "tsx", file] });
 const logFile = path.join(root, ".cache", "engine-build.log");
 
-const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean; env?: Record<string, string> }[] = [
+type Command = { name: string; cmd: string; args: string[]; env?: Record<string, string> };
+const vitestProjects = (...projects: string[]) => ({ cmd: bin("vitest"), args: ["run", ...projects.flatMap((p) => ["--project", p])] });
+const besideLog = path.join(root, ".cache", "test-beside.log");
+
+const steps: (Command & { needsEngine?: boolean; beside?: Command })[] = [
   { name: "lint", cmd: "npm", args: ["run", "--silent", "lint"] },
   { name: "types", cmd: "npm", args: ["run", "--silent", "typecheck"] },
   { name: "unit", cmd: bin("vitest"), args: ["run", "--project", "unit"] },
   // The training code's Python tests (models/train/test_*.py), where Debian's PyTorch is installed.
   { name: "python", cmd: "sh", args: ["-c", "if /usr/bin/python3 -c 'import torch, numpy, PIL' 2>/dev/null; then /usr/bin/python3 -m unittest discover -s models/train -p 'test_*.py'; else echo 'skipped: /usr/bin/python3 has no PyTorch (apt-get install python3-torch python3-pil python3-numpy)'; fi"] },
-  { name: "integration", cmd: bin("vitest"), args: ["run", "--project", "integration", "--project", "integration-serial"], needsEngine: true },
-  { name: "integration on PostgreSQL", ...tsScript("scripts/test-pg.ts"), needsEngine: true },
+  { name: "integration", ...vitestProjects("integration"), needsEngine: true },
+  // The files that run one at a time wait on servers, leases, timers and sign-in delays: in the last
+  // full run they left a third of the two cores idle, and so did the PostgreSQL pass after them. The
+  // pass now runs beside them, one file at a time too (INTEGRATION_WORKERS=1), its output in
+  // .cache/test-beside.log (its tail is printed if it fails). Neither side's files time anything
+  // against a quiet machine; the one that does runs next, alone.
+  {
+    name: "integration, one file at a time",
+    ...vitestProjects("integration-serial"),
+    needsEngine: true,
+    beside: { name: "integration on PostgreSQL", ...tsScript("scripts/test-pg.ts"), env: { INTEGRATION_WORKERS: "1" } },
+  },
+  { name: "integration, timed alone", ...vitestProjects("integration-alone"), needsEngine: true },
   { name: "reliability", ...tsScript("tests/reliability/run.ts"), needsEngine: true, env: { RELIABILITY_FLOOD_S: "30" } },
   // The same on llama-server, without the phases that do not involve the engine (bad inputs, the
   // import, the sign-in spray: the run above has them).
@@ -45,7 +61,8 @@ const steps: { name: string; cmd: string; args: string[]; needsEngine?: boolean;
 const started = Date.now();
 const seconds = (since: number) => Math.round((Date.now() - since) / 1000);
 const timings: string[] = [];
-let current: ChildProcess | null = null;
+/** The step's processes now running (a step and what runs beside it). */
+const running = new Set<ChildProcess>();
 
 function startBuild() {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -81,34 +98,51 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     stopBuild();
     const code = 128 + os.constants.signals[signal];
-    const step = current;
-    if (!step || step.exitCode !== null || step.signalCode !== null) process.exit(code);
+    const live = [...running].filter((step) => step.exitCode === null && step.signalCode === null);
+    if (!live.length) process.exit(code);
     // The step (vitest, playwright) stops its own servers: give it a moment to.
-    step.once("exit", () => process.exit(code));
-    try {
-      process.kill(process.platform === "win32" ? step.pid! : -step.pid!, signal);
-    } catch {
-      /* already gone */
+    Promise.all(live.map((step) => new Promise((resolve) => step.once("exit", resolve)))).then(() => process.exit(code));
+    for (const step of live) {
+      try {
+        process.kill(process.platform === "win32" ? step.pid! : -step.pid!, signal);
+      } catch {
+        /* already gone */
+      }
     }
     setTimeout(() => process.exit(code), 10_000).unref();
   });
 }
 
-function runStep(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+/** Runs a command to its end (its output to ours, or to `log`), resolving with its exit code. */
+function runStep({ cmd, args, env = {} }: Command, log?: string): Promise<number> {
   return new Promise((resolve) => {
+    const out = log ? fs.openSync(log, "w") : "inherit";
     // A process group of its own too, so that a stop reaches npm's children (eslint, tsc) and the
     // servers a step started, not just the step's first process.
-    current = spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit"], detached: process.platform !== "win32", env: { ...process.env, ...env } });
-    current.on("error", (err) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", out, out], detached: process.platform !== "win32", env: { ...process.env, ...env } });
+    if (typeof out === "number") fs.closeSync(out);
+    running.add(child);
+    child.on("error", (err) => {
       console.error(`${cmd}: ${err.message}`);
       resolve(1);
     });
-    current.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on("exit", (code, signal) => {
+      running.delete(child);
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
 function fail(message: string): never {
   stopBuild();
+  // What still runs beside the failed step (each in a process group of its own) stops with it.
+  for (const child of running) {
+    try {
+      process.kill(process.platform === "win32" ? child.pid! : -child.pid!, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+  }
   console.error(`\n✗ ${message}`);
   if (timings.length) console.error(`  (${timings.join(" · ")})`);
   process.exit(1);
@@ -126,10 +160,26 @@ for (const step of steps) {
     timings.push(`engine:build ${result.seconds} s, ${seconds(waitFrom)} s of it waited for`);
     engineReady = true;
   }
-  console.log(`\n• ${step.name}`);
+  const { beside } = step;
+  console.log(`\n• ${step.name}${beside ? ` (and beside it: ${beside.name}, output in ${path.relative(root, besideLog)})` : ""}`);
   const since = Date.now();
-  const code = await runStep(step.cmd, step.args, step.env);
+  let besideSeconds = 0;
+  const besideDone = beside
+    ? runStep(beside, besideLog).then((code) => {
+        besideSeconds = seconds(since);
+        return code;
+      })
+    : Promise.resolve(0);
+  const code = await runStep(step);
   timings.push(`${step.name} ${seconds(since)} s`);
   if (code !== 0) fail(`${step.name} failed (exit ${code}) after ${seconds(started)} s`);
+  if (beside) {
+    if (running.size) console.log(`• waiting for ${beside.name}…`);
+    const besideCode = await besideDone;
+    const tail = fs.readFileSync(besideLog, "utf8").trimEnd().split("\n");
+    timings.push(`${beside.name} ${besideSeconds} s beside it`);
+    if (besideCode !== 0) fail(`${beside.name} failed (exit ${besideCode}) after ${seconds(started)} s; the end of ${path.relative(root, besideLog)}:\n${tail.slice(-80).join("\n")}`);
+    console.log(`• ${beside.name}: ${tail.at(-1)}`);
+  }
 }
 console.log(`\n✓ npm test passed in ${seconds(started)} s (${timings.join(" · ")})`);
