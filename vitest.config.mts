@@ -4,12 +4,15 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Integration files that run one at a time, after the rest: those that time
- * things (answers with and without captions, a slot freed within a second,
- * leases, sign-in delays) and those that start llama-server (two of them at
- * once broke a llama-server connection mid-answer in 2 of 3 full runs on two
- * cores, cause not found). The rest run cores − 1 (at least two) at a time,
- * even on two cores: most of their time is spent waiting for servers and
- * models, not computing.
+ * things with a bound (a slot freed within a second, leases, sign-in delays,
+ * other requests answered during an import) and those that start llama-server
+ * for long (two of them at once broke a llama-server connection mid-answer in
+ * 2 of 3 full runs on two cores, cause not found; a few short files in the
+ * parallel group start it too, beside others). The rest run
+ * cores − 1 (at least two) at a time, even on two cores: most of their time
+ * is spent waiting for servers and models, not computing. npm test runs the
+ * PostgreSQL pass beside these, itself one file at a time: their bounds have
+ * seconds of slack, and the pass's files do the same kinds of work.
  */
 const SERIAL = [
   "stopping-answers",

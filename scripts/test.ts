@@ -37,8 +37,9 @@ const steps: (Command & { needsEngine?: boolean; beside?: Command })[] = [
   // The files that run one at a time wait on servers, leases, timers and sign-in delays: in the last
   // full run they left a third of the two cores idle, and so did the PostgreSQL pass after them. The
   // pass now runs beside them, one file at a time too (INTEGRATION_WORKERS=1), its output in
-  // .cache/test-beside.log (its tail is printed if it fails). Neither side's files time anything
-  // against a quiet machine; the one that does runs next, alone.
+  // .cache/test-beside.log (its tail is printed if it fails). Their bounds (a slot freed within a
+  // second, sign-in delays, leases) have slack for that; the one file that times answers against a
+  // quiet machine (a 10 % bound) runs next, alone.
   {
     name: "integration, one file at a time",
     ...vitestProjects("integration-serial"),
@@ -135,7 +136,9 @@ function runStep({ cmd, args, env = {} }: Command, log?: string): Promise<number
 
 function fail(message: string): never {
   stopBuild();
-  // What still runs beside the failed step (each in a process group of its own) stops with it.
+  // What still runs beside the failed step (each in a process group of its own) stops with it; it
+  // stops its own servers (the PostgreSQL pass, its throwaway PostgreSQL) after this exits.
+  if (running.size && fs.existsSync(besideLog)) console.error(`  (what ran beside it was stopped; its output so far: ${path.relative(root, besideLog)})`);
   for (const child of running) {
     try {
       process.kill(process.platform === "win32" ? child.pid! : -child.pid!, "SIGTERM");

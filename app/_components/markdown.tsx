@@ -22,24 +22,37 @@ const MarkdownBlock = memo(function MarkdownBlock({ text }: { text: string }) {
 });
 
 /**
- * Splits markdown at blank lines outside fenced code blocks: the blocks of an
- * answer being written, of which only the last still changes. (A split can
- * only differ from the whole where one block refers to another, a footnote or
- * a reference link: the finished answer is rendered whole.)
+ * Splits markdown into blocks that render alone as they do in the whole text:
+ * the blocks of an answer being written, of which only the last still changes.
+ * It splits at a blank line outside fenced code, and only once the next line
+ * has arrived and starts at the margin and is no list item: a blank line
+ * before an indented line (a list item's next paragraph, indented code or an
+ * indented fence) or before the next item of a list does not end the block.
+ * (A split can still differ from the whole where one block refers to another,
+ * a footnote or a reference link: the finished answer is rendered whole.)
  */
 export function markdownBlocks(text: string): string[] {
   const blocks: string[] = [];
   let fence: string | null = null;
   let start = 0;
   let offset = 0;
+  /** Where the block before the blank lines ends, while the line after them is awaited. */
+  let pending: number | null = null;
   for (const line of text.split("\n")) {
     const end = offset + line.length + 1;
-    const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
-    if (marker && (fence === null || (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker))) {
-      fence = fence === null ? marker : null;
-    } else if (fence === null && line.trim() === "" && offset > start) {
-      blocks.push(text.slice(start, offset));
-      start = end;
+    const blank = line.trim() === "";
+    if (fence === null && blank) {
+      if (offset > start) pending ??= offset;
+    } else {
+      if (fence === null && pending !== null && /^[^\s]/.test(line) && !/^([-*+]|\d{1,9}[.)])(\s|$)/.test(line)) {
+        blocks.push(text.slice(start, pending));
+        start = offset;
+      }
+      pending = null;
+      const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+      if (marker && (fence === null || (marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker))) {
+        fence = fence === null ? marker : null;
+      }
     }
     offset = end;
   }
@@ -62,7 +75,7 @@ function useSettledText(text: string, streaming: boolean): string {
   useEffect(() => {
     if (text === shown) return;
     // Not streaming: everything is shown as it is; kept here too, so that a Continue does not start from an older text.
-    const wait = !streaming ? 0 : shownAt.current + settleMs(text.slice(text.lastIndexOf("\n\n") + 1)) - performance.now();
+    const wait = !streaming ? 0 : shownAt.current + settleMs(markdownBlocks(text).at(-1) ?? "") - performance.now();
     const show = () => {
       shownAt.current = performance.now();
       setShown(text);

@@ -2,11 +2,11 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { getUserCredentialsByEmail } from "@/lib/db/users";
+import { getUserCredentialsByEmail, rehashPassword } from "@/lib/db/users";
 import { env } from "@/lib/env";
 import { AppError } from "@/lib/errors";
 import { clientIp } from "./client-ip";
-import { dummyHash, verifyPassword } from "./password";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./password";
 import { throttleSignIn } from "./rate-limit";
 import { revokeToken, tokenIsCurrent } from "./revocation";
 import { credentialsSchema } from "./schema";
@@ -37,6 +37,12 @@ export const authOptions: NextAuthOptions = {
           const user = await throttleSignIn({ ip: clientIp(req?.headers?.["x-forwarded-for"]), email }, async ({ knownAddress }) => {
             const found = await getUserCredentialsByEmail({ email });
             const ok = await verifyPassword(password, found?.passwordHash ?? dummyHash, { first: knownAddress });
+            if (found && ok && needsRehash(found.passwordHash)) {
+              // After the sign-in, not before it: one more hash, in the same turns as the others.
+              void hashPassword(password)
+                .then((to) => rehashPassword({ userId: found.id, from: found.passwordHash, to }))
+                .catch((err: unknown) => console.error(`[auth] hashing a password again at PASSWORD_HASH_COST failed: ${(err as Error).message}`));
+            }
             return found && ok ? found : null;
           });
           return user && { id: user.id, email: user.email, name: user.name, tokenVersion: user.tokenVersion };

@@ -33,5 +33,15 @@ export const hashPassword = (password: string) => inTurn(false, () => bcrypt.has
 /** `first`: the attempt comes from an address known to the account, and goes before the others waiting. */
 export const verifyPassword = (password: string, hash: string, { first = false }: { first?: boolean } = {}) => inTurn(first, () => bcrypt.compare(password, hash));
 
+/**
+ * A hash made at another cost than PASSWORD_HASH_COST's (the setting changed):
+ * it takes another time to check than dummyHash, which would tell known
+ * accounts from unknown ones, so a successful sign-in hashes it again.
+ */
+export function needsRehash(hash: string): boolean {
+  const rounds = /^\$2[abxy]?\$(\d{2})\$/.exec(hash)?.[1];
+  return rounds !== undefined && Number(rounds) !== COST;
+}
+
 /** A valid hash to compare against when the email is unknown, so timing does not reveal accounts. */
 export const dummyHash = bcrypt.hashSync("not-a-real-password", COST);

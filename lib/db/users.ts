@@ -93,6 +93,14 @@ export async function getPasswordHash({ userId }: { userId: string }): Promise<s
 }
 
 /** Replaces the password and bumps the token version in one write (every session issued before stops counting); returns the new version. */
+/**
+ * Replaces a password hash with one of the same password at another cost,
+ * unless the password changed meanwhile. Sessions stay signed in.
+ */
+export async function rehashPassword({ userId, from, to }: { userId: string; from: string; to: string }): Promise<void> {
+  await db.user.updateMany({ where: { id: userId, passwordHash: from }, data: { passwordHash: to } });
+}
+
 export async function replacePassword({ userId, passwordHash }: { userId: string; passwordHash: string }): Promise<number> {
   const user = await db.user.update({ where: { id: userId }, data: { passwordHash, tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
   return user.tokenVersion;

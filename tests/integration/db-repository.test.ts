@@ -112,3 +112,17 @@ describe("beginTurnOrThrow", () => {
     await expect(beginTurnOrThrow({ conversationId: c.id, userId: "someone-else", model: "m", instanceId: "test", turn: { kind: "regenerate" } })).rejects.toThrow("Conversation not found.");
   });
 });
+
+describe("rehashPassword", () => {
+  it("replaces the hash only while it is still the one that was checked, and signs no session out", async () => {
+    const { rehashPassword } = await import("@/lib/db/users");
+    const u = await db.user.create({ data: { email: "rehash@example.test", passwordHash: "old-hash" } });
+    // The password changed meanwhile: the new one stays.
+    await rehashPassword({ userId: u.id, from: "not-the-current-hash", to: "cheaper-hash" });
+    expect((await db.user.findUniqueOrThrow({ where: { id: u.id } })).passwordHash).toBe("old-hash");
+    await rehashPassword({ userId: u.id, from: "old-hash", to: "new-hash" });
+    const after = await db.user.findUniqueOrThrow({ where: { id: u.id } });
+    expect(after.passwordHash).toBe("new-hash");
+    expect(after.tokenVersion).toBe(u.tokenVersion);
+  });
+});

@@ -5,7 +5,18 @@ describe("markdown blocks of an answer being written", () => {
   it("splits at blank lines, and the blocks give back the text", () => {
     const text = "# Title\n\nA paragraph\non two lines.\n\n- one\n- two\n\nThe end, still being wr";
     const blocks = markdownBlocks(text);
-    expect(blocks).toEqual(["# Title\n", "A paragraph\non two lines.\n", "- one\n- two\n", "The end, still being wr"]);
+    expect(blocks).toEqual(["# Title\n", "A paragraph\non two lines.\n\n- one\n- two\n", "The end, still being wr"]);
+  });
+
+  it("keeps a list whole, with blank lines between its items or before an item's next paragraph", () => {
+    const list = "1. First\n\n2. Second\n\n   more about the second\n\n    indented code in it\n\n- another list";
+    expect(markdownBlocks(`${list}\n\nAfter.`)).toEqual([`${list}\n`, "After."]);
+  });
+
+  it("waits for the line after a blank line before it splits there", () => {
+    expect(markdownBlocks("One.\n\n")).toEqual(["One.\n\n"]);
+    expect(markdownBlocks("One.\n\n  ")).toEqual(["One.\n\n  "]);
+    expect(markdownBlocks("One.\r\n\r\nTwo.")).toEqual(["One.\r\n", "Two."]);
   });
 
   it("never splits inside a fenced code block, with backticks or tildes, closed or still open", () => {
@@ -21,7 +32,7 @@ describe("markdown blocks of an answer being written", () => {
   });
 
   it("drops empty blocks (runs of blank lines, a leading blank line)", () => {
-    expect(markdownBlocks("\n\na\n\n\n\nb\n\n")).toEqual(["a\n", "b\n"]);
+    expect(markdownBlocks("\n\na\n\n\n\nb\n\n")).toEqual(["a\n", "b\n\n"]);
     expect(markdownBlocks("")).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dummyHash, hashPassword, verifyPassword } from "@/lib/auth/password";
+import bcrypt from "bcryptjs";
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from "@/lib/auth/password";
 
 describe("password hashing takes turns", () => {
   it("runs an attempt from a known address before the ones already waiting", async () => {
@@ -21,5 +22,12 @@ describe("password hashing takes turns", () => {
     await expect(verifyPassword("x", "not a bcrypt hash")).resolves.toBe(false);
     const hash = await hashPassword("still works");
     await expect(verifyPassword("still works", hash)).resolves.toBe(true);
+  });
+
+  it("asks for a hash made at another cost than PASSWORD_HASH_COST's (11 here) to be made again", async () => {
+    expect(needsRehash(bcrypt.hashSync("pw", 4))).toBe(true);
+    expect(needsRehash(await hashPassword("pw"))).toBe(false);
+    expect(needsRehash(dummyHash)).toBe(false);
+    expect(needsRehash("not a bcrypt hash")).toBe(false);
   });
 });
