@@ -230,12 +230,27 @@ export async function getImageCards({ ids, ...filter }: ImageFilter & { ids: str
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+/** The refreshes of this process, one after another (see refreshStaleImageText). */
+const refreshes: { tail: Promise<unknown> } = ((globalThis as { __imageTextRefreshes?: { tail: Promise<unknown> } }).__imageTextRefreshes ??= { tail: Promise.resolve() });
+
 /**
  * Rebuilds the full-text rows (caption + chat text around the image) of up
  * to `limit` images whose text is marked stale (by the migration's triggers,
  * or by a new caption). Returns how many were rebuilt.
+ *
+ * One at a time in a process: a refresh clears a row's mark before it writes
+ * the row's text, so a search's refresh running beside the indexer's could
+ * find nothing stale and search before that text was written (seen on a
+ * loaded machine: an image not found by the question it was sent with, just
+ * answered). Another instance's indexer can still open that window.
  */
-export async function refreshStaleImageText({ limit, userId }: { limit: number; userId?: string }): Promise<number> {
+export function refreshStaleImageText(args: { limit: number; userId?: string }): Promise<number> {
+  const run = refreshes.tail.then(() => refreshStaleImageTextNow(args));
+  refreshes.tail = run.catch(() => undefined);
+  return run;
+}
+
+async function refreshStaleImageTextNow({ limit, userId }: { limit: number; userId?: string }): Promise<number> {
   const stale = await db.imageIndex.findMany({
     where: { textStale: true, ...(userId ? { userId } : {}) },
     take: limit,
