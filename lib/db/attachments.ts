@@ -1,5 +1,6 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
+import { wakeImageIndexer } from "@/lib/images/index-wake";
 import { db } from "./client";
 
 export interface AttachmentRecord {
@@ -42,6 +43,7 @@ export async function upsertAttachment({
     select,
   });
   if (generated) await db.imageIndex.updateMany({ where: { attachmentId: row.id }, data: { textStale: true } });
+  wakeImageIndexer();
   return row;
 }
 
@@ -126,7 +128,7 @@ export async function saveMediaAttachment({
   source: Omit<AttachmentRecord, "id" | "createdAt"> & { mediaInfo: string };
   derived: DerivedRecordInput[];
 }): Promise<AttachmentRecord> {
-  return db.$transaction(async (tx) => {
+  const saved = await db.$transaction(async (tx) => {
     const existing = await tx.attachment.findUnique({ where: { userId_sha256: { userId, sha256: source.sha256 } }, select });
     if (existing) return existing;
     const row = await tx.attachment.create({ data: { ...source, userId }, select });
@@ -148,6 +150,8 @@ export async function saveMediaAttachment({
     });
     return row;
   });
+  wakeImageIndexer();
+  return saved;
 }
 
 /** A derived image as the prompt builder and the chat's attachment views need it. */

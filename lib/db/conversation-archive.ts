@@ -4,6 +4,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Prisma } from "@prisma/client";
 import { messagePartsSchema, type MessagePart, type MessageRole, type MessageStatus } from "@/lib/chat/message-parts";
 import { AppError } from "@/lib/errors";
+import { wakeImageIndexer } from "@/lib/images/index-wake";
 import type { AttachmentRecord } from "./attachments";
 import { answerAdapters, type StoredMessage } from "./conversations";
 import { db } from "./client";
@@ -200,6 +201,7 @@ export async function importConversationTrees({
     await db.user.delete({ where: { id: staging.id } }).catch(() => {});
     throw err;
   }
+  if (newAttachments.length) wakeImageIndexer();
   return conversations.map((c) => ({ id: c.id, title: c.title }));
 }
 
