@@ -1,6 +1,6 @@
 "use client";
 
-import { Fragment, memo, useEffect, useRef, useState } from "react";
+import { Fragment, memo, useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import rehypeHighlight from "rehype-highlight";
 import rehypeSanitize, { defaultSchema } from "rehype-sanitize";
@@ -74,8 +74,12 @@ function useSettledText(text: string, streaming: boolean): string {
   const shownAt = useRef(0);
   useEffect(() => {
     if (text === shown) return;
-    // Not streaming: everything is shown as it is; kept here too, so that a Continue does not start from an older text.
-    const wait = !streaming ? 0 : shownAt.current + settleMs(markdownBlocks(text).at(-1) ?? "") - performance.now();
+    // Only a text that grows what is shown waits. Not streaming, nothing shown yet, or a text that
+    // replaces what is shown (a reload joining the answer replays it from the start): at once, so a
+    // page never sits blank or stale (kept here when not streaming too, so that a Continue does not
+    // start from an older text).
+    const grows = streaming && shown !== "" && text.startsWith(shown);
+    const wait = !grows ? 0 : shownAt.current + settleMs(markdownBlocks(text).at(-1) ?? "") - performance.now();
     const show = () => {
       shownAt.current = performance.now();
       setShown(text);
@@ -90,12 +94,14 @@ function useSettledText(text: string, streaming: boolean): string {
 
 export function Markdown({ text, streaming = false }: { text: string; streaming?: boolean }) {
   const shown = useSettledText(text, streaming);
+  // Split once per text shown, not on every render (each new token renders this while the shown text waits).
+  const blocks = useMemo(() => (streaming ? markdownBlocks(shown) : null), [shown, streaming]);
   return (
     <div className="markdown">
-      {streaming ? (
+      {blocks ? (
         // A line break between blocks, as react-markdown puts between a whole text's blocks: the
         // page's text reads the same while streaming and after.
-        markdownBlocks(shown).map((block, i) => (
+        blocks.map((block, i) => (
           <Fragment key={i}>
             {i > 0 && "\n"}
             <MarkdownBlock text={block} />

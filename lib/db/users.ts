@@ -92,7 +92,6 @@ export async function getPasswordHash({ userId }: { userId: string }): Promise<s
   return user?.passwordHash ?? null;
 }
 
-/** Replaces the password and bumps the token version in one write (every session issued before stops counting); returns the new version. */
 /**
  * Replaces a password hash with one of the same password at another cost,
  * unless the password changed meanwhile. Sessions stay signed in.
@@ -101,6 +100,7 @@ export async function rehashPassword({ userId, from, to }: { userId: string; fro
   await db.user.updateMany({ where: { id: userId, passwordHash: from }, data: { passwordHash: to } });
 }
 
+/** Replaces the password and bumps the token version in one write (every session issued before stops counting); returns the new version. */
 export async function replacePassword({ userId, passwordHash }: { userId: string; passwordHash: string }): Promise<number> {
   const user = await db.user.update({ where: { id: userId }, data: { passwordHash, tokenVersion: { increment: 1 } }, select: { tokenVersion: true } });
   return user.tokenVersion;

@@ -131,10 +131,10 @@ async function answersFinished(deadline: number): Promise<void> {
   if (maxWaitMs > 0) await waitUntilIdle(engine, { quietMs: 0, maxWaitMs });
 }
 
-/** Captions one image if captions are on, the model is loaded and idle; true when one was written. */
 /** What a caption attempt did: wrote one (or gave up on an image), found nothing to caption, or could not now. */
 type CaptionRound = "wrote" | "nothing" | "not-now";
 
+/** Captions one image if captions are on, the model is loaded and idle. */
 async function captionNext(): Promise<CaptionRound> {
   const engine = env.IMAGE_CAPTIONS ? loadedEngine() : null;
   if (!engine?.info.vision) return "nothing";
