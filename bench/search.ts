@@ -7,12 +7,16 @@
 // model (the shipped tiny LLaVA pair, in process) into an SQLite FTS5 table
 // with the app's schema and query. Each distinct scene description is a
 // query; an answer is right when the image shows exactly that description.
-// Then: zero-shot shape accuracy over single-shape scenes, and the latency
+// The same scenes are then drawn on dark and on coloured backgrounds and
+// ranked again. Then: zero-shot shape accuracy over single-shape scenes (on
+// white, dark and coloured backgrounds), and the latency
 // of the in-process exact search over 10k and 100k synthetic embeddings,
 // against a naive baseline measured in the same run.
 //
 // Last line:
-// SEARCH recall1_hybrid=X recall5_hybrid=X recall5_clip=X recall5_caption=X zeroshot_shape_acc=X p95_ms_10k=X p95_ms_100k=X
+// SEARCH recall1_hybrid=X recall5_hybrid=X recall5_clip=X recall5_caption=X zeroshot_shape_acc=X
+//   recall1_hybrid_dark=X recall5_hybrid_dark=X recall1_hybrid_coloured=X recall5_hybrid_coloured=X
+//   recall5_clip_dark=X recall5_clip_coloured=X zeroshot_dark=X zeroshot_coloured=X p95_ms_10k=X p95_ms_100k=X
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,7 +29,7 @@ import { queryWords, rankHybrid, toClipPrompt, toFtsQuery, VISUAL_WEIGHT, type T
 import { loadClipModel } from "../lib/images/load-clip-model";
 import { cosineScores, normalize, topK } from "../lib/images/vector-search";
 import { zeroShotProbabilities } from "../lib/images/zero-shot";
-import { rng, scene, SHAPES } from "../tests/helpers/shape-scenes";
+import { backgroundFor, rng, scene, SHAPES, svgOf, type BackgroundKind } from "../tests/helpers/shape-scenes";
 
 const root = path.resolve(import.meta.dirname, "..");
 const SCENES = Number(process.env.BENCH_SCENES ?? 500);
@@ -106,33 +110,30 @@ function latency(n: number, dim: number, runs: number) {
   return { p50: p(app, 0.5), p95: p(app, 0.95), naiveP95: p(naive, 0.95) };
 }
 
-async function main() {
-  const clip = await loadClipModel(CLIP_DIR);
-  log(`CLIP ${clip.id} (${clip.dim} dimensions, logit scale ${clip.logitScale.toFixed(1)}); gallery of ${SCENES} scenes, seed ${SEED}`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-gallery-"));
-  const rand = rng(SEED);
-  const gallery = Array.from({ length: SCENES }, () => scene(rand, [64, 256, 512][Math.floor(rand() * 3)]!));
+type Scene = ReturnType<typeof scene>;
+type Rankings = { clip: string[][]; caption: string[][]; hybrid: string[][] };
+
+/** Indexes the gallery as the app does (CLIP vectors, the chat model's captions in FTS5) and ranks every distinct description. */
+async function rankGallery(clip: Awaited<ReturnType<typeof loadClipModel>>, gallery: Scene[], svgs: string[], dir: string, weights: number[]) {
   const files: string[] = [];
-  const vectors = new Float32Array(SCENES * clip.dim);
-  for (const [i, s] of gallery.entries()) {
-    const png = await sharp(Buffer.from(s.svg)).png().toBuffer();
+  const vectors = new Float32Array(gallery.length * clip.dim);
+  for (const [i, svg] of svgs.entries()) {
+    const png = await sharp(Buffer.from(svg)).png().toBuffer();
     files.push(path.join(dir, `${i}.png`));
     fs.writeFileSync(files[i]!, png);
     vectors.set(await clip.embedImage(png), i * clip.dim);
   }
   log("captioning with the chat model…");
   const captions = await captionAll(files);
-  const captionExact = captions.filter((c, i) => c === gallery[i]!.caption).length / SCENES;
+  const captionExact = captions.filter((c, i) => c === gallery[i]!.caption).length / gallery.length;
   const search = textIndex(captions);
   const ids = gallery.map((_, i) => String(i));
 
   // Each distinct description once; right answers are the images that show exactly it.
   const descriptions = [...new Set(gallery.map((s) => s.caption))];
   const relevant = descriptions.map((d) => new Set(ids.filter((_, i) => gallery[i]!.caption === d)));
-  const rank = { clip: [] as string[][], caption: [] as string[][], hybrid: [] as string[][] };
-  // The app's weight, and a sweep around it (measured on this gallery only).
-  const WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.9];
-  const sweep = new Map(WEIGHTS.map((w) => [w, [] as string[][]]));
+  const rank: Rankings = { clip: [], caption: [], hybrid: [] };
+  const sweep = new Map(weights.map((w) => [w, [] as string[][]]));
   for (const d of descriptions) {
     const q = d.replace(/\.$/, "").toLowerCase();
     const [t] = await clip.embedTexts([toClipPrompt(q)]);
@@ -142,13 +143,35 @@ async function main() {
     rank.clip.push(topK(visual, 5).map(String));
     rank.caption.push(rankHybrid({ ids: [], visual: new Float32Array(), text: hits, words, visualWeight: 0 }).map((r) => r.id));
     rank.hybrid.push(rankHybrid({ ids, visual, text: hits, words }).map((r) => r.id));
-    for (const w of WEIGHTS) sweep.get(w)!.push(rankHybrid({ ids, visual, text: hits, words, visualWeight: w }).map((r) => r.id));
+    for (const w of weights) sweep.get(w)!.push(rankHybrid({ ids, visual, text: hits, words, visualWeight: w }).map((r) => r.id));
   }
-  const r = {
-    clip: [recallAt(rank.clip, relevant, 1), recallAt(rank.clip, relevant, 5)],
-    caption: [recallAt(rank.caption, relevant, 1), recallAt(rank.caption, relevant, 5)],
-    hybrid: [recallAt(rank.hybrid, relevant, 1), recallAt(rank.hybrid, relevant, 5)],
+  const at = (ranked: string[][]) => [recallAt(ranked, relevant, 1), recallAt(ranked, relevant, 5)] as const;
+  return {
+    captionExact,
+    queries: descriptions.length,
+    r: { clip: at(rank.clip), caption: at(rank.caption), hybrid: at(rank.hybrid) },
+    sweep: [...sweep].map(([w, ranked]) => [w, ...at(ranked)] as const),
   };
+}
+
+async function main() {
+  const clip = await loadClipModel(CLIP_DIR);
+  log(`CLIP ${clip.id} (${clip.dim} dimensions, logit scale ${clip.logitScale.toFixed(1)}); gallery of ${SCENES} scenes, seed ${SEED}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-bench-gallery-"));
+  const rand = rng(SEED);
+  const gallery = Array.from({ length: SCENES }, () => scene(rand, [64, 256, 512][Math.floor(rand() * 3)]!));
+  // The app's weight, and a sweep around it (measured on this gallery only).
+  const WEIGHTS = [0.5, 0.6, 0.7, 0.8, 0.9];
+  const light = await rankGallery(clip, gallery, gallery.map((s) => s.svg), dir, WEIGHTS);
+  const { r, sweep, captionExact } = light;
+  // The same scenes on dark and on coloured backgrounds (the backgrounds from a seed of their own).
+  const onBackground = async (kind: BackgroundKind, seed: number) => {
+    log(`the same scenes on ${kind} backgrounds…`);
+    const brand = rng(seed);
+    return rankGallery(clip, gallery, gallery.map((s) => svgOf(s.objects, s.size, backgroundFor(brand, kind, s.objects))), dir, []);
+  };
+  const dark = await onBackground("dark", SEED + 1);
+  const coloured = await onBackground("coloured", SEED + 2);
 
   // Zero-shot: single shapes of any colour, size and place; labels are the bare shape names.
   const zrand = rng(777);
@@ -163,6 +186,24 @@ async function main() {
     total++;
   }
   const zeroShot = correct / total;
+  // The same on dark and coloured backgrounds.
+  const zeroShotOn = async (kind: BackgroundKind) => {
+    const zr = rng(777);
+    const br = rng(778);
+    let right = 0;
+    let n = 0;
+    while (n < ZERO_SHOT) {
+      const s = scene(zr, [64, 256, 512][Math.floor(zr() * 3)]!);
+      if (s.objects.length !== 1) continue;
+      const image = await clip.embedImage(await sharp(Buffer.from(svgOf(s.objects, s.size, backgroundFor(br, kind, s.objects)))).png().toBuffer());
+      const p = await zeroShotProbabilities({ clip, image, labels: [...SHAPES] });
+      if (SHAPES[p.indexOf(Math.max(...p))] === s.objects[0]!.shape) right++;
+      n++;
+    }
+    return right / n;
+  };
+  const zeroShotDark = await zeroShotOn("dark");
+  const zeroShotColoured = await zeroShotOn("coloured");
 
   log("latency…");
   const lat = {
@@ -172,15 +213,20 @@ async function main() {
     "100k·512": latency(100_000, 512, QUERIES_PER_SIZE / 4),
   };
 
-  console.log(`\n${SCENES} scenes (seed ${SEED}), ${descriptions.length} distinct descriptions as queries; captions exactly right: ${f3(captionExact)}\n`);
+  console.log(`\n${SCENES} scenes (seed ${SEED}), ${light.queries} distinct descriptions as queries; captions exactly right: ${f3(captionExact)}\n`);
   console.log("| ranking | recall@1 | recall@5 |\n| --- | ---: | ---: |");
-  for (const [name, [r1, r5]] of Object.entries(r)) console.log(`| ${name === "hybrid" ? `hybrid (app, visual weight ${VISUAL_WEIGHT})` : `${name} only`} | ${f3(r1!)} | ${f3(r5!)} |`);
-  for (const [w, ranked] of sweep) console.log(`| hybrid, visual weight ${w} | ${f3(recallAt(ranked, relevant, 1))} | ${f3(recallAt(ranked, relevant, 5))} |`);
-  console.log(`\nzero-shot shape accuracy (${total} single-shape scenes, labels circle/square/triangle): ${f3(zeroShot)}\n`);
+  for (const [name, [r1, r5]] of Object.entries(r)) console.log(`| ${name === "hybrid" ? `hybrid (app, visual weight ${VISUAL_WEIGHT})` : `${name} only`} | ${f3(r1)} | ${f3(r5)} |`);
+  for (const [w, r1, r5] of sweep) console.log(`| hybrid, visual weight ${w} | ${f3(r1)} | ${f3(r5)} |`);
+  console.log("\nThe same scenes on other backgrounds (recall@1 / recall@5):\n");
+  console.log("| background | captions exactly right | CLIP only | captions only | hybrid (app) |\n| --- | ---: | ---: | ---: | ---: |");
+  for (const [name, g] of [["white", light], ["dark", dark], ["coloured", coloured]] as const) {
+    console.log(`| ${name} | ${f3(g.captionExact)} | ${g.r.clip.map(f3).join(" / ")} | ${g.r.caption.map(f3).join(" / ")} | ${g.r.hybrid.map(f3).join(" / ")} |`);
+  }
+  console.log(`\nzero-shot shape accuracy (${total} single-shape scenes, labels circle/square/triangle): ${f3(zeroShot)} on white, ${f3(zeroShotDark)} dark, ${f3(zeroShotColoured)} coloured\n`);
   console.log("| vectors × dimensions | search p50 | search p95 | naive baseline p95 (number[] + full sort) |\n| --- | ---: | ---: | ---: |");
   for (const [name, l] of Object.entries(lat)) console.log(`| ${name.includes("·") ? name.replace("·", " × ") : `${name} × ${clip.dim}`} | ${l.p50.toFixed(1)} ms | ${l.p95.toFixed(1)} ms | ${l.naiveP95.toFixed(1)} ms |`);
   console.log(
-    `\nSEARCH recall1_hybrid=${f3(r.hybrid[0]!)} recall5_hybrid=${f3(r.hybrid[1]!)} recall5_clip=${f3(r.clip[1]!)} recall5_caption=${f3(r.caption[1]!)} zeroshot_shape_acc=${f3(zeroShot)} p95_ms_10k=${lat["10k"].p95.toFixed(1)} p95_ms_100k=${lat["100k"].p95.toFixed(1)}`,
+    `\nSEARCH recall1_hybrid=${f3(r.hybrid[0])} recall5_hybrid=${f3(r.hybrid[1])} recall5_clip=${f3(r.clip[1])} recall5_caption=${f3(r.caption[1])} zeroshot_shape_acc=${f3(zeroShot)} recall1_hybrid_dark=${f3(dark.r.hybrid[0])} recall5_hybrid_dark=${f3(dark.r.hybrid[1])} recall1_hybrid_coloured=${f3(coloured.r.hybrid[0])} recall5_hybrid_coloured=${f3(coloured.r.hybrid[1])} recall5_clip_dark=${f3(dark.r.clip[1])} recall5_clip_coloured=${f3(coloured.r.clip[1])} zeroshot_dark=${f3(zeroShotDark)} zeroshot_coloured=${f3(zeroShotColoured)} p95_ms_10k=${lat["10k"].p95.toFixed(1)} p95_ms_100k=${lat["100k"].p95.toFixed(1)}`,
   );
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,8 @@
 // read back from the same GGUF files (so a fresh clone needs no checkpoint).
 // Needs Debian's python3-torch, python3-pil and python3-numpy.
 // Exact match of the whole answer sentence. Last line:
-//   ACCURACY colour=X shape=X presence=X count=X position=X describe=X paraphrase=X renderer2=X multi_image=X agreement=X
+//   ACCURACY colour=X shape=X presence=X count=X position=X describe=X paraphrase=X renderer2=X multi_image=X background=X agreement=X
+// (background: the same questions on dark, coloured and textured backgrounds, shapes of every size)
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -21,7 +22,7 @@ import { quietNativeOutput } from "./quiet-native";
 await quietNativeOutput();
 
 interface Item {
-  group: "base" | "paraphrase" | "unseen" | "renderer2" | "multi" | "refusal";
+  group: "base" | "paraphrase" | "unseen" | "renderer2" | "background" | "multi" | "refusal";
   kind: string;
   files: string[];
   raster?: string[];
@@ -128,6 +129,7 @@ const columns: [string, (kind: string) => Item[]][] = [
   ["2-3 objects", (k) => of("base", k).filter((i) => i.objects > 1)],
   ["non-square", (k) => of("base", k).filter((i) => i.width !== i.height)],
   ["several images", (k) => of("multi", k)],
+  ["other background", (k) => of("background", k)],
 ];
 console.log(`\n${"question".padEnd(10)}${columns.map(([c]) => c.padStart(16)).join("")}`);
 for (const kind of kinds) {
@@ -160,5 +162,5 @@ console.log(
 );
 const acc = Object.fromEntries(kinds.map((k) => [k, frac(of("base", k), right)]));
 console.log(
-  `ACCURACY colour=${f3(acc.colour!)} shape=${f3(acc.shape!)} presence=${f3(acc.presence!)} count=${f3(acc.count!)} position=${f3(acc.position!)} describe=${f3(acc.describe!)} paraphrase=${f3(all("paraphrase"))} renderer2=${f3(all("renderer2"))} multi_image=${f3(all("multi"))} agreement=${f3(agreement)}`,
+  `ACCURACY colour=${f3(acc.colour!)} shape=${f3(acc.shape!)} presence=${f3(acc.presence!)} count=${f3(acc.count!)} position=${f3(acc.position!)} describe=${f3(acc.describe!)} paraphrase=${f3(all("paraphrase"))} renderer2=${f3(all("renderer2"))} multi_image=${f3(all("multi"))} background=${f3(all("background"))} agreement=${f3(agreement)}`,
 );

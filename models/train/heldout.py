@@ -4,7 +4,8 @@
         writes fresh scenes as users would upload them: PNG or JPEG, square
         or not, up to 1920 px, drawn by the training renderer; the same kind
         of scenes as SVG for the second renderer (rasterised by eval.ts with
-        librsvg through sharp); several images per message; questions in
+        librsvg through sharp); the same questions on dark, coloured and
+        textured backgrounds; several images per message; questions in
         canonical, paraphrased and never-trained wordings; things the model
         cannot know. OUT_DIR/manifest.json lists every item.
 
@@ -47,7 +48,7 @@ def make(out, per_kind, seed):
             img.save(os.path.join(out, name), format="PNG")
         return name, jpeg
 
-    def add_single(group, kind, style, n, svg=False):
+    def add_single(group, kind, style, n, svg=False, background="light"):
         made = 0
         while made < n:
             scene = world.random_scene(rng)
@@ -60,7 +61,7 @@ def make(out, per_kind, seed):
                     f.write(world.to_svg(rng, scene))
                 name, jpeg = stem + ".svg", rng.random() < 0.35  # eval.ts rasterises it (JPEG or PNG)
             else:
-                name, jpeg = save_png_or_jpeg(world.render(rng, scene), stem)
+                name, jpeg = save_png_or_jpeg(world.render(rng, scene, background), stem)
             items.append({"group": group, "kind": kind, "files": [name], "question": q, "answer": a,
                           "objects": len(scene["objects"]), "width": scene["w"], "height": scene["h"], "jpeg": jpeg})
             made += 1
@@ -89,6 +90,11 @@ def make(out, per_kind, seed):
         files = [] if r == 1 else [save_png_or_jpeg(world.render(rng, scene), f"refusal-{m:04d}")[0]]
         items.append({"group": "refusal", "kind": "refusal", "files": files, "question": q, "answer": world.REFUSAL,
                       "objects": len(scene["objects"]), "width": scene["w"], "height": scene["h"], "jpeg": False})
+
+    # Dark, coloured and textured backgrounds (drawn last, so the items
+    # above are the same as before this group existed).
+    for kind in KINDS:
+        add_single("background", kind, "canonical", max(10, per_kind // 3), background="other")
 
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(items, f, indent=1)
@@ -152,6 +158,11 @@ def check(out, llm, mmproj):
         for it, a, r in zip(chunk, agrees, right):
             it["agrees"], it["pytorch_right"] = a, r
         print(f"PyTorch checked {min(start + batch, len(items))}/{len(items)}", file=sys.stderr, flush=True)
+    # Dark, coloured and textured backgrounds (drawn last, so the items
+    # above are the same as before this group existed).
+    for kind in KINDS:
+        add_single("background", kind, "canonical", max(10, per_kind // 3), background="other")
+
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(items, f, indent=1)
 

@@ -58,10 +58,12 @@ def log(*a):
 # Images
 
 
-def _make_example(seed):
+def _make_example(job):
+    """job: a seed, or (seed, background style) for world.render."""
+    seed, background = job if isinstance(job, tuple) else (job, "light")
     rng = random.Random(seed)
     scene = world.random_scene(rng)
-    img = world.render(rng, scene)
+    img = world.render(rng, scene, background)
     method = "old" if rng.random() < 0.7 else "pillow"
     pix = world.preprocess(img, method=method, jitter_rng=rng if rng.random() < 0.3 else None)
     shape_lbl, colour_lbl = world.patch_labels(scene)
@@ -80,14 +82,18 @@ class ImagePool:
     """The training images, rendered by worker processes. The first part is
     ready at once; the rest renders while stage 1 trains on what is there."""
 
-    def __init__(self, n, seed0, procs, first_fraction, device):
+    def __init__(self, n, seed0, procs, first_fraction, device, background="light"):
         self.device = device
         self.workers = mp.Pool(procs)
         n_first = n if first_fraction >= 1 else max(1000, int(n * first_fraction))
-        first = self.workers.map(_make_example, range(seed0, seed0 + n_first), chunksize=64)
+
+        def jobs(a, b):
+            return range(a, b) if background == "light" else [(s, background) for s in range(a, b)]
+
+        first = self.workers.map(_make_example, jobs(seed0, seed0 + n_first), chunksize=64)
         self.rest = None
         if n_first < n:
-            self.rest = self.workers.map_async(_make_example, range(seed0 + n_first, seed0 + n), chunksize=64)
+            self.rest = self.workers.map_async(_make_example, jobs(seed0 + n_first, seed0 + n), chunksize=64)
         self._set(_stack(first))
 
     def _set(self, parts):
@@ -437,6 +443,10 @@ def quick_eval(model, n, seed, device):
             _, q, a = world.multi_image_question(rng, [scene] + [o[0] for o in others], surface=False)
             cases.append(("multi_image", q, [pix] + [o[1] for o in others], a))
             cases.append(("refusal", rng.choice(world.HELDOUT_OFF_WORLD), [pix], world.REFUSAL))
+        # The same kinds of question on dark, coloured and textured backgrounds.
+        scene, pix, _, _ = _make_example((30_000_000 + seed * 1000 + i, "other"))
+        _, q, a = world.questions(rng, scene, kind=k, style="canonical")
+        cases.append(("background", q, [pix], a))
     right, total = {}, {}
     for start in range(0, len(cases), 64):
         chunk = cases[start : start + 64]
@@ -508,6 +518,8 @@ def main():
                     help="continue from the shipped pair (models/tiny) with one more stage weighted to several images "
                          "per message, instead of training from scratch; --budget-seconds is that stage's time")
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate of the --finetune stage (default 3.5e-4)")
+    ap.add_argument("--background", choices=["light", "any"], default="light",
+                    help="--finetune images: light backgrounds only, or any (half light, half dark, coloured or textured)")
     args = ap.parse_args()
     gpu = args.device.startswith("cuda")
     budget = args.budget_seconds or (480 if gpu else 4800)
@@ -578,7 +590,7 @@ def finetune(args, gpu, budget, procs, B, device, t0):
     model = load_gguf_pair(os.path.join(tiny, "mini-llava-shapes.gguf"), os.path.join(tiny, "mmproj-mini-llava-shapes.gguf"))
     model = model.to(device)
     log(f"fine-tune of the shipped pair on {device}, budget {budget:.0f}s, batch {B}, seed {args.seed}")
-    pool = ImagePool(n_pool, args.seed * 1_000_000 + 500_000, procs, 1.0, device)
+    pool = ImagePool(n_pool, args.seed * 1_000_000 + 500_000, procs, 1.0, device, background=args.background)
     pool.complete()
     log(f"{len(pool.scenes)} images ready in {time.time() - t0:.0f}s")
     for p in model.vision.parameters():
@@ -590,6 +602,10 @@ def finetune(args, gpu, budget, procs, B, device, t0):
     focus = ["position", "describe", "describe", "count", "colour", "colour", "shape", "presence"]
     multi_kinds = ["colour_in"] * 4 + ["describe_all"] * 2 + ["count_in", "presence_in", "count_all", "n_images"]
     mix = {"several": 0.6, "single": 0.2, "later": 0.1, "other": 0.1}
+    if args.background != "light":
+        # New backgrounds: every kind of question about one image first, several images still often.
+        focus = ["colour", "shape", "presence", "presence", "count", "position", "describe"]
+        mix = {"several": 0.3, "single": 0.5, "later": 0.1, "other": 0.1}
 
     def with_features(ids, f, slots):
         return model.llm(model.place(ids, f, slots))

@@ -32,7 +32,23 @@ PAD_COLOUR = (122, 116, 104)  # what llama.cpp pads LLaVA-1.5 images with
 # Scenes
 
 
-def _background(rng, w, h):
+def _background(rng, w, h, style="light", avoid=()):
+    """The canvas: style "light" (what the shipped pair was first trained on:
+    white, pale tints, light grey, soft gradients), "any" (half light, the
+    rest dark, coloured or textured) or "other" (only dark, coloured or
+    textured). `avoid` holds the scene's shape colours, which
+    a coloured background keeps clear of."""
+    if style in ("any", "other"):
+        # "other": only the dark, coloured and textured kinds (for evaluation)
+        kind = rng.random() * (1.0 if style == "any" else 0.5)
+        if kind < 0.2:
+            return _dark_background(rng, w, h)
+        if kind < 0.38:
+            return Image.new("RGB", (w, h), _clear_colour(rng, avoid))
+        if kind < 0.5:
+            return _textured_background(rng, w, h, avoid)
+    elif style != "light":
+        raise ValueError(f"unknown background style {style!r}")
     kind = rng.random()
     if kind < 0.45:
         return Image.new("RGB", (w, h), (255, 255, 255))
@@ -52,6 +68,46 @@ def _background(rng, w, h):
     else:
         arr = np.broadcast_to(row[:, None, :], (h, w, 3))
     return Image.fromarray(arr.astype(np.uint8))
+
+
+def _dark_background(rng, w, h):
+    """Near black, dark grey or a dark tint (the held-out drawings' dark grey among them)."""
+    g = rng.randint(10, 95)
+    if rng.random() < 0.6:
+        return Image.new("RGB", (w, h), (g, g, g))
+    return Image.new("RGB", (w, h), tuple(max(0, min(110, g + rng.randint(-25, 25))) for _ in range(3)))
+
+
+def _clear_colour(rng, avoid, min_distance=150):
+    """A random mid or strong colour at least `min_distance` (RGB, Euclidean)
+    from every colour in `avoid`, so a shape never melts into its canvas."""
+    for _ in range(200):
+        c = tuple(rng.randint(0, 255) for _ in range(3))
+        if all(math.dist(c, a) >= min_distance for a in avoid):
+            return c
+    return (rng.randint(10, 60),) * 3
+
+
+def _textured_background(rng, w, h, avoid):
+    """Low-contrast texture over a light, dark or coloured base: stripes, a
+    checkerboard or blotchy noise."""
+    base = np.array(_clear_colour(rng, avoid) if rng.random() < 0.5 else ((rng.randint(200, 250),) * 3 if rng.random() < 0.5 else (rng.randint(15, 80),) * 3), dtype=np.float32)
+    amp = np.float32(rng.uniform(10, 30))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    kind = rng.random()
+    if kind < 0.35:
+        period = rng.uniform(0.03, 0.12) * max(w, h)
+        angle = rng.uniform(0, math.pi)
+        t = np.sin((xx * math.cos(angle) + yy * math.sin(angle)) * (2 * math.pi / period))
+    elif kind < 0.65:
+        cell = max(2, int(rng.uniform(0.04, 0.15) * max(w, h)))
+        t = (((xx // cell) + (yy // cell)) % 2) * 2 - 1
+    else:
+        gen = np.random.default_rng(rng.randint(0, 2**31))
+        small = gen.standard_normal((max(2, h // 16), max(2, w // 16), 1)).astype(np.float32)
+        t = np.asarray(Image.fromarray(((small[:, :, 0] + 3) * 40).clip(0, 255).astype(np.uint8)).resize((w, h), Image.BILINEAR), dtype=np.float32) / 120 - 1
+    arr = base[None, None, :] + (amp * t)[:, :, None]
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 def _jitter(rng, rgb, amount=18):
@@ -121,12 +177,13 @@ def _draw_object(draw, o, scale, fill):
         draw.polygon([top, left, right], fill=fill)
 
 
-def render(rng, scene):
-    """Draws a scene as an ordinary program or a screenshot would."""
+def render(rng, scene, background="light"):
+    """Draws a scene as an ordinary program or a screenshot would, on a
+    background of the given style (see _background)."""
     w, h = scene["w"], scene["h"]
     antialias = rng.random() < 0.5 and w * h <= 700 * 700
     scale = 3 if antialias else 1
-    img = _background(rng, w * scale, h * scale)
+    img = _background(rng, w * scale, h * scale, background, [COLOURS[o["colour"]] for o in scene["objects"]])
     draw = ImageDraw.Draw(img)
     for o in scene["objects"]:
         _draw_object(draw, o, scale, _jitter(rng, COLOURS[o["colour"]]))
@@ -203,21 +260,24 @@ def preprocess(img, method="old", size=IMAGE_SIZE, jitter_rng=None):
     return canvas
 
 
-def patch_labels(scene, size=IMAGE_SIZE, patch=8):
+def patch_labels(scene, size=IMAGE_SIZE, patch=8, squash=False):
     """For the dense auxiliary loss: per patch, the (shape, colour) of the
     object covering its centre, or -1 for background; in preprocessed
-    coordinates."""
+    coordinates (llama.cpp's resize and pad, or with `squash` a plain resize
+    to size × size, as CLIP's image processor does)."""
     w, h = scene["w"], scene["h"]
-    scale = min(size / w, size / h)
-    nw, nh = min(math.ceil(w * scale), size), min(math.ceil(h * scale), size)
+    sx = sy = min(size / w, size / h)
+    if squash:
+        sx, sy = size / w, size / h
+    nw, nh = min(math.ceil(w * sx), size), min(math.ceil(h * sy), size)
     ox, oy = (size - nw) // 2, (size - nh) // 2
     g = size // patch
     shape_lbl = np.full(g * g, -1, dtype=np.int64)
     colour_lbl = np.full(g * g, -1, dtype=np.int64)
     for py in range(g):
         for px in range(g):
-            X = ((px + 0.5) * patch - ox) / scale
-            Y = ((py + 0.5) * patch - oy) / scale
+            X = ((px + 0.5) * patch - ox) / sx
+            Y = ((py + 0.5) * patch - oy) / sy
             for o in scene["objects"]:
                 if math.hypot(X - o["cx"], Y - o["cy"]) < o["r"] * 0.8:
                     shape_lbl[py * g + px] = SHAPES.index(o["shape"])

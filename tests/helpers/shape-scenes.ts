@@ -39,14 +39,38 @@ function draw(o: SceneObject): string {
   return `<polygon points="${o.cx},${o.cy - o.r} ${o.cx - o.r * 0.95},${o.cy + o.r * 0.75} ${o.cx + o.r * 0.95},${o.cy + o.r * 0.75}" fill="${fill}"/>`;
 }
 
-export const svgOf = (objs: SceneObject[], size: number) =>
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="100%" height="100%" fill="white"/>${objs.map(draw).join("")}</svg>`;
+export const svgOf = (objs: SceneObject[], size: number, background = "white") =>
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="100%" height="100%" fill="${background}"/>${objs.map(draw).join("")}</svg>`;
+
+/** Backgrounds besides white: near-black and dark greys or tints, or any colour clear of the shapes'. */
+export type BackgroundKind = "white" | "dark" | "coloured";
+
+const hex = (rgb: number[]) => `#${rgb.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("")}`;
+const rgbOf = (h: string) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
+
+/**
+ * A background of `kind` for a scene with these shapes: dark is grey or a dark
+ * tint at brightness 10–95; coloured is a random colour at least 150 (RGB,
+ * Euclidean) from each shape's colour, so no shape melts into it.
+ */
+export function backgroundFor(rand: () => number, kind: BackgroundKind, objects: SceneObject[]): string {
+  if (kind === "white") return "white";
+  if (kind === "dark") {
+    const g = 10 + Math.floor(rand() * 86);
+    return hex(rand() < 0.6 ? [g, g, g] : [0, 1, 2].map(() => Math.max(0, Math.min(110, g + (rand() - 0.5) * 50))));
+  }
+  const avoid = objects.map((o) => rgbOf(COLOURS[o.colour]!));
+  for (;;) {
+    const c = [0, 1, 2].map(() => Math.floor(rand() * 256));
+    if (avoid.every((a) => Math.hypot(a[0]! - c[0]!, a[1]! - c[1]!, a[2]! - c[2]!) >= 150)) return hex(c);
+  }
+}
 
 /** One shape in the middle of a white square. */
 export const singleShapeSvg = (colour: string, shape: Shape, size = 256) => svgOf([{ shape, colour, cx: size / 2, cy: size / 2, r: size * 0.3 }], size);
 
 /** A random scene of one to three shapes; its caption names them left to right ("A red circle and a blue square."). */
-export function scene(rand: () => number, size: number): { svg: string; caption: string; objects: SceneObject[] } {
+export function scene(rand: () => number, size: number): { svg: string; caption: string; objects: SceneObject[]; size: number } {
   const n = 1 + Math.floor(rand() * 3);
   const objs: SceneObject[] = [];
   for (let tries = 0; objs.length < n && tries < 200; tries++) {
@@ -59,5 +83,5 @@ export function scene(rand: () => number, size: number): { svg: string; caption:
   const objects = [...objs].sort((a, b) => a.cx - b.cx);
   const parts = objects.map((o) => `a ${o.colour} ${o.shape}`);
   const text = parts.length === 1 ? parts[0]! : parts.length === 2 ? `${parts[0]} and ${parts[1]}` : `${parts[0]}, ${parts[1]} and ${parts[2]}`;
-  return { svg: svgOf(objs, size), caption: text[0]!.toUpperCase() + text.slice(1) + ".", objects };
+  return { svg: svgOf(objs, size), caption: text[0]!.toUpperCase() + text.slice(1) + ".", objects, size };
 }
