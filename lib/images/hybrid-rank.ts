@@ -33,15 +33,16 @@ export const VISUAL_MATCH = 0.75;
  * folder: the rescaled relevance above makes the library's best image a match for any query
  * ("purple hexagon" found a blue square at 0.80), so a match must also clear this absolute floor.
  *
- * shapes-clip (shipped): 0.75, measured with `npx tsx bench/clip-floor.ts` on every colour × kind
- * drawn alone at three sizes plus the project's shape images (public/samples, tests/fixtures):
- * true matches ≥ 0.83 (p5 0.834, median 0.881), false ones ≤ 0.749 (p99 0.643), the best image for
- * a query the world has no answer to (purple hexagon, green star, a dog) 0.65–0.69. Scenes of
- * several shapes score lower for true matches too (median 0.20): captions and chat text find those.
+ * shapes-clip (shipped): 0.77, measured with `npx tsx bench/clip-floor.ts` on every colour × kind
+ * drawn alone at three sizes plus the project's shape images (public/samples, tests/fixtures), for
+ * the encoders retrained on dark, coloured and textured backgrounds (2026-12-08): true matches p5
+ * 0.866, median 0.902 (one at 0.527); false ones ≤ 0.761 (p99 0.737); the best image for a query
+ * the world has no answer to (purple hexagon, green star, a dog) 0.72–0.83. Scenes of several
+ * shapes score lower for true matches too (median 0.39): captions and chat text find those.
  * Other CLIP models have other cosine scales (OpenAI's sit near 0.2–0.35): they get no absolute
  * floor until measured the same way.
  */
-export const VISUAL_FLOORS: Readonly<Record<string, number>> = { "shapes-clip": 0.75 };
+export const VISUAL_FLOORS: Readonly<Record<string, number>> = { "shapes-clip": 0.77 };
 
 /** The visual floor for a CLIP model folder (`VISUAL_FLOORS`); -1 (none) for a model not calibrated. */
 export const visualFloor = (clipModelId: string): number => VISUAL_FLOORS[clipModelId] ?? -1;
