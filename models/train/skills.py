@@ -317,7 +317,12 @@ def cmd_train(args):
     model = load_gguf_pair(BASE_LLM, BASE_MMPROJ).to(device)
     n_all = sum(p.numel() for p in model.parameters())
     if args.mode == "lora":
-        adapted = add_lora(model, args.rank, args.alpha)
+        if args.init:  # go on from an adapter (after the base changed); its rank and alpha
+            adapted = load_lora_gguf(model, args.init)
+            first = next(iter(adapted.values()))
+            args.rank, args.alpha = first.a.shape[0], first.alpha
+        else:
+            adapted = add_lora(model, args.rank, args.alpha)
         params = [p for m in adapted.values() for p in (m.a, m.b)]
         with torch.no_grad():  # the vision tower and projector are frozen: their output once per image
             feats = torch.cat([model.vision(normalise(pixels[i : i + 256])) for i in range(0, len(pixels), 256)])
@@ -481,6 +486,7 @@ def main():
     p.add_argument("--lr", type=float, default=None, help="peak rate (default 3e-3 LoRA, 4e-4 full)")
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--alpha", type=float, default=16.0)
+    p.add_argument("--init", default=None, help="a *.lora.gguf to start from instead of B = 0 (its rank and alpha win)")
     p.add_argument("--seed", type=int, default=26)
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--quick-eval", type=int, default=32, help="validation charts for the PyTorch check at the end (0: none)")
