@@ -158,11 +158,6 @@ def check(out, llm, mmproj):
         for it, a, r in zip(chunk, agrees, right):
             it["agrees"], it["pytorch_right"] = a, r
         print(f"PyTorch checked {min(start + batch, len(items))}/{len(items)}", file=sys.stderr, flush=True)
-    # Dark, coloured and textured backgrounds (drawn last, so the items
-    # above are the same as before this group existed).
-    for kind in KINDS:
-        add_single("background", kind, "canonical", max(10, per_kind // 3), background="other")
-
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(items, f, indent=1)
 
