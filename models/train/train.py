@@ -519,7 +519,7 @@ def main():
                          "per message, instead of training from scratch; --budget-seconds is that stage's time")
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate of the --finetune stage (default 3.5e-4)")
     ap.add_argument("--background", choices=["light", "any"], default="light",
-                    help="--finetune images: light backgrounds only, or any (half light, half dark, coloured or textured)")
+                    help="the training images: light backgrounds only (as the shipped pair), or any (half light, half dark, coloured or textured)")
     args = ap.parse_args()
     gpu = args.device.startswith("cuda")
     budget = args.budget_seconds or (480 if gpu else 4800)
@@ -532,7 +532,7 @@ def main():
         f"budget {budget:.0f}s, batch {B}, {procs} worker processes")
 
     log(f"rendering {n_pool} training images…")
-    pool = ImagePool(n_pool, args.seed * 1_000_000, procs, args.first_fraction or (0.3 if gpu else 1.0), device)
+    pool = ImagePool(n_pool, args.seed * 1_000_000, procs, args.first_fraction or (0.3 if gpu else 1.0), device, background=args.background)
     log(f"{len(pool.scenes)} images ready in {time.time() - t0:.0f}s; the rest render during stage 1")
     t_stages = time.time()
 
