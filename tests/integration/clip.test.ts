@@ -10,7 +10,7 @@ import {
   RawImage,
 } from "@huggingface/transformers";
 import sharp from "sharp";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { backgroundFor, rng, scene, svgOf } from "../helpers/shape-scenes";
 
 // The shipped CLIP-style encoders (models/clip/shapes-clip, trained by
@@ -21,16 +21,25 @@ import { backgroundFor, rng, scene, svgOf } from "../helpers/shape-scenes";
 describe("CLIP-style encoders through transformers.js", () => {
   // The same 100 scenes on white, on dark and on coloured backgrounds (the
   // shipped encoders learned all three: models/train/clip.py).
+  const load = async () => {
+    env.allowRemoteModels = false;
+    env.localModelPath = path.resolve(import.meta.dirname, "..", "..", "models", "clip");
+    const id = "shapes-clip";
+    return {
+      tokenizer: await AutoTokenizer.from_pretrained(id),
+      textModel: await CLIPTextModelWithProjection.from_pretrained(id, { dtype: "fp32" }),
+      processor: await AutoProcessor.from_pretrained(id),
+      visionModel: await CLIPVisionModelWithProjection.from_pretrained(id, { dtype: "fp32" }),
+    };
+  };
+  let models: Awaited<ReturnType<typeof load>>;
+  beforeAll(async () => {
+    models = await load();
+  });
+
   for (const [kind, floor] of [["white", 0.95], ["dark", 0.95], ["coloured", 0.95]] as const) {
     it(`rank the matching caption first among 20 for at least ${floor * 100}% of held-out images on ${kind}`, async () => {
-      env.allowRemoteModels = false;
-      env.localModelPath = path.resolve(import.meta.dirname, "..", "..", "models", "clip");
-      const id = "shapes-clip";
-      const tokenizer = await AutoTokenizer.from_pretrained(id);
-      const textModel = await CLIPTextModelWithProjection.from_pretrained(id, { dtype: "fp32" });
-      const processor = await AutoProcessor.from_pretrained(id);
-      const visionModel = await CLIPVisionModelWithProjection.from_pretrained(id, { dtype: "fp32" });
-
+      const { tokenizer, textModel, processor, visionModel } = models;
       const rand = rng(4242);
       const backgrounds = rng(4343);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lvc-clip-"));
